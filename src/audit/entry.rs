@@ -1,0 +1,115 @@
+//! The content of disclosure-log entries (DOMAIN.md G6) and their byte form. An entry is
+//! serialised once, as compact JSON with a fixed field order; those exact bytes are stored and
+//! hashed (RFC 6962 leaf hash), so verification never depends on re-serialising.
+
+use serde::Serialize;
+
+use crate::domain::{Basis, Category, RecordId, Role};
+
+/// Who asked: the user from the token, the system from the certificate.
+#[derive(Debug, Clone, Serialize)]
+pub struct Requester {
+    pub user: String,
+    pub roles: Vec<Role>,
+    pub agency: String,
+    pub organ: String,
+    /// SHA-256 fingerprint of the client certificate the request came over.
+    pub client_cert: String,
+}
+
+/// A category that was not disclosed, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Withheld {
+    pub category: Category,
+    pub reason: &'static str,
+}
+
+/// The policy that decided: its version and the rules that matched.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyRef {
+    pub version: String,
+    pub rules: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Allowed,
+    Refused,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "allowed",
+            Outcome::Refused => "refused",
+        }
+    }
+}
+
+/// One disclosure decision. `records` and `disclosed` are filled by the audit log from the
+/// release itself, so the entry always says exactly what left.
+#[derive(Debug, Clone, Serialize)]
+pub struct DisclosureEntry {
+    pub request_id: uuid::Uuid,
+    /// RFC 3339, UTC, milliseconds.
+    pub at: String,
+    pub requester: Requester,
+    pub owner_agency: String,
+    /// Keyed pseudonym of the subject: the log names no person.
+    pub subject: String,
+    pub household: Option<String>,
+    pub records: Vec<RecordId>,
+    pub disclosed: Vec<Category>,
+    pub withheld: Vec<Withheld>,
+    pub basis: Basis,
+    pub purpose: String,
+    pub decision: Outcome,
+    /// The refusal reason code, when refused.
+    pub reason: Option<String>,
+    pub policy: PolicyRef,
+}
+
+/// Every kind of entry the log holds.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum AuditEntry {
+    Disclosure(DisclosureEntry),
+    ConsentRecorded(ConsentEvent),
+    ConsentRevoked(ConsentEvent),
+}
+
+/// A change to a consent, recorded because it changes what may be disclosed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsentEvent {
+    pub at: String,
+    pub user: String,
+    pub agency: String,
+    pub subject: String,
+    pub consent_id: crate::domain::ConsentId,
+}
+
+/// Entry format version, first field of every entry.
+pub const ENTRY_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Versioned<'a> {
+    v: u32,
+    #[serde(flatten)]
+    entry: &'a AuditEntry,
+}
+
+impl AuditEntry {
+    /// The exact bytes stored and hashed.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(&Versioned { v: ENTRY_VERSION, entry: self })
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AuditEntry::Disclosure(_) => "disclosure",
+            AuditEntry::ConsentRecorded(_) => "consent-recorded",
+            AuditEntry::ConsentRevoked(_) => "consent-revoked",
+        }
+    }
+}

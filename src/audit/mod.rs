@@ -1,0 +1,212 @@
+//! The disclosure log: every decision — disclosures and refusals — and every consent change is
+//! appended here and committed durably before anything else happens.
+//!
+//! The guarantee "no data without a durable log record" lives in the types: record content can
+//! only be read through [`crate::store::Store::read_released`], which needs a [`Release`], and a
+//! `Release` can only be made here, by [`AuditLog::record_disclosure`], after the entry that
+//! describes exactly that release is committed.
+//!
+//! Appends are sequenced by one task that commits whatever has queued up together (group
+//! commit): under load one fsync covers many requests.
+
+pub mod entry;
+pub mod checkpoint;
+pub mod merkle;
+
+pub use entry::{AuditEntry, ConsentEvent, DisclosureEntry, Outcome, PolicyRef, Requester, Withheld};
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::domain::{AgencyId, SubjectId};
+use crate::store::{NewAuditRow, SectionMeta, Store};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuditError {
+    /// The entry could not be made durable; nothing may be disclosed.
+    #[error("the audit log is unavailable")]
+    Unavailable,
+    #[error("the audit entry could not be encoded")]
+    Encode,
+}
+
+/// Proof of record handed to the requester: where the entry sits in the log and its leaf hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Receipt {
+    /// Position of the entry in the log (0-based).
+    pub index: u64,
+    /// RFC 6962 leaf hash, SHA-256(0x00 || entry), lowercase hex.
+    pub leaf_hash: String,
+}
+
+/// Permission to open exactly these sections, issued only after the entry recording it is
+/// durable. Fields are private to this module: nothing else can make one.
+#[derive(Debug)]
+pub struct Release {
+    subject: SubjectId,
+    owner: AgencyId,
+    sections: Vec<SectionMeta>,
+    receipt: Receipt,
+}
+
+impl Release {
+    pub fn subject(&self) -> SubjectId {
+        self.subject
+    }
+    pub fn owner(&self) -> &AgencyId {
+        &self.owner
+    }
+    pub fn sections(&self) -> &[SectionMeta] {
+        &self.sections
+    }
+    pub fn receipt(&self) -> &Receipt {
+        &self.receipt
+    }
+}
+
+/// What a decision would release if allowed.
+#[derive(Debug, Clone)]
+pub struct ReleasePlan {
+    pub subject: SubjectId,
+    pub owner: AgencyId,
+    pub sections: Vec<SectionMeta>,
+}
+
+/// The result of recording a disclosure decision.
+#[derive(Debug)]
+pub enum Recorded {
+    Allowed(Release),
+    Refused(Receipt),
+}
+
+struct Pending {
+    row: NewAuditRow,
+    reply: oneshot::Sender<Result<u64, AuditError>>,
+}
+
+/// Handle to the log's sequencer. Cheap to clone.
+#[derive(Clone)]
+pub struct AuditLog {
+    tx: mpsc::Sender<Pending>,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditLog")
+    }
+}
+
+/// How many queued entries one commit may carry.
+pub const DEFAULT_MAX_BATCH: usize = 256;
+
+impl AuditLog {
+    /// Starts the sequencer task on the current tokio runtime. It stops when every handle is
+    /// dropped.
+    pub fn start(store: Store, max_batch: usize) -> Self {
+        let (tx, rx) = mpsc::channel(max_batch.max(1) * 8);
+        tokio::spawn(sequence(store, rx, max_batch.max(1)));
+        Self { tx }
+    }
+
+    /// Appends one entry and waits until it is durable.
+    pub async fn append(&self, entry: &AuditEntry, index: IndexFields) -> Result<Receipt, AuditError> {
+        let bytes = entry.to_bytes().map_err(|_| AuditError::Encode)?;
+        let leaf = merkle::leaf_hash(&bytes);
+        let row = NewAuditRow {
+            leaf_hash: leaf,
+            entry: bytes,
+            at_ms: index.at_ms,
+            kind: entry.kind(),
+            decision: index.decision,
+            reason: index.reason,
+            subject_pseudonym: index.subject_pseudonym,
+            household_pseudonym: index.household_pseudonym,
+            requester_agency: index.requester_agency,
+            requester_user: index.requester_user,
+            owner_agency: index.owner_agency,
+            basis: index.basis,
+        };
+        let (reply, wait) = oneshot::channel();
+        self.tx.send(Pending { row, reply }).await.map_err(|_| AuditError::Unavailable)?;
+        let idx = wait.await.map_err(|_| AuditError::Unavailable)??;
+        Ok(Receipt { index: idx, leaf_hash: hex::encode(leaf) })
+    }
+
+    /// Records a disclosure decision. The entry's `records` and `disclosed` fields are set from
+    /// the plan, so what the log says left is exactly what the release opens. For an allowed
+    /// decision the returned [`Release`] is the only key to the content.
+    pub async fn record_disclosure(
+        &self,
+        mut entry: DisclosureEntry,
+        plan: ReleasePlan,
+        at_ms: i64,
+    ) -> Result<Recorded, AuditError> {
+        let allowed = entry.decision == Outcome::Allowed;
+        let plan_sections = if allowed { plan.sections } else { Vec::new() };
+        entry.records = plan_sections.iter().map(|s| s.record).collect::<BTreeSet<_>>().into_iter().collect();
+        entry.disclosed = plan_sections.iter().map(|s| s.category).collect::<BTreeSet<_>>().into_iter().collect();
+        let index = IndexFields {
+            at_ms,
+            decision: entry.decision.as_str(),
+            reason: entry.reason.clone(),
+            subject_pseudonym: Some(entry.subject.clone()),
+            household_pseudonym: entry.household.clone(),
+            requester_agency: Some(entry.requester.agency.clone()),
+            requester_user: Some(entry.requester.user.clone()),
+            owner_agency: Some(entry.owner_agency.clone()),
+            basis: Some(entry.basis.kind().as_str().to_owned()),
+        };
+        let receipt = self.append(&AuditEntry::Disclosure(entry), index).await?;
+        if allowed {
+            Ok(Recorded::Allowed(Release { subject: plan.subject, owner: plan.owner, sections: plan_sections, receipt }))
+        } else {
+            Ok(Recorded::Refused(receipt))
+        }
+    }
+}
+
+/// Copies of entry fields kept in their own columns for searching.
+#[derive(Debug, Clone, Default)]
+pub struct IndexFields {
+    pub at_ms: i64,
+    pub decision: &'static str,
+    pub reason: Option<String>,
+    pub subject_pseudonym: Option<String>,
+    pub household_pseudonym: Option<String>,
+    pub requester_agency: Option<String>,
+    pub requester_user: Option<String>,
+    pub owner_agency: Option<String>,
+    pub basis: Option<String>,
+}
+
+/// The sequencer: takes the first waiting append, gathers whatever else is queued (up to
+/// `max_batch`), commits them in one transaction and answers each.
+async fn sequence(store: Store, mut rx: mpsc::Receiver<Pending>, max_batch: usize) {
+    let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        while batch.len() < max_batch {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let rows: Vec<NewAuditRow> = batch.iter().map(|p| p.row.clone()).collect();
+        let result = store.append_audit_batch(&rows).await;
+        match result {
+            Ok(indexes) => {
+                for (p, idx) in batch.drain(..).zip(indexes) {
+                    let _ = p.reply.send(Ok(idx));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, entries = batch.len(), "audit append failed; refusing the affected requests");
+                for p in batch.drain(..) {
+                    let _ = p.reply.send(Err(AuditError::Unavailable));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! Configuration: built-in defaults, then an optional `tsunagi.toml`, then `TSUNAGI_*`
+//! environment variables (nested keys with `__`, e.g. `TSUNAGI_TLS__CA_CERT`). Unknown keys
+//! are an error, so a typo never silently falls back to a default. Secrets are given as file
+//! paths, and `Debug` never prints key material (there is none in here).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// Development keys are accepted, with a loud warning.
+    Development,
+    /// Refuses to start with any development key or certificate.
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    pub ca_cert: PathBuf,
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+    pub crls: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtConfig {
+    /// Public keys of the token issuer (RFC 7517 JWKS).
+    pub jwks_file: PathBuf,
+    pub issuer: String,
+    pub audience: String,
+    /// Clock skew tolerated on `exp`/`nbf`, seconds.
+    pub leeway_secs: u64,
+    /// Signing key used only by `tsunagi token` (development).
+    pub dev_signing_key: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeysConfig {
+    /// Key-encryption key: wraps every subject's data key.
+    pub kek_file: PathBuf,
+    /// HMAC key for subject pseudonyms in the audit log.
+    pub pseudonym_key_file: PathBuf,
+    /// Ed25519 seed signing the log's checkpoints.
+    pub audit_signing_key_file: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Most entries committed in one transaction.
+    pub max_batch: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub environment: Environment,
+    pub listen: SocketAddr,
+    /// `sqlite://path` (default, embedded) or `postgres://…`.
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub policy_dir: PathBuf,
+    pub log_format: LogFormat,
+    /// `tracing` filter directive, e.g. `info` or `tsunagi=debug,info`.
+    pub log_level: String,
+    /// HTTP worker threads; 0 = one per core.
+    pub workers: usize,
+    /// Largest accepted request body, bytes.
+    pub max_body_bytes: usize,
+    pub tls: TlsConfig,
+    pub jwt: JwtConfig,
+    pub keys: KeysConfig,
+    pub audit: AuditConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let dev = PathBuf::from("certs-dev");
+        Self {
+            environment: Environment::Development,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            database_url: "sqlite://data/tsunagi.db".into(),
+            database_max_connections: 8,
+            policy_dir: "policies".into(),
+            log_format: LogFormat::Pretty,
+            log_level: "info".into(),
+            workers: 0,
+            max_body_bytes: 256 * 1024,
+            tls: TlsConfig {
+                ca_cert: dev.join("ca.pem"),
+                server_cert: dev.join("server.pem"),
+                server_key: dev.join("server.key"),
+                crls: vec![dev.join("crl.pem")],
+            },
+            jwt: JwtConfig {
+                jwks_file: dev.join("jwks.json"),
+                issuer: crate::devcerts::DEV_ISSUER.into(),
+                audience: crate::devcerts::DEV_AUDIENCE.into(),
+                leeway_secs: 30,
+                dev_signing_key: dev.join("jwt-signing.key"),
+            },
+            keys: KeysConfig {
+                kek_file: dev.join("kek.key"),
+                pseudonym_key_file: dev.join("pseudonym.key"),
+                audit_signing_key_file: dev.join("audit-signing.key"),
+            },
+            audit: AuditConfig { max_batch: crate::audit::DEFAULT_MAX_BATCH },
+        }
+    }
+}
+
+/// Environment variables with our prefix that are not configuration.
+const NOT_CONFIG: [&str; 1] = ["TEST_POSTGRES_URL"];
+
+impl Config {
+    /// Defaults → `file` (if it exists; `tsunagi.toml` unless given) → `TSUNAGI_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
+        let file = file.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("tsunagi.toml"));
+        let env = Env::prefixed("TSUNAGI_").split("__").filter(|k| !NOT_CONFIG.iter().any(|n| k.as_str().eq_ignore_ascii_case(n)));
+        Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(file))
+            .merge(env)
+            .extract()
+            .map_err(Box::new)
+    }
+
+    /// Every file that holds key material or a trust anchor.
+    pub fn key_files(&self) -> Vec<&Path> {
+        let mut v = vec![
+            self.tls.ca_cert.as_path(),
+            self.tls.server_cert.as_path(),
+            self.tls.server_key.as_path(),
+            self.jwt.jwks_file.as_path(),
+            self.keys.kek_file.as_path(),
+            self.keys.pseudonym_key_file.as_path(),
+            self.keys.audit_signing_key_file.as_path(),
+        ];
+        v.extend(self.tls.crls.iter().map(PathBuf::as_path));
+        v
+    }
+
+    /// The key files that are development material (they sit next to the development marker
+    /// file that `tsunagi dev-certs` writes).
+    pub fn development_key_files(&self) -> Vec<PathBuf> {
+        self.key_files()
+            .into_iter()
+            .filter(|p| p.parent().is_some_and(|d| d.join(crate::devcerts::DEV_MARKER).exists()))
+            .map(Path::to_path_buf)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layering_and_unknown_keys() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("t.toml", "listen = \"127.0.0.1:9000\"\n[audit]\nmax_batch = 7\n")?;
+            jail.set_env("TSUNAGI_DATABASE_URL", "sqlite://x.db");
+            jail.set_env("TSUNAGI_TEST_POSTGRES_URL", "postgres://ignored");
+            let c = Config::load(Some(Path::new("t.toml"))).unwrap();
+            assert_eq!(c.listen.port(), 9000);
+            assert_eq!(c.audit.max_batch, 7);
+            assert_eq!(c.database_url, "sqlite://x.db");
+            jail.set_env("TSUNAGI_LISTN", "127.0.0.1:1");
+            let err = Config::load(Some(Path::new("t.toml"))).unwrap_err();
+            assert!(err.to_string().contains("listn"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_file_keys_are_errors() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("t.toml", "[tls]\nca_certs = \"x\"\n")?;
+            assert!(Config::load(Some(Path::new("t.toml"))).is_err());
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,36 @@
+//! Plain domain types and rules: agencies, organs, subjects, records, categories, consents,
+//! bases and decisions. Everything here is validated on construction (`AgencyId::parse`, …) so
+//! the rest of the hub can trust a value once it has one. No actix, no sqlx, no I/O.
+
+pub mod basis;
+pub mod category;
+pub mod consent;
+pub mod ids;
+pub mod my_number;
+pub mod role;
+pub mod text;
+
+pub use basis::{Basis, BasisKind};
+pub use category::{Category, Sensitivity};
+pub use consent::{Consent, ConsentMethod, ConsentScopeError, GivenBy, NewConsent};
+pub use ids::{AgencyId, ConsentId, HouseholdId, OrganId, RecordId, SectionId, SubjectId, UserId};
+pub use role::Role;
+pub use text::{FreeText, Purpose};
+
+/// Why a value from outside could not become a domain value. `code` is the stable,
+/// machine-readable reason returned to clients; `message` is for humans.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ValidationError {
+    /// The request field that was rejected (e.g. `consent.categories`).
+    pub field: String,
+    /// Stable reason code (e.g. `invalid_id`, `my_number_refused`).
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ValidationError {
+    pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        Self { field: field.into(), code, message: message.into() }
+    }
+}

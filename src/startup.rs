@@ -1,0 +1,142 @@
+//! Builds the application from configuration: keys, store (migrated), policy, audit sequencer,
+//! token verifier, TLS, and the HTTP server on its listener. `Application::build` binds its own
+//! listener (port 0 picks a free port), so tests start real servers the way `serve` does.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, middleware, web};
+use anyhow::Context;
+
+use crate::audit::AuditLog;
+use crate::auth::JwtVerifier;
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, Environment};
+use crate::crypto::keyfile::read_key;
+use crate::crypto::{Kek, Pseudonymizer};
+use crate::http::PeerCertificate;
+use crate::policy::{PolicyEngine, PolicySet};
+use crate::state::AppState;
+use crate::store::Store;
+use crate::tls::{self, TlsPaths};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+/// Refuses development keys in production; warns loudly about them otherwise.
+pub fn check_key_material(config: &Config) -> anyhow::Result<()> {
+    let dev = config.development_key_files();
+    if dev.is_empty() {
+        return Ok(());
+    }
+    let list = dev.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+    match config.environment {
+        Environment::Production => anyhow::bail!(
+            "refusing to start: environment = production but these files are DEVELOPMENT keys or certificates: {list}"
+        ),
+        Environment::Development => {
+            tracing::warn!("!!! RUNNING WITH DEVELOPMENT KEYS AND CERTIFICATES — NOT FOR REAL CASE DATA !!! ({list})");
+            Ok(())
+        }
+    }
+}
+
+/// Connects to the database and applies migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let kek_bytes = read_key::<32>(&config.keys.kek_file)?;
+    let kek = Kek::from_bytes("kek-1", &kek_bytes).map_err(|e| anyhow::anyhow!("key-encryption key: {e}"))?;
+    let store = Store::connect(&config.database_url, Arc::new(kek), config.database_max_connections)
+        .await
+        .context("connecting to the database")?;
+    store.migrate().await.context("applying migrations")?;
+    Ok(store)
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        tls::install_crypto_provider();
+        check_key_material(&config)?;
+
+        let store = open_store(&config).await?;
+        let pseudonyms = Pseudonymizer::new(&read_key::<32>(&config.keys.pseudonym_key_file)?);
+        let policy = PolicySet::load_dir(&config.policy_dir).await.context("loading the sharing policy")?;
+        tracing::info!(version = policy.version(), rules = policy.rules().len(), "sharing policy loaded");
+        let agencies: HashMap<_, _> = store.agencies().await?.into_iter().map(|a| (a.id.clone(), a)).collect();
+        let jwt = JwtVerifier::from_jwks_file(&config.jwt.jwks_file, &config.jwt.issuer, &config.jwt.audience, config.jwt.leeway_secs)
+            .map_err(|e| anyhow::anyhow!("loading the token issuer keys: {e}"))?;
+        let audit = AuditLog::start(store.clone(), config.audit.max_batch);
+
+        let state = AppState {
+            store,
+            audit,
+            policy: Arc::new(PolicyEngine::new(policy)),
+            pseudonyms: Arc::new(pseudonyms),
+            clock,
+            agencies: Arc::new(agencies),
+            jwt: Arc::new(jwt),
+        };
+
+        let tls_config = tls::server_config(&TlsPaths {
+            ca_cert: config.tls.ca_cert.clone(),
+            server_cert: config.tls.server_cert.clone(),
+            server_key: config.tls.server_key.clone(),
+            crls: config.tls.crls.clone(),
+        })?;
+        let listener = TcpListener::bind(config.listen).with_context(|| format!("binding {}", config.listen))?;
+        let port = listener.local_addr()?.port();
+        let data = web::Data::new(state.clone());
+        let max_body = config.max_body_bytes;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .wrap(
+                    middleware::DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("Strict-Transport-Security", "max-age=31536000")),
+                )
+                .configure(crate::http::configure(max_body))
+        })
+        // Must be registered before binding, or it is silently ignored.
+        .on_connect(|conn, ext| {
+            if let Some(tls) = conn.downcast_ref::<actix_tls::accept::rustls_0_23::TlsStream<actix_web::rt::net::TcpStream>>() {
+                let (_, session) = tls.get_ref();
+                // The leaf is the first certificate of the chain the client sent.
+                if let Some(leaf) = session.peer_certificates().and_then(|c| c.first()) {
+                    ext.insert(PeerCertificate(leaf.clone().into_owned()));
+                }
+            }
+        });
+        if config.workers > 0 {
+            server = server.workers(config.workers);
+        }
+        let server = server.listen_rustls_0_23(listener, tls_config)?.run();
+        tracing::info!(port, "tsunagi listening (mutual TLS)");
+        Ok(Self { port, server, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// A handle to stop the server gracefully.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,30 @@
+//! What every request needs, built once at start-up and shared by all workers.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::audit::AuditLog;
+use crate::auth::JwtVerifier;
+use crate::clock::Clock;
+use crate::crypto::Pseudonymizer;
+use crate::domain::AgencyId;
+use crate::policy::PolicyEngine;
+use crate::store::{Agency, Store};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub audit: AuditLog,
+    pub policy: Arc<PolicyEngine>,
+    pub pseudonyms: Arc<Pseudonymizer>,
+    pub clock: Arc<dyn Clock>,
+    /// The agency registry (agency → organ), loaded from the store.
+    pub agencies: Arc<HashMap<AgencyId, Agency>>,
+    pub jwt: Arc<JwtVerifier>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("store", &self.store).finish_non_exhaustive()
+    }
+}

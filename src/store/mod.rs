@@ -1,0 +1,175 @@
+//! Persistence. One `Store` over sqlx's `Any` driver serves both engines: SQLite (the embedded
+//! default: WAL, `synchronous=FULL`) and PostgreSQL (for several instances). The SQL is written
+//! once with `$n` placeholders and the portable types (TEXT, 64-bit integers, bytes); what
+//! differs per engine — migrations, connection pragmas, the audit sequencer's lock — is chosen by
+//! [`Engine`]. Record content never touches this layer in plaintext: it is sealed with the
+//! subject's data key before it is written and opened only for an audit-issued release.
+
+mod audit_rows;
+mod consents;
+mod records;
+mod subjects;
+
+pub use audit_rows::{AuditRow, NewAuditRow};
+pub use records::{DisclosedSection, NewRecord, NewSection, SectionMeta};
+pub use subjects::{Agency, OrganKind, SubjectRow};
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions};
+use time::OffsetDateTime;
+
+use crate::crypto::{CryptoError, DataKey, Kek, WrappedKey};
+use crate::domain::SubjectId;
+
+/// Which database engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cryptographic failure: {0}")]
+    Crypto(#[from] CryptoError),
+    /// A stored value could not be read back (a broken invariant, never user input).
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("unsupported database url (use sqlite:// or postgres://)")]
+    UnsupportedUrl,
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error("not found: {0}")]
+    NotFound(&'static str),
+}
+
+/// The hub's persistent state.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    engine: Engine,
+    /// Wraps and unwraps per-subject data keys. Shared, never copied out.
+    kek: Arc<Kek>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("engine", &self.engine).finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn to_ms(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn from_ms(ms: i64) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map_err(|_| StoreError::Corrupt(format!("timestamp {ms} out of range")))
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path` or `postgres://…`). For SQLite the file and its
+    /// directory are created if missing.
+    pub async fn connect(url: &str, kek: Arc<Kek>, max_connections: u32) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let engine = if url.starts_with("sqlite:") {
+            Engine::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Engine::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl);
+        };
+        let url = match engine {
+            Engine::Sqlite => prepare_sqlite_url(url)?,
+            Engine::Postgres => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if engine == Engine::Sqlite {
+                        // Durable commits: WAL with a full fsync at every commit.
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA synchronous = FULL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool, engine, kek })
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Applies the engine's migrations (idempotent).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self.engine {
+            Engine::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?,
+            Engine::Postgres => sqlx::migrate!("./migrations/postgres").run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    /// A cheap round trip, for readiness checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    fn subject_context(subject: SubjectId) -> String {
+        format!("tsunagi:subject-key:{subject}")
+    }
+
+    fn new_data_key(&self, subject: SubjectId) -> Result<(DataKey, WrappedKey), StoreError> {
+        Ok(self.kek.new_data_key(Self::subject_context(subject).as_bytes())?)
+    }
+
+    /// Loads and unwraps a subject's data key.
+    async fn data_key(&self, subject: SubjectId) -> Result<DataKey, StoreError> {
+        let row: Option<(Vec<u8>, String)> =
+            sqlx::query_as("SELECT wrapped_key, kek_id FROM subjects WHERE id = $1")
+                .bind(subject.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        let (bytes, kek_id) = row.ok_or(StoreError::NotFound("subject"))?;
+        let wrapped = WrappedKey { kek_id, bytes };
+        Ok(self.kek.unwrap_key(&wrapped, Self::subject_context(subject).as_bytes())?)
+    }
+}
+
+/// Turns `sqlite://path` into a URL that creates the file, and creates its directory.
+fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
+    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if let Some(dir) = std::path::Path::new(path).parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Corrupt(format!("cannot create {}: {e}", dir.display())))?;
+        }
+    }
+    let query = if query.contains("mode=") { query.to_owned() } else if query.is_empty() { "mode=rwc".to_owned() } else { format!("{query}&mode=rwc") };
+    Ok(format!("sqlite://{path}?{query}"))
+}

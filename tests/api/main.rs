@@ -1,0 +1,12 @@
+//! One integration-test binary: real servers on port 0, real TLS handshakes with the development
+//! certificates, real signed tokens, a real SQLite file — and PostgreSQL too when
+//! `TSUNAGI_TEST_POSTGRES_URL` is set (each test gets its own fresh database).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod audit_guarantee;
+mod disclosures;
+mod helpers;
+mod policy_cases;
+mod tls_auth;
+mod validation;
