@@ -119,7 +119,9 @@ impl Default for Config {
                 pseudonym_key_file: dev.join("pseudonym.key"),
                 audit_signing_key_file: dev.join("audit-signing.key"),
             },
-            audit: AuditConfig { max_batch: crate::audit::DEFAULT_MAX_BATCH },
+            audit: AuditConfig {
+                max_batch: crate::audit::DEFAULT_MAX_BATCH,
+            },
         }
     }
 }
@@ -130,8 +132,14 @@ const NOT_CONFIG: [&str; 1] = ["TEST_POSTGRES_URL"];
 impl Config {
     /// Defaults → `file` (if it exists; `tsunagi.toml` unless given) → `TSUNAGI_*` variables.
     pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
-        let file = file.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("tsunagi.toml"));
-        let env = Env::prefixed("TSUNAGI_").split("__").filter(|k| !NOT_CONFIG.iter().any(|n| k.as_str().eq_ignore_ascii_case(n)));
+        let file = file
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("tsunagi.toml"));
+        let env = Env::prefixed("TSUNAGI_").split("__").filter(|k| {
+            !NOT_CONFIG
+                .iter()
+                .any(|n| k.as_str().eq_ignore_ascii_case(n))
+        });
         Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(file))
             .merge(env)
@@ -159,21 +167,27 @@ impl Config {
     pub fn development_key_files(&self) -> Vec<PathBuf> {
         self.key_files()
             .into_iter()
-            .filter(|p| p.parent().is_some_and(|d| d.join(crate::devcerts::DEV_MARKER).exists()))
+            .filter(|p| {
+                p.parent()
+                    .is_some_and(|d| d.join(crate::devcerts::DEV_MARKER).exists())
+            })
             .map(Path::to_path_buf)
             .collect()
     }
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::result_large_err)]
 mod tests {
     use super::*;
 
     #[test]
     fn layering_and_unknown_keys() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("t.toml", "listen = \"127.0.0.1:9000\"\n[audit]\nmax_batch = 7\n")?;
+            jail.create_file(
+                "t.toml",
+                "listen = \"127.0.0.1:9000\"\n[audit]\nmax_batch = 7\n",
+            )?;
             jail.set_env("TSUNAGI_DATABASE_URL", "sqlite://x.db");
             jail.set_env("TSUNAGI_TEST_POSTGRES_URL", "postgres://ignored");
             let c = Config::load(Some(Path::new("t.toml"))).unwrap();

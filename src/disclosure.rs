@@ -8,11 +8,12 @@ use time::OffsetDateTime;
 use tracing::Instrument;
 
 use crate::audit::{
-    AuditError, DisclosureEntry, Outcome, PolicyRef, Receipt, Recorded, Release, ReleasePlan, Requester, Withheld,
+    AuditError, DisclosureEntry, Outcome, PolicyRef, Receipt, Recorded, Release, ReleasePlan,
+    Requester, Withheld,
 };
 use crate::domain::{AgencyId, Basis, Category, Purpose, SubjectId};
-use crate::policy::basis::{self, BasisQuestion, BasisVerdict};
 use crate::policy::PolicyError;
+use crate::policy::basis::{self, BasisQuestion, BasisVerdict};
 use crate::principal::Principal;
 use crate::state::AppState;
 use crate::store::{DisclosedSection, SectionMeta, StoreError};
@@ -86,32 +87,57 @@ fn refused(code: &str, message: impl Into<String>, withheld: Vec<Withheld>) -> D
 }
 
 fn rfc3339_ms(t: OffsetDateTime) -> String {
-    let t = t.replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000).unwrap_or(t);
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    let t = t
+        .replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
+        .unwrap_or(t);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// Walks one disclosure request down the road.
 #[tracing::instrument(name = "disclosure", skip_all, fields(basis = %req.basis.kind(), owner = %req.owner))]
-pub async fn disclose(state: &AppState, who: &Principal, req: DisclosureRequest) -> Result<DisclosureOutcome, DisclosureError> {
+pub async fn disclose(
+    state: &AppState,
+    who: &Principal,
+    req: DisclosureRequest,
+) -> Result<DisclosureOutcome, DisclosureError> {
     let now = state.clock.now();
     // One policy version for the whole request.
     let policy = state.policy.current();
 
     let subject_row = state.store.subject(req.subject).await?;
     let index: Vec<SectionMeta> = match &subject_row {
-        Some(_) if state.agencies.contains_key(&req.owner) => state.store.section_index(req.subject, &req.owner).await?,
+        Some(_) if state.agencies.contains_key(&req.owner) => {
+            state.store.section_index(req.subject, &req.owner).await?
+        }
         _ => Vec::new(),
     };
     let requested: BTreeSet<Category> = match &req.categories {
         Some(c) => c.iter().copied().collect(),
         None => index.iter().map(|s| s.category).collect(),
     };
-    let all_withheld = |reason: &'static str| requested.iter().map(|c| Withheld { category: *c, reason }).collect::<Vec<_>>();
+    let all_withheld = |reason: &'static str| {
+        requested
+            .iter()
+            .map(|c| Withheld {
+                category: *c,
+                reason,
+            })
+            .collect::<Vec<_>>()
+    };
 
     let decided = if subject_row.is_none() {
-        refused(reasons::SUBJECT_NOT_FOUND, "no subject with that id", Vec::new())
+        refused(
+            reasons::SUBJECT_NOT_FOUND,
+            "no subject with that id",
+            Vec::new(),
+        )
     } else if !state.agencies.contains_key(&req.owner) {
-        refused(reasons::OWNER_UNKNOWN, "the owning agency is not registered", Vec::new())
+        refused(
+            reasons::OWNER_UNKNOWN,
+            "the owning agency is not registered",
+            Vec::new(),
+        )
     } else {
         let question = BasisQuestion {
             subject: req.subject,
@@ -120,21 +146,34 @@ pub async fn disclose(state: &AppState, who: &Principal, req: DisclosureRequest)
             purpose: &req.purpose,
             now,
         };
-        let verdict =
-            basis::check(&state.store, &req.basis, &question).instrument(tracing::info_span!("basis_check")).await?;
+        let verdict = basis::check(&state.store, &req.basis, &question)
+            .instrument(tracing::info_span!("basis_check"))
+            .await?;
         match verdict {
             BasisVerdict::Fails { code, message } => refused(code, message, all_withheld(code)),
             BasisVerdict::Holds { covered } => {
                 let _span = tracing::info_span!("policy_decision").entered();
                 let action = req.basis.kind().disclose_action();
-                let mut d = Decided { outcome: Outcome::Allowed, reason: None, allowed: Vec::new(), withheld: Vec::new(), rules: Vec::new() };
+                let mut d = Decided {
+                    outcome: Outcome::Allowed,
+                    reason: None,
+                    allowed: Vec::new(),
+                    withheld: Vec::new(),
+                    rules: Vec::new(),
+                };
                 for c in &requested {
                     if c.is_sealed() {
-                        d.withheld.push(Withheld { category: *c, reason: reasons::SEALED });
+                        d.withheld.push(Withheld {
+                            category: *c,
+                            reason: reasons::SEALED,
+                        });
                         continue;
                     }
                     if !covered.contains(c) {
-                        d.withheld.push(Withheld { category: *c, reason: reasons::NOT_COVERED });
+                        d.withheld.push(Withheld {
+                            category: *c,
+                            reason: reasons::NOT_COVERED,
+                        });
                         continue;
                     }
                     let (ok, rules) = policy.may_receive(&who.roles, &who.agency, action, *c)?;
@@ -142,16 +181,33 @@ pub async fn disclose(state: &AppState, who: &Principal, req: DisclosureRequest)
                     if ok {
                         d.allowed.push(*c);
                     } else {
-                        d.withheld.push(Withheld { category: *c, reason: reasons::POLICY_DENIED });
+                        d.withheld.push(Withheld {
+                            category: *c,
+                            reason: reasons::POLICY_DENIED,
+                        });
                     }
                 }
                 d.rules.sort();
                 d.rules.dedup();
                 let present: BTreeSet<Category> = index.iter().map(|s| s.category).collect();
                 if index.is_empty() {
-                    Decided { rules: d.rules, ..refused(reasons::NO_RECORDS, "the owning agency holds no record about this subject", Vec::new()) }
+                    Decided {
+                        rules: d.rules,
+                        ..refused(
+                            reasons::NO_RECORDS,
+                            "the owning agency holds no record about this subject",
+                            Vec::new(),
+                        )
+                    }
                 } else if !d.allowed.iter().any(|c| present.contains(c)) {
-                    Decided { rules: d.rules, ..refused(reasons::NO_CATEGORY_ALLOWED, "no requested category may be disclosed", d.withheld) }
+                    Decided {
+                        rules: d.rules,
+                        ..refused(
+                            reasons::NO_CATEGORY_ALLOWED,
+                            "no requested category may be disclosed",
+                            d.withheld,
+                        )
+                    }
                 } else {
                     d
                 }
@@ -162,7 +218,10 @@ pub async fn disclose(state: &AppState, who: &Principal, req: DisclosureRequest)
     let plan = ReleasePlan {
         subject: req.subject,
         owner: req.owner.clone(),
-        sections: index.into_iter().filter(|s| decided.allowed.contains(&s.category)).collect(),
+        sections: index
+            .into_iter()
+            .filter(|s| decided.allowed.contains(&s.category))
+            .collect(),
     };
     let entry = DisclosureEntry {
         request_id: uuid::Uuid::new_v4(),
@@ -175,7 +234,9 @@ pub async fn disclose(state: &AppState, who: &Principal, req: DisclosureRequest)
             client_cert: who.cert_fingerprint.clone(),
         },
         owner_agency: req.owner.to_string(),
-        subject: state.pseudonyms.pseudonym("subject", &req.subject.to_string()),
+        subject: state
+            .pseudonyms
+            .pseudonym("subject", &req.subject.to_string()),
         household: subject_row
             .as_ref()
             .and_then(|s| s.household)
@@ -187,7 +248,10 @@ pub async fn disclose(state: &AppState, who: &Principal, req: DisclosureRequest)
         purpose: req.purpose.to_string(),
         decision: decided.outcome,
         reason: decided.reason.as_ref().map(|(c, _)| c.clone()),
-        policy: PolicyRef { version: policy.version().to_owned(), rules: decided.rules.clone() },
+        policy: PolicyRef {
+            version: policy.version().to_owned(),
+            rules: decided.rules.clone(),
+        },
     };
     let recorded = state
         .audit
@@ -197,7 +261,12 @@ pub async fn disclose(state: &AppState, who: &Principal, req: DisclosureRequest)
     match recorded {
         Recorded::Allowed(release) => {
             let sections = read(state, &release).await?;
-            let disclosed = sections.iter().map(|s| s.category).collect::<BTreeSet<_>>().into_iter().collect();
+            let disclosed = sections
+                .iter()
+                .map(|s| s.category)
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
             Ok(DisclosureOutcome::Disclosed {
                 sections,
                 disclosed,
@@ -207,8 +276,15 @@ pub async fn disclose(state: &AppState, who: &Principal, req: DisclosureRequest)
             })
         }
         Recorded::Refused(receipt) => {
-            let (code, message) = decided.reason.unwrap_or_else(|| ("refused".into(), "refused".into()));
-            Ok(DisclosureOutcome::Refused { code, message, withheld: decided.withheld, receipt })
+            let (code, message) = decided
+                .reason
+                .unwrap_or_else(|| ("refused".into(), "refused".into()));
+            Ok(DisclosureOutcome::Refused {
+                code,
+                message,
+                withheld: decided.withheld,
+                receipt,
+            })
         }
     }
 }

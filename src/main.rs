@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 use tsunagi::config::Config;
 
 #[derive(Parser)]
-#[command(name = "tsunagi", version, about = "Secure inter-agency information-sharing hub")]
+#[command(
+    name = "tsunagi",
+    version,
+    about = "Secure inter-agency information-sharing hub"
+)]
 struct Cli {
     /// Configuration file (default: ./tsunagi.toml if it exists).
     #[arg(long, global = true)]
@@ -63,7 +67,9 @@ fn run() -> anyhow::Result<()> {
         Command::Serve => {
             let config = load_config(cli.config.as_deref())?;
             let _guard = tsunagi::telemetry::init(config.log_format, &config.log_level)?;
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             rt.block_on(async move {
                 let app = tsunagi::startup::Application::build(config).await?;
                 app.run_until_stopped().await.context("server")
@@ -72,7 +78,9 @@ fn run() -> anyhow::Result<()> {
         Command::Migrate => {
             let config = load_config(cli.config.as_deref())?;
             let _guard = tsunagi::telemetry::init(config.log_format, &config.log_level)?;
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             rt.block_on(async move {
                 let store = tsunagi::startup::open_store(&config).await?;
                 store.close().await;
@@ -83,16 +91,31 @@ fn run() -> anyhow::Result<()> {
         Command::DevCerts { dir } => {
             tsunagi::tls::install_crypto_provider();
             tsunagi::devcerts::generate(&dir)?;
-            println!("development PKI and keys written to {} — DEVELOPMENT ONLY", dir.display());
+            println!(
+                "development PKI and keys written to {} — DEVELOPMENT ONLY",
+                dir.display()
+            );
             Ok(())
         }
-        Command::Token { user, agency, roles, ttl } => {
+        Command::Token {
+            user,
+            agency,
+            roles,
+            ttl,
+        } => {
             let config = load_config(cli.config.as_deref())?;
             let key = std::fs::read(&config.jwt.dev_signing_key)
                 .with_context(|| format!("reading {}", config.jwt.dev_signing_key.display()))?;
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
-            let claims =
-                tsunagi::auth::dev_claims(&config.jwt.issuer, &config.jwt.audience, &user, &agency, &roles, ttl, now);
+            let claims = tsunagi::auth::dev_claims(
+                &config.jwt.issuer,
+                &config.jwt.audience,
+                &user,
+                &agency,
+                &roles,
+                ttl,
+                now,
+            );
             let token = tsunagi::auth::mint_token(&key, tsunagi::devcerts::DEV_JWT_KID, &claims)
                 .map_err(|e| anyhow::anyhow!("minting the token: {e}"))?;
             println!("{token}");

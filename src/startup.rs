@@ -34,13 +34,19 @@ pub fn check_key_material(config: &Config) -> anyhow::Result<()> {
     if dev.is_empty() {
         return Ok(());
     }
-    let list = dev.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+    let list = dev
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     match config.environment {
         Environment::Production => anyhow::bail!(
             "refusing to start: environment = production but these files are DEVELOPMENT keys or certificates: {list}"
         ),
         Environment::Development => {
-            tracing::warn!("!!! RUNNING WITH DEVELOPMENT KEYS AND CERTIFICATES — NOT FOR REAL CASE DATA !!! ({list})");
+            tracing::warn!(
+                "!!! RUNNING WITH DEVELOPMENT KEYS AND CERTIFICATES — NOT FOR REAL CASE DATA !!! ({list})"
+            );
             Ok(())
         }
     }
@@ -49,10 +55,15 @@ pub fn check_key_material(config: &Config) -> anyhow::Result<()> {
 /// Connects to the database and applies migrations.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let kek_bytes = read_key::<32>(&config.keys.kek_file)?;
-    let kek = Kek::from_bytes("kek-1", &kek_bytes).map_err(|e| anyhow::anyhow!("key-encryption key: {e}"))?;
-    let store = Store::connect(&config.database_url, Arc::new(kek), config.database_max_connections)
-        .await
-        .context("connecting to the database")?;
+    let kek = Kek::from_bytes("kek-1", &kek_bytes)
+        .map_err(|e| anyhow::anyhow!("key-encryption key: {e}"))?;
+    let store = Store::connect(
+        &config.database_url,
+        Arc::new(kek),
+        config.database_max_connections,
+    )
+    .await
+    .context("connecting to the database")?;
     store.migrate().await.context("applying migrations")?;
     Ok(store)
 }
@@ -68,11 +79,27 @@ impl Application {
 
         let store = open_store(&config).await?;
         let pseudonyms = Pseudonymizer::new(&read_key::<32>(&config.keys.pseudonym_key_file)?);
-        let policy = PolicySet::load_dir(&config.policy_dir).await.context("loading the sharing policy")?;
-        tracing::info!(version = policy.version(), rules = policy.rules().len(), "sharing policy loaded");
-        let agencies: HashMap<_, _> = store.agencies().await?.into_iter().map(|a| (a.id.clone(), a)).collect();
-        let jwt = JwtVerifier::from_jwks_file(&config.jwt.jwks_file, &config.jwt.issuer, &config.jwt.audience, config.jwt.leeway_secs)
-            .map_err(|e| anyhow::anyhow!("loading the token issuer keys: {e}"))?;
+        let policy = PolicySet::load_dir(&config.policy_dir)
+            .await
+            .context("loading the sharing policy")?;
+        tracing::info!(
+            version = policy.version(),
+            rules = policy.rules().len(),
+            "sharing policy loaded"
+        );
+        let agencies: HashMap<_, _> = store
+            .agencies()
+            .await?
+            .into_iter()
+            .map(|a| (a.id.clone(), a))
+            .collect();
+        let jwt = JwtVerifier::from_jwks_file(
+            &config.jwt.jwks_file,
+            &config.jwt.issuer,
+            &config.jwt.audience,
+            config.jwt.leeway_secs,
+        )
+        .map_err(|e| anyhow::anyhow!("loading the token issuer keys: {e}"))?;
         let audit = AuditLog::start(store.clone(), config.audit.max_batch);
 
         let state = AppState {
@@ -91,7 +118,8 @@ impl Application {
             server_key: config.tls.server_key.clone(),
             crls: config.tls.crls.clone(),
         })?;
-        let listener = TcpListener::bind(config.listen).with_context(|| format!("binding {}", config.listen))?;
+        let listener = TcpListener::bind(config.listen)
+            .with_context(|| format!("binding {}", config.listen))?;
         let port = listener.local_addr()?.port();
         let data = web::Data::new(state.clone());
         let max_body = config.max_body_bytes;
@@ -120,7 +148,11 @@ impl Application {
         }
         let server = server.listen_rustls_0_23(listener, tls_config)?.run();
         tracing::info!(port, "tsunagi listening (mutual TLS)");
-        Ok(Self { port, server, state })
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {

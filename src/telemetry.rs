@@ -28,7 +28,10 @@ impl Drop for TelemetryGuard {
 pub fn init(format: LogFormat, level: &str) -> anyhow::Result<TelemetryGuard> {
     let filter = EnvFilter::try_new(level)?;
     let fmt_layer = match format {
-        LogFormat::Json => tracing_subscriber::fmt::layer().json().with_current_span(true).boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(true)
+            .boxed(),
         LogFormat::Pretty => tracing_subscriber::fmt::layer().boxed(),
     };
     let provider = match std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT") {
@@ -40,13 +43,23 @@ pub fn init(format: LogFormat, level: &str) -> anyhow::Result<TelemetryGuard> {
             Some(
                 SdkTracerProvider::builder()
                     .with_batch_exporter(exporter)
-                    .with_resource(opentelemetry_sdk::Resource::builder().with_service_name("tsunagi").build())
+                    .with_resource(
+                        opentelemetry_sdk::Resource::builder()
+                            .with_service_name("tsunagi")
+                            .build(),
+                    )
                     .build(),
             )
         }
         _ => None,
     };
-    let otel_layer = provider.as_ref().map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("tsunagi")));
-    tracing_subscriber::registry().with(filter).with(fmt_layer).with(otel_layer).try_init()?;
+    let otel_layer = provider
+        .as_ref()
+        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("tsunagi")));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt_layer)
+        .with(otel_layer)
+        .try_init()?;
     Ok(TelemetryGuard { provider })
 }

@@ -74,7 +74,7 @@ pub struct DisclosureEntry {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum AuditEntry {
-    Disclosure(DisclosureEntry),
+    Disclosure(Box<DisclosureEntry>),
     ConsentRecorded(ConsentEvent),
     ConsentRevoked(ConsentEvent),
 }
@@ -102,7 +102,10 @@ struct Versioned<'a> {
 impl AuditEntry {
     /// The exact bytes stored and hashed.
     pub fn to_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
-        serde_json::to_vec(&Versioned { v: ENTRY_VERSION, entry: self })
+        serde_json::to_vec(&Versioned {
+            v: ENTRY_VERSION,
+            entry: self,
+        })
     }
 
     pub fn kind(&self) -> &'static str {

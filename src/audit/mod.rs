@@ -9,11 +9,13 @@
 //! Appends are sequenced by one task that commits whatever has queued up together (group
 //! commit): under load one fsync covers many requests.
 
-pub mod entry;
 pub mod checkpoint;
+pub mod entry;
 pub mod merkle;
 
-pub use entry::{AuditEntry, ConsentEvent, DisclosureEntry, Outcome, PolicyRef, Requester, Withheld};
+pub use entry::{
+    AuditEntry, ConsentEvent, DisclosureEntry, Outcome, PolicyRef, Requester, Withheld,
+};
 
 use std::collections::BTreeSet;
 
@@ -111,7 +113,11 @@ impl AuditLog {
     }
 
     /// Appends one entry and waits until it is durable.
-    pub async fn append(&self, entry: &AuditEntry, index: IndexFields) -> Result<Receipt, AuditError> {
+    pub async fn append(
+        &self,
+        entry: &AuditEntry,
+        index: IndexFields,
+    ) -> Result<Receipt, AuditError> {
         let bytes = entry.to_bytes().map_err(|_| AuditError::Encode)?;
         let leaf = merkle::leaf_hash(&bytes);
         let row = NewAuditRow {
@@ -129,9 +135,15 @@ impl AuditLog {
             basis: index.basis,
         };
         let (reply, wait) = oneshot::channel();
-        self.tx.send(Pending { row, reply }).await.map_err(|_| AuditError::Unavailable)?;
+        self.tx
+            .send(Pending { row, reply })
+            .await
+            .map_err(|_| AuditError::Unavailable)?;
         let idx = wait.await.map_err(|_| AuditError::Unavailable)??;
-        Ok(Receipt { index: idx, leaf_hash: hex::encode(leaf) })
+        Ok(Receipt {
+            index: idx,
+            leaf_hash: hex::encode(leaf),
+        })
     }
 
     /// Records a disclosure decision. The entry's `records` and `disclosed` fields are set from
@@ -145,8 +157,18 @@ impl AuditLog {
     ) -> Result<Recorded, AuditError> {
         let allowed = entry.decision == Outcome::Allowed;
         let plan_sections = if allowed { plan.sections } else { Vec::new() };
-        entry.records = plan_sections.iter().map(|s| s.record).collect::<BTreeSet<_>>().into_iter().collect();
-        entry.disclosed = plan_sections.iter().map(|s| s.category).collect::<BTreeSet<_>>().into_iter().collect();
+        entry.records = plan_sections
+            .iter()
+            .map(|s| s.record)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        entry.disclosed = plan_sections
+            .iter()
+            .map(|s| s.category)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let index = IndexFields {
             at_ms,
             decision: entry.decision.as_str(),
@@ -158,9 +180,16 @@ impl AuditLog {
             owner_agency: Some(entry.owner_agency.clone()),
             basis: Some(entry.basis.kind().as_str().to_owned()),
         };
-        let receipt = self.append(&AuditEntry::Disclosure(entry), index).await?;
+        let receipt = self
+            .append(&AuditEntry::Disclosure(Box::new(entry)), index)
+            .await?;
         if allowed {
-            Ok(Recorded::Allowed(Release { subject: plan.subject, owner: plan.owner, sections: plan_sections, receipt }))
+            Ok(Recorded::Allowed(Release {
+                subject: plan.subject,
+                owner: plan.owner,
+                sections: plan_sections,
+                receipt,
+            }))
         } else {
             Ok(Recorded::Refused(receipt))
         }

@@ -69,9 +69,16 @@ impl Category {
     }
 
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
-        Self::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| {
-            ValidationError::new("category", "unknown_category", format!("unknown category '{s}'"))
-        })
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "category",
+                    "unknown_category",
+                    format!("unknown category '{s}'"),
+                )
+            })
     }
 
     /// The label of the category itself. `case-notes` inherits the highest label of what it is
@@ -103,7 +110,9 @@ impl Category {
     /// What "all categories" in a consent means: everything except special-care (which must be
     /// named) and sealed categories (which can never be consented away through the hub).
     pub fn all_general() -> impl Iterator<Item = Category> {
-        Self::ALL.into_iter().filter(|c| !c.is_special_care() && !c.is_sealed())
+        Self::ALL
+            .into_iter()
+            .filter(|c| !c.is_special_care() && !c.is_sealed())
     }
 }
 
@@ -125,7 +134,10 @@ mod tests {
             let json = serde_json::to_string(&c).unwrap();
             assert_eq!(json, format!("\"{}\"", c.as_str()));
         }
-        assert_eq!(Category::parse("my-number").unwrap_err().code, "unknown_category");
+        assert_eq!(
+            Category::parse("my-number").unwrap_err().code,
+            "unknown_category"
+        );
     }
 
     #[test]

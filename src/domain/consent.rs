@@ -81,7 +81,10 @@ pub fn expand_categories(names: &[String]) -> Result<Vec<Category>, ValidationEr
             out.extend(Category::all_general());
             continue;
         }
-        let c = Category::parse(n).map_err(|e| ValidationError { field: "categories".into(), ..e })?;
+        let c = Category::parse(n).map_err(|e| ValidationError {
+            field: "categories".into(),
+            ..e
+        })?;
         if c.is_sealed() {
             return Err(ValidationError::new(
                 "categories",
@@ -94,7 +97,11 @@ pub fn expand_categories(names: &[String]) -> Result<Vec<Category>, ValidationEr
     out.sort();
     out.dedup();
     if out.is_empty() {
-        return Err(ValidationError::new("categories", "empty", "name at least one category"));
+        return Err(ValidationError::new(
+            "categories",
+            "empty",
+            "name at least one category",
+        ));
     }
     Ok(out)
 }
@@ -104,13 +111,25 @@ impl NewConsent {
     /// representative's name when someone else consented, at least one recipient and purpose.
     pub fn validate(&self) -> Result<(), ValidationError> {
         if self.valid_until <= self.valid_from {
-            return Err(ValidationError::new("valid_until", "invalid_period", "must be after valid_from"));
+            return Err(ValidationError::new(
+                "valid_until",
+                "invalid_period",
+                "must be after valid_from",
+            ));
         }
         if self.recipients.is_empty() {
-            return Err(ValidationError::new("recipients", "empty", "name at least one recipient agency"));
+            return Err(ValidationError::new(
+                "recipients",
+                "empty",
+                "name at least one recipient agency",
+            ));
         }
         if self.purposes.is_empty() {
-            return Err(ValidationError::new("purposes", "empty", "name at least one purpose"));
+            return Err(ValidationError::new(
+                "purposes",
+                "empty",
+                "name at least one purpose",
+            ));
         }
         if self.method == ConsentMethod::OralWithWitness && self.witness_name.is_none() {
             return Err(ValidationError::new(
@@ -238,18 +257,54 @@ mod tests {
         let sapota = AgencyId::parse("sapota").unwrap();
         let p = Purpose::parse("Employment support").unwrap();
         let now = datetime!(2026-06-01 0:00 UTC);
-        assert_eq!(c.covers(c.subject, &owner, &jobota, &p, now).unwrap(), &[Category::Identity, Category::Employment]);
+        assert_eq!(
+            c.covers(c.subject, &owner, &jobota, &p, now).unwrap(),
+            &[Category::Identity, Category::Employment]
+        );
         let err = |r: Result<&[Category], ConsentScopeError>| r.unwrap_err().code();
-        assert_eq!(err(c.covers(SubjectId::new_random(), &owner, &jobota, &p, now)), "consent_subject_mismatch");
-        assert_eq!(err(c.covers(c.subject, &sapota, &jobota, &p, now)), "consent_owner_mismatch");
-        assert_eq!(err(c.covers(c.subject, &owner, &sapota, &p, now)), "consent_recipient_not_in_scope");
+        assert_eq!(
+            err(c.covers(SubjectId::new_random(), &owner, &jobota, &p, now)),
+            "consent_subject_mismatch"
+        );
+        assert_eq!(
+            err(c.covers(c.subject, &sapota, &jobota, &p, now)),
+            "consent_owner_mismatch"
+        );
+        assert_eq!(
+            err(c.covers(c.subject, &owner, &sapota, &p, now)),
+            "consent_recipient_not_in_scope"
+        );
         let other = Purpose::parse("debt counselling").unwrap();
-        assert_eq!(err(c.covers(c.subject, &owner, &jobota, &other, now)), "consent_purpose_not_in_scope");
-        assert_eq!(err(c.covers(c.subject, &owner, &jobota, &p, datetime!(2025-12-31 23:59 UTC))), "consent_not_yet_valid");
-        assert_eq!(err(c.covers(c.subject, &owner, &jobota, &p, datetime!(2027-01-01 0:00 UTC))), "consent_expired");
+        assert_eq!(
+            err(c.covers(c.subject, &owner, &jobota, &other, now)),
+            "consent_purpose_not_in_scope"
+        );
+        assert_eq!(
+            err(c.covers(
+                c.subject,
+                &owner,
+                &jobota,
+                &p,
+                datetime!(2025-12-31 23:59 UTC)
+            )),
+            "consent_not_yet_valid"
+        );
+        assert_eq!(
+            err(c.covers(
+                c.subject,
+                &owner,
+                &jobota,
+                &p,
+                datetime!(2027-01-01 0:00 UTC)
+            )),
+            "consent_expired"
+        );
         let mut revoked = c.clone();
         revoked.revoked_at = Some(datetime!(2026-05-01 0:00 UTC));
-        assert_eq!(err(revoked.covers(c.subject, &owner, &jobota, &p, now)), "consent_revoked");
+        assert_eq!(
+            err(revoked.covers(c.subject, &owner, &jobota, &p, now)),
+            "consent_revoked"
+        );
     }
 
     #[test]
@@ -258,8 +313,16 @@ mod tests {
         assert!(!cats.contains(&Category::Health));
         let cats = expand_categories(&["all".into(), "health".into()]).unwrap();
         assert!(cats.contains(&Category::Health));
-        assert_eq!(expand_categories(&["reporter-identity".into()]).unwrap_err().code, "category_sealed");
+        assert_eq!(
+            expand_categories(&["reporter-identity".into()])
+                .unwrap_err()
+                .code,
+            "category_sealed"
+        );
         assert_eq!(expand_categories(&[]).unwrap_err().code, "empty");
-        assert_eq!(expand_categories(&["nope".into()]).unwrap_err().code, "unknown_category");
+        assert_eq!(
+            expand_categories(&["nope".into()]).unwrap_err().code,
+            "unknown_category"
+        );
     }
 }

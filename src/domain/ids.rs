@@ -12,7 +12,10 @@ fn parse_slug(field: &str, s: &str) -> Result<String, ValidationError> {
     let ok_chars = s
         .bytes()
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'));
-    let ok_start = s.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    let ok_start = s
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
     if ok_len && ok_chars && ok_start {
         Ok(s.to_owned())
     } else {
@@ -125,10 +128,24 @@ mod tests {
 
     #[test]
     fn slugs_accept_the_default_agencies_and_refuse_the_rest() {
-        for ok in ["jobota", "regional-support-centre", "child-services", "a1", "x.y_z"] {
+        for ok in [
+            "jobota",
+            "regional-support-centre",
+            "child-services",
+            "a1",
+            "x.y_z",
+        ] {
             assert!(AgencyId::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "JOBOTA", "-x", "a b", "a/b", "ジョボタ", &"a".repeat(65)] {
+        for bad in [
+            "",
+            "JOBOTA",
+            "-x",
+            "a b",
+            "a/b",
+            "ジョボタ",
+            &"a".repeat(65),
+        ] {
             let err = AgencyId::parse(bad).unwrap_err();
             assert_eq!(err.code, "invalid_id", "{bad}");
         }

@@ -15,14 +15,22 @@ pub fn contains_individual_number(text: &str) -> bool {
             return true;
         }
         // 4-4-4 written with single separators.
-        if g.digits.len() == 4 {
-            if let (Some(b), Some(c)) = (groups.get(i + 1), groups.get(i + 2)) {
-                if b.joined_to_previous && c.joined_to_previous && b.digits.len() == 4 && c.digits.len() == 4 {
-                    let all: Vec<u8> = g.digits.iter().chain(&b.digits).chain(&c.digits).copied().collect();
-                    if is_valid_my_number(&all) {
-                        return true;
-                    }
-                }
+        if g.digits.len() == 4
+            && let (Some(b), Some(c)) = (groups.get(i + 1), groups.get(i + 2))
+            && b.joined_to_previous
+            && c.joined_to_previous
+            && b.digits.len() == 4
+            && c.digits.len() == 4
+        {
+            let all: Vec<u8> = g
+                .digits
+                .iter()
+                .chain(&b.digits)
+                .chain(&c.digits)
+                .copied()
+                .collect();
+            if is_valid_my_number(&all) {
+                return true;
             }
         }
     }
@@ -62,7 +70,10 @@ fn digit_value(c: char) -> Option<u8> {
 }
 
 fn is_separator(c: char) -> bool {
-    matches!(c, ' ' | '-' | '\u{3000}' | '\u{FF0D}' | '\u{2010}' | '\u{2212}')
+    matches!(
+        c,
+        ' ' | '-' | '\u{3000}' | '\u{FF0D}' | '\u{2010}' | '\u{2212}'
+    )
 }
 
 fn digit_groups(text: &str) -> Vec<Group> {
@@ -79,7 +90,10 @@ fn digit_groups(text: &str) -> Vec<Group> {
             current.push(d);
         } else {
             if !current.is_empty() {
-                groups.push(Group { digits: std::mem::take(&mut current), joined_to_previous: joined });
+                groups.push(Group {
+                    digits: std::mem::take(&mut current),
+                    joined_to_previous: joined,
+                });
                 gap = Some(0);
             }
             gap = match (gap, is_separator(c)) {
@@ -89,7 +103,10 @@ fn digit_groups(text: &str) -> Vec<Group> {
         }
     }
     if !current.is_empty() {
-        groups.push(Group { digits: current, joined_to_previous: joined });
+        groups.push(Group {
+            digits: current,
+            joined_to_previous: joined,
+        });
     }
     groups
 }
@@ -138,7 +155,9 @@ mod tests {
         assert!(!contains_individual_number("1234567890181")); // 13 digits
         assert!(!contains_individual_number("123456789012")); // bad check digit
         assert!(!contains_individual_number("1234  5678  9018")); // not the printed form
-        assert!(!contains_individual_number("born 1946-04-01, visited 2026-11-02"));
+        assert!(!contains_individual_number(
+            "born 1946-04-01, visited 2026-11-02"
+        ));
         assert!(!contains_individual_number(""));
     }
 

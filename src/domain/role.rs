@@ -42,7 +42,9 @@ impl Role {
         Self::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| ValidationError::new("role", "unknown_role", format!("unknown role '{s}'")))
+            .ok_or_else(|| {
+                ValidationError::new("role", "unknown_role", format!("unknown role '{s}'"))
+            })
     }
 }
 

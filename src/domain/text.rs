@@ -6,7 +6,12 @@ use std::fmt;
 
 use super::{ValidationError, my_number};
 
-fn validate(field: &str, s: &str, max_chars: usize, multiline: bool) -> Result<(), ValidationError> {
+fn validate(
+    field: &str,
+    s: &str,
+    max_chars: usize,
+    multiline: bool,
+) -> Result<(), ValidationError> {
     if s.trim().is_empty() {
         return Err(ValidationError::new(field, "empty", "must not be empty"));
     }
@@ -17,9 +22,15 @@ fn validate(field: &str, s: &str, max_chars: usize, multiline: bool) -> Result<(
             format!("must be at most {max_chars} characters"),
         ));
     }
-    let bad_control = s.chars().any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t')));
+    let bad_control = s
+        .chars()
+        .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t')));
     if bad_control {
-        return Err(ValidationError::new(field, "control_characters", "contains control characters"));
+        return Err(ValidationError::new(
+            field,
+            "control_characters",
+            "contains control characters",
+        ));
     }
     if my_number::contains_individual_number(s) {
         return Err(ValidationError::new(
@@ -95,8 +106,14 @@ mod tests {
         let b = Purpose::parse("employment support").unwrap();
         assert!(a.same_purpose(&b));
         assert_eq!(Purpose::parse("   ").unwrap_err().code, "empty");
-        assert_eq!(Purpose::parse("a\u{0007}b").unwrap_err().code, "control_characters");
-        assert_eq!(Purpose::parse(&"x".repeat(201)).unwrap_err().code, "too_long");
+        assert_eq!(
+            Purpose::parse("a\u{0007}b").unwrap_err().code,
+            "control_characters"
+        );
+        assert_eq!(
+            Purpose::parse(&"x".repeat(201)).unwrap_err().code,
+            "too_long"
+        );
     }
 
     #[test]

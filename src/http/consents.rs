@@ -12,7 +12,8 @@ use super::extract::authorize;
 use crate::audit::{AuditEntry, ConsentEvent, IndexFields};
 use crate::domain::consent::expand_categories;
 use crate::domain::{
-    AgencyId, Consent, ConsentId, ConsentMethod, FreeText, GivenBy, NewConsent, Purpose, SubjectId, ValidationError,
+    AgencyId, Consent, ConsentId, ConsentMethod, FreeText, GivenBy, NewConsent, Purpose, SubjectId,
+    ValidationError,
 };
 use crate::principal::Principal;
 use crate::state::AppState;
@@ -52,9 +53,14 @@ pub struct RevokeConsent {
     pub reason: String,
 }
 
-fn parse_enum<T: for<'de> Deserialize<'de>>(field: &str, s: &str, allowed: &str) -> Result<T, ValidationError> {
-    serde_json::from_value(serde_json::Value::String(s.to_owned()))
-        .map_err(|_| ValidationError::new(field, "invalid_value", format!("must be one of: {allowed}")))
+fn parse_enum<T: for<'de> Deserialize<'de>>(
+    field: &str,
+    s: &str,
+    allowed: &str,
+) -> Result<T, ValidationError> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|_| {
+        ValidationError::new(field, "invalid_value", format!("must be one of: {allowed}"))
+    })
 }
 
 fn parse_time(field: &str, s: &str) -> Result<OffsetDateTime, ValidationError> {
@@ -65,35 +71,67 @@ fn parse_time(field: &str, s: &str) -> Result<OffsetDateTime, ValidationError> {
 fn name(field: &str, s: Option<&str>) -> Result<Option<String>, ValidationError> {
     s.map(|s| {
         if s.chars().count() > 200 {
-            return Err(ValidationError::new(field, "too_long", "at most 200 characters"));
+            return Err(ValidationError::new(
+                field,
+                "too_long",
+                "at most 200 characters",
+            ));
         }
         FreeText::parse(field, s).map(FreeText::into_string)
     })
     .transpose()
 }
 
-fn parse_consent(state: &AppState, subject: SubjectId, b: RecordConsent) -> Result<NewConsent, ValidationError> {
+fn parse_consent(
+    state: &AppState,
+    subject: SubjectId,
+    b: RecordConsent,
+) -> Result<NewConsent, ValidationError> {
     let mut recipients = Vec::with_capacity(b.recipients.len());
     for r in &b.recipients {
-        let id = AgencyId::parse(r).map_err(|e| ValidationError { field: "recipients".into(), ..e })?;
+        let id = AgencyId::parse(r).map_err(|e| ValidationError {
+            field: "recipients".into(),
+            ..e
+        })?;
         if !state.agencies.contains_key(&id) {
-            return Err(ValidationError::new("recipients", "agency_unknown", format!("'{id}' is not a registered agency")));
+            return Err(ValidationError::new(
+                "recipients",
+                "agency_unknown",
+                format!("'{id}' is not a registered agency"),
+            ));
         }
         recipients.push(id);
     }
     recipients.sort();
     recipients.dedup();
-    let purposes = b.purposes.iter().map(|p| Purpose::parse(p)).collect::<Result<Vec<_>, _>>()?;
+    let purposes = b
+        .purposes
+        .iter()
+        .map(|p| Purpose::parse(p))
+        .collect::<Result<Vec<_>, _>>()?;
     let c = NewConsent {
         subject,
-        given_by: parse_enum::<GivenBy>("given_by", &b.given_by, "subject, legal-representative, guardian")?,
+        given_by: parse_enum::<GivenBy>(
+            "given_by",
+            &b.given_by,
+            "subject, legal-representative, guardian",
+        )?,
         representative_name: name("representative_name", b.representative_name.as_deref())?,
         recipients,
         purposes,
         categories: expand_categories(&b.categories)?,
-        valid_from: b.valid_from.as_deref().map(|s| parse_time("valid_from", s)).transpose()?.unwrap_or_else(|| state.clock.now()),
+        valid_from: b
+            .valid_from
+            .as_deref()
+            .map(|s| parse_time("valid_from", s))
+            .transpose()?
+            .unwrap_or_else(|| state.clock.now()),
         valid_until: parse_time("valid_until", &b.valid_until)?,
-        method: parse_enum::<ConsentMethod>("method", &b.method, "written, electronic, oral-with-witness")?,
+        method: parse_enum::<ConsentMethod>(
+            "method",
+            &b.method,
+            "written, electronic, oral-with-witness",
+        )?,
         witness_name: name("witness_name", b.witness_name.as_deref())?,
         evidence_ref: FreeText::parse("evidence_ref", &b.evidence_ref)?,
     };
@@ -101,17 +139,30 @@ fn parse_consent(state: &AppState, subject: SubjectId, b: RecordConsent) -> Resu
     Ok(c)
 }
 
-async fn log_consent_event(state: &AppState, who: &Principal, c: &Consent, revoked: bool) -> Result<(), ApiError> {
+async fn log_consent_event(
+    state: &AppState,
+    who: &Principal,
+    c: &Consent,
+    revoked: bool,
+) -> Result<(), ApiError> {
     let now = state.clock.now();
-    let subject = state.pseudonyms.pseudonym("subject", &c.subject.to_string());
+    let subject = state
+        .pseudonyms
+        .pseudonym("subject", &c.subject.to_string());
     let event = ConsentEvent {
-        at: now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        at: now
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
         user: who.user.to_string(),
         agency: who.agency.to_string(),
         subject: subject.clone(),
         consent_id: c.id,
     };
-    let entry = if revoked { AuditEntry::ConsentRevoked(event) } else { AuditEntry::ConsentRecorded(event) };
+    let entry = if revoked {
+        AuditEntry::ConsentRevoked(event)
+    } else {
+        AuditEntry::ConsentRecorded(event)
+    };
     let index = IndexFields {
         at_ms: crate::store::to_ms(now),
         decision: "recorded",
@@ -136,12 +187,19 @@ pub async fn record_consent(
     body: web::Json<RecordConsent>,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&state, &who, "consents:write")?;
-    let subject = SubjectId::parse(&path).map_err(|_| ApiError::not_found("subject_not_found", "no such subject"))?;
+    let subject = SubjectId::parse(&path)
+        .map_err(|_| ApiError::not_found("subject_not_found", "no such subject"))?;
     let new = parse_consent(&state, subject, body.into_inner())?;
     if !state.store.is_linked(&who.agency, subject).await? {
-        return Err(ApiError::not_found("subject_not_found", "your agency has no subject with that id"));
+        return Err(ApiError::not_found(
+            "subject_not_found",
+            "your agency has no subject with that id",
+        ));
     }
-    let consent = state.store.insert_consent(&new, &who.agency, &who.user, state.clock.now()).await?;
+    let consent = state
+        .store
+        .insert_consent(&new, &who.agency, &who.user, state.clock.now())
+        .await?;
     log_consent_event(&state, &who, &consent, false).await?;
     Ok(HttpResponse::Created().json(consent))
 }
@@ -149,24 +207,40 @@ pub async fn record_consent(
 /// Consents about a subject that your agency recorded.
 #[utoipa::path(get, path = "/v1/subjects/{id}/consents", tag = "consents",
     responses((status = 200, description = "consents, newest first"), (status = 404, body = ErrorBody)))]
-pub async fn list_consents(state: web::Data<AppState>, who: Principal, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn list_consents(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     authorize(&state, &who, "consents:read")?;
-    let subject = SubjectId::parse(&path).map_err(|_| ApiError::not_found("subject_not_found", "no such subject"))?;
-    let list = state.store.consents_for_subject(subject, &who.agency).await?;
+    let subject = SubjectId::parse(&path)
+        .map_err(|_| ApiError::not_found("subject_not_found", "no such subject"))?;
+    let list = state
+        .store
+        .consents_for_subject(subject, &who.agency)
+        .await?;
     Ok(HttpResponse::Ok().json(list))
 }
 
 async fn own_consent(state: &AppState, who: &Principal, id: &str) -> Result<Consent, ApiError> {
-    let id = ConsentId::parse(id).map_err(|_| ApiError::not_found("consent_not_found", "no such consent"))?;
+    let id = ConsentId::parse(id)
+        .map_err(|_| ApiError::not_found("consent_not_found", "no such consent"))?;
     match state.store.consent(id).await? {
         Some(c) if c.recorded_by_agency == who.agency => Ok(c),
-        _ => Err(ApiError::not_found("consent_not_found", "your agency recorded no consent with that id")),
+        _ => Err(ApiError::not_found(
+            "consent_not_found",
+            "your agency recorded no consent with that id",
+        )),
     }
 }
 
 #[utoipa::path(get, path = "/v1/consents/{id}", tag = "consents",
     responses((status = 200, description = "the consent"), (status = 404, body = ErrorBody)))]
-pub async fn get_consent(state: web::Data<AppState>, who: Principal, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get_consent(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     authorize(&state, &who, "consents:read")?;
     Ok(HttpResponse::Ok().json(own_consent(&state, &who, &path).await?))
 }
@@ -183,7 +257,10 @@ pub async fn revoke_consent(
     authorize(&state, &who, "consents:write")?;
     let reason = FreeText::parse("reason", &body.reason)?;
     let consent = own_consent(&state, &who, &path).await?;
-    let revoked = state.store.revoke_consent(consent.id, &who.user, reason.as_str(), state.clock.now()).await?;
+    let revoked = state
+        .store
+        .revoke_consent(consent.id, &who.user, reason.as_str(), state.clock.now())
+        .await?;
     log_consent_event(&state, &who, &revoked, true).await?;
     Ok(HttpResponse::Ok().json(revoked))
 }

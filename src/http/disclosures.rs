@@ -8,7 +8,9 @@ use utoipa::ToSchema;
 use super::error::{ApiError, ErrorBody};
 use crate::audit::{Receipt, Withheld};
 use crate::disclosure::{DisclosureOutcome, DisclosureRequest, disclose};
-use crate::domain::{AgencyId, Basis, BasisKind, Category, ConsentId, Purpose, SubjectId, ValidationError};
+use crate::domain::{
+    AgencyId, Basis, BasisKind, Category, ConsentId, Purpose, SubjectId, ValidationError,
+};
 use crate::principal::Principal;
 use crate::state::AppState;
 use crate::store::DisclosedSection;
@@ -49,30 +51,55 @@ pub struct DisclosureView {
 
 fn parse(b: CreateDisclosure) -> Result<DisclosureRequest, ValidationError> {
     let subject = SubjectId::parse(&b.subject_id)?;
-    let owner = AgencyId::parse(&b.owner_agency).map_err(|e| ValidationError { field: "owner_agency".into(), ..e })?;
+    let owner = AgencyId::parse(&b.owner_agency).map_err(|e| ValidationError {
+        field: "owner_agency".into(),
+        ..e
+    })?;
     let purpose = Purpose::parse(&b.purpose)?;
     let basis = match BasisKind::parse(&b.basis.kind)? {
         BasisKind::Consent => {
-            let id = b
-                .basis
-                .consent_id
-                .as_deref()
-                .ok_or_else(|| ValidationError::new("basis.consent_id", "missing_field", "a consent basis names its consent_id"))?;
-            Basis::Consent { consent_id: ConsentId::parse(id).map_err(|e| ValidationError { field: "basis.consent_id".into(), ..e })? }
+            let id = b.basis.consent_id.as_deref().ok_or_else(|| {
+                ValidationError::new(
+                    "basis.consent_id",
+                    "missing_field",
+                    "a consent basis names its consent_id",
+                )
+            })?;
+            Basis::Consent {
+                consent_id: ConsentId::parse(id).map_err(|e| ValidationError {
+                    field: "basis.consent_id".into(),
+                    ..e
+                })?,
+            }
         }
     };
     let categories = b
         .categories
         .map(|list| {
             if list.is_empty() {
-                return Err(ValidationError::new("categories", "empty", "omit categories or name at least one"));
+                return Err(ValidationError::new(
+                    "categories",
+                    "empty",
+                    "omit categories or name at least one",
+                ));
             }
             list.iter()
-                .map(|c| Category::parse(c).map_err(|e| ValidationError { field: "categories".into(), ..e }))
+                .map(|c| {
+                    Category::parse(c).map_err(|e| ValidationError {
+                        field: "categories".into(),
+                        ..e
+                    })
+                })
                 .collect::<Result<Vec<_>, _>>()
         })
         .transpose()?;
-    Ok(DisclosureRequest { subject, owner, purpose, basis, categories })
+    Ok(DisclosureRequest {
+        subject,
+        owner,
+        purpose,
+        basis,
+        categories,
+    })
 }
 
 /// Asks for a disclosure under a named lawful basis. The decision — allowed or refused — is
@@ -91,12 +118,27 @@ pub async fn create_disclosure(
 ) -> Result<HttpResponse, ApiError> {
     let req = parse(body.into_inner())?;
     match disclose(&state, &who, req).await? {
-        DisclosureOutcome::Disclosed { sections, disclosed, withheld, receipt, policy_version } => {
-            Ok(HttpResponse::Ok()
-                .insert_header(("Cache-Control", "no-store"))
-                .json(DisclosureView { disclosed, withheld, sections, audit_receipt: receipt, policy_version }))
-        }
-        DisclosureOutcome::Refused { code, message, withheld, receipt } => {
+        DisclosureOutcome::Disclosed {
+            sections,
+            disclosed,
+            withheld,
+            receipt,
+            policy_version,
+        } => Ok(HttpResponse::Ok()
+            .insert_header(("Cache-Control", "no-store"))
+            .json(DisclosureView {
+                disclosed,
+                withheld,
+                sections,
+                audit_receipt: receipt,
+                policy_version,
+            })),
+        DisclosureOutcome::Refused {
+            code,
+            message,
+            withheld,
+            receipt,
+        } => {
             let mut e = ApiError::new(StatusCode::FORBIDDEN, code, message);
             e.detail.audit_receipt = Some(receipt);
             e.detail.withheld = Some(withheld);

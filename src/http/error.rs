@@ -37,7 +37,7 @@ pub struct ErrorDetail {
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub detail: ErrorDetail,
+    pub detail: Box<ErrorDetail>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -50,14 +50,14 @@ impl ApiError {
     pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             status,
-            detail: ErrorDetail {
+            detail: Box::new(ErrorDetail {
                 code: code.into(),
                 message: message.into(),
                 field: None,
                 audit_receipt: None,
                 withheld: None,
                 incident: None,
-            },
+            }),
         }
     }
 
@@ -85,7 +85,11 @@ impl ApiError {
             src = s.source();
         }
         tracing::error!(%incident, error = %chain, "internal error");
-        let mut e = Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "an internal error occurred");
+        let mut e = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "an internal error occurred",
+        );
         e.detail.incident = Some(incident);
         e
     }
@@ -129,8 +133,14 @@ impl From<ValidationError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(code) => Self::new(StatusCode::CONFLICT, code, "the request conflicts with the current state"),
-            StoreError::NotFound(what) => Self::not_found(&format!("{what}_not_found"), format!("no such {what}")),
+            StoreError::Conflict(code) => Self::new(
+                StatusCode::CONFLICT,
+                code,
+                "the request conflicts with the current state",
+            ),
+            StoreError::NotFound(what) => {
+                Self::not_found(&format!("{what}_not_found"), format!("no such {what}"))
+            }
             other => Self::internal(&other),
         }
     }

@@ -8,7 +8,9 @@ use crate::state::AppState;
 /// Liveness: the process answers. Also the "bare TLS hello" of the load benchmark.
 #[utoipa::path(get, path = "/healthz", responses((status = 200, description = "alive")))]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(r#"{"status":"ok"}"#)
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(r#"{"status":"ok"}"#)
 }
 
 /// Readiness: the database answers.

@@ -5,8 +5,11 @@ use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Tsunagi", description = "Secure inter-agency information-sharing hub for municipal welfare. \
-        Every request needs a client certificate (mutual TLS) and, under /v1, a user token (Bearer JWT)."),
+    info(
+        title = "Tsunagi",
+        description = "Secure inter-agency information-sharing hub for municipal welfare. \
+        Every request needs a client certificate (mutual TLS) and, under /v1, a user token (Bearer JWT)."
+    ),
     paths(
         super::health::healthz,
         super::health::readyz,
@@ -28,7 +31,9 @@ pub struct ApiDoc;
 
 pub async fn openapi_json() -> HttpResponse {
     match ApiDoc::openapi().to_json() {
-        Ok(json) => HttpResponse::Ok().content_type("application/json").body(json),
+        Ok(json) => HttpResponse::Ok()
+            .content_type("application/json")
+            .body(json),
         Err(e) => actix_web::ResponseError::error_response(&super::ApiError::internal(&e)),
     }
 }

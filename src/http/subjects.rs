@@ -15,7 +15,11 @@ use crate::store::{NewRecord, NewSection};
 fn local_id(s: &str) -> Result<String, ValidationError> {
     let t = FreeText::parse("local_id", s)?;
     if s.chars().count() > 64 || s.contains(['\n', '\t', '/']) {
-        return Err(ValidationError::new("local_id", "invalid_local_id", "at most 64 characters, no '/', tabs or newlines"));
+        return Err(ValidationError::new(
+            "local_id",
+            "invalid_local_id",
+            "at most 64 characters, no '/', tabs or newlines",
+        ));
     }
     Ok(t.into_string())
 }
@@ -25,11 +29,18 @@ fn subject_id(s: &str) -> Result<SubjectId, ApiError> {
 }
 
 /// The principal's agency must know the subject (have linked a local id).
-async fn require_link(state: &AppState, who: &Principal, subject: SubjectId) -> Result<(), ApiError> {
+async fn require_link(
+    state: &AppState,
+    who: &Principal,
+    subject: SubjectId,
+) -> Result<(), ApiError> {
     if state.store.is_linked(&who.agency, subject).await? {
         Ok(())
     } else {
-        Err(ApiError::not_found("subject_not_found", "your agency has no subject with that id"))
+        Err(ApiError::not_found(
+            "subject_not_found",
+            "your agency has no subject with that id",
+        ))
     }
 }
 
@@ -52,7 +63,10 @@ pub async fn list_agencies(state: web::Data<AppState>, _who: Principal) -> HttpR
             id: a.id.to_string(),
             name: a.name.clone(),
             organ: a.organ.to_string(),
-            organ_kind: serde_json::to_value(a.organ_kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+            organ_kind: serde_json::to_value(a.organ_kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
         })
         .collect();
     list.sort_by(|a, b| a.id.cmp(&b.id));
@@ -66,9 +80,15 @@ pub struct Created {
 
 #[utoipa::path(post, path = "/v1/households", tag = "subjects",
     responses((status = 201, body = Created), (status = 403, body = ErrorBody)))]
-pub async fn create_household(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, ApiError> {
+pub async fn create_household(
+    state: web::Data<AppState>,
+    who: Principal,
+) -> Result<HttpResponse, ApiError> {
     authorize(&state, &who, "subjects:write")?;
-    let id = state.store.create_household(&who.agency, state.clock.now()).await?;
+    let id = state
+        .store
+        .create_household(&who.agency, state.clock.now())
+        .await?;
     Ok(HttpResponse::Created().json(Created { id: id.to_string() }))
 }
 
@@ -96,14 +116,29 @@ pub async fn create_subject(
 ) -> Result<HttpResponse, ApiError> {
     authorize(&state, &who, "subjects:write")?;
     let local = local_id(&body.local_id)?;
-    let household = body.household_id.as_deref().map(HouseholdId::parse).transpose()?;
-    if let Some(h) = household {
-        if !state.store.household_exists(h).await? {
-            return Err(ApiError::new(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, "household_not_found", "no such household"));
-        }
+    let household = body
+        .household_id
+        .as_deref()
+        .map(HouseholdId::parse)
+        .transpose()?;
+    if let Some(h) = household
+        && !state.store.household_exists(h).await?
+    {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "household_not_found",
+            "no such household",
+        ));
     }
-    let id = state.store.create_subject(&who.agency, &local, household, state.clock.now()).await?;
-    Ok(HttpResponse::Created().json(SubjectView { id: id.to_string(), local_id: local, household_id: household.map(|h| h.to_string()) }))
+    let id = state
+        .store
+        .create_subject(&who.agency, &local, household, state.clock.now())
+        .await?;
+    Ok(HttpResponse::Created().json(SubjectView {
+        id: id.to_string(),
+        local_id: local,
+        household_id: household.map(|h| h.to_string()),
+    }))
 }
 
 #[utoipa::path(get, path = "/v1/subjects/by-local-id/{local_id}", tag = "subjects",
@@ -119,9 +154,22 @@ pub async fn subject_by_local_id(
         .store
         .subject_by_local_id(&who.agency, &local)
         .await?
-        .ok_or_else(|| ApiError::not_found("subject_not_found", "your agency has no subject with that local id"))?;
-    let row = state.store.subject(id).await?.ok_or_else(|| ApiError::not_found("subject_not_found", "no such subject"))?;
-    Ok(HttpResponse::Ok().json(SubjectView { id: id.to_string(), local_id: local, household_id: row.household.map(|h| h.to_string()) }))
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "subject_not_found",
+                "your agency has no subject with that local id",
+            )
+        })?;
+    let row = state
+        .store
+        .subject(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("subject_not_found", "no such subject"))?;
+    Ok(HttpResponse::Ok().json(SubjectView {
+        id: id.to_string(),
+        local_id: local,
+        household_id: row.household.map(|h| h.to_string()),
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -141,10 +189,18 @@ pub async fn link_subject(
 ) -> Result<HttpResponse, ApiError> {
     authorize(&state, &who, "subjects:write")?;
     let id = subject_id(&path)?;
-    let row = state.store.subject(id).await?.ok_or_else(|| ApiError::not_found("subject_not_found", "no such subject"))?;
+    let row = state
+        .store
+        .subject(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("subject_not_found", "no such subject"))?;
     let local = local_id(&body.local_id)?;
     state.store.link_local_id(&who.agency, &local, id).await?;
-    Ok(HttpResponse::Created().json(SubjectView { id: id.to_string(), local_id: local, household_id: row.household.map(|h| h.to_string()) }))
+    Ok(HttpResponse::Created().json(SubjectView {
+        id: id.to_string(),
+        local_id: local,
+        household_id: row.household.map(|h| h.to_string()),
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -189,24 +245,41 @@ pub async fn create_record(
     let body = body.into_inner();
     let purpose = Purpose::parse(&body.purpose)?;
     if body.sections.is_empty() || body.sections.len() > 64 {
-        return Err(ValidationError::new("sections", "invalid_sections", "a record has 1 to 64 sections").into());
+        return Err(ValidationError::new(
+            "sections",
+            "invalid_sections",
+            "a record has 1 to 64 sections",
+        )
+        .into());
     }
     let mut sections = Vec::with_capacity(body.sections.len());
     for (i, s) in body.sections.iter().enumerate() {
-        let category = Category::parse(&s.category).map_err(|e| ValidationError { field: format!("sections[{i}].category"), ..e })?;
+        let category = Category::parse(&s.category).map_err(|e| ValidationError {
+            field: format!("sections[{i}].category"),
+            ..e
+        })?;
         let content = FreeText::parse(&format!("sections[{i}].content"), &s.content)?;
         sections.push(NewSection { category, content });
     }
     require_link(&state, &who, subject).await?;
     let categories: Vec<Category> = sections.iter().map(|s| s.category).collect();
-    let record = NewRecord { subject, owner: who.agency.clone(), purpose, created_by: who.user.clone(), sections };
+    let record = NewRecord {
+        subject,
+        owner: who.agency.clone(),
+        purpose,
+        created_by: who.user.clone(),
+        sections,
+    };
     let (id, section_ids) = state.store.create_record(record, state.clock.now()).await?;
     Ok(HttpResponse::Created().json(RecordView {
         id: id.to_string(),
         sections: section_ids
             .into_iter()
             .zip(categories)
-            .map(|(s, c)| SectionView { id: s.to_string(), category: c.to_string() })
+            .map(|(s, c)| SectionView {
+                id: s.to_string(),
+                category: c.to_string(),
+            })
             .collect(),
     }))
 }
@@ -225,10 +298,16 @@ pub async fn list_records(
     let index = state.store.section_index(subject, &who.agency).await?;
     let mut records: Vec<RecordView> = Vec::new();
     for s in index {
-        let view = SectionView { id: s.section.to_string(), category: s.category.to_string() };
+        let view = SectionView {
+            id: s.section.to_string(),
+            category: s.category.to_string(),
+        };
         match records.last_mut() {
             Some(r) if r.id == s.record.to_string() => r.sections.push(view),
-            _ => records.push(RecordView { id: s.record.to_string(), sections: vec![view] }),
+            _ => records.push(RecordView {
+                id: s.record.to_string(),
+                sections: vec![view],
+            }),
         }
     }
     Ok(HttpResponse::Ok().json(records))

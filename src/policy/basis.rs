@@ -27,7 +27,11 @@ pub enum BasisVerdict {
 }
 
 /// Checks `basis` against the stored facts.
-pub async fn check(store: &Store, basis: &Basis, q: &BasisQuestion<'_>) -> Result<BasisVerdict, StoreError> {
+pub async fn check(
+    store: &Store,
+    basis: &Basis,
+    q: &BasisQuestion<'_>,
+) -> Result<BasisVerdict, StoreError> {
     match basis {
         Basis::Consent { consent_id } => {
             let Some(consent) = store.consent(*consent_id).await? else {
@@ -36,10 +40,17 @@ pub async fn check(store: &Store, basis: &Basis, q: &BasisQuestion<'_>) -> Resul
                     message: "no consent with that id is on record".into(),
                 });
             };
-            Ok(match consent.covers(q.subject, q.owner, q.recipient, q.purpose, q.now) {
-                Ok(categories) => BasisVerdict::Holds { covered: categories.to_vec() },
-                Err(e) => BasisVerdict::Fails { code: e.code(), message: e.to_string() },
-            })
+            Ok(
+                match consent.covers(q.subject, q.owner, q.recipient, q.purpose, q.now) {
+                    Ok(categories) => BasisVerdict::Holds {
+                        covered: categories.to_vec(),
+                    },
+                    Err(e) => BasisVerdict::Fails {
+                        code: e.code(),
+                        message: e.to_string(),
+                    },
+                },
+            )
         }
     }
 }

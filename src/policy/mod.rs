@@ -28,7 +28,10 @@ use crate::domain::{AgencyId, Category, Role};
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("invalid policy rule: {0}")]
     Rule(#[from] RuleError),
     #[error("invalid policy model: {0}")]
@@ -61,7 +64,10 @@ pub struct PolicySet {
 
 impl std::fmt::Debug for PolicySet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PolicySet").field("version", &self.version).field("rules", &self.rules.len()).finish()
+        f.debug_struct("PolicySet")
+            .field("version", &self.version)
+            .field("rules", &self.rules.len())
+            .finish()
     }
 }
 
@@ -78,11 +84,19 @@ fn version_of(model: &str, rules: &[PolicyRule]) -> String {
 impl PolicySet {
     /// Builds a policy set from model text and validated rules.
     pub async fn build(model_text: &str, rules: Vec<PolicyRule>) -> Result<Self, PolicyError> {
-        let model = DefaultModel::from_str(model_text).await.map_err(|e| PolicyError::Model(e.to_string()))?;
+        let model = DefaultModel::from_str(model_text)
+            .await
+            .map_err(|e| PolicyError::Model(e.to_string()))?;
         let csv: String = rules.iter().map(|r| format!("{r}\n")).collect();
-        let enforcer =
-            Enforcer::new(model, StringAdapter::new(csv)).await.map_err(|e| PolicyError::Model(e.to_string()))?;
-        let set = Self { version: version_of(model_text, &rules), rules, enforcer, cache: RwLock::new(HashMap::new()) };
+        let enforcer = Enforcer::new(model, StringAdapter::new(csv))
+            .await
+            .map_err(|e| PolicyError::Model(e.to_string()))?;
+        let set = Self {
+            version: version_of(model_text, &rules),
+            rules,
+            enforcer,
+            cache: RwLock::new(HashMap::new()),
+        };
         // The model must answer our four-field question; a model that cannot is refused now,
         // not at the first request.
         set.decide_uncached(Role::Caseworker, "probe", "consents:read", "*")?;
@@ -93,7 +107,10 @@ impl PolicySet {
     pub async fn load_dir(dir: &Path) -> Result<Self, PolicyError> {
         let read = |name: &str| {
             let path = dir.join(name);
-            std::fs::read_to_string(&path).map_err(|source| PolicyError::Read { path: path.display().to_string(), source })
+            std::fs::read_to_string(&path).map_err(|source| PolicyError::Read {
+                path: path.display().to_string(),
+                source,
+            })
         };
         let model = read("model.conf")?;
         let rules = parse_policy(&read("policy.csv")?)?;
@@ -109,22 +126,42 @@ impl PolicySet {
     }
 
     /// Asks Casbin directly, bypassing the cache (benchmarks and tests compare both).
-    pub fn decide_uncached(&self, role: Role, agency: &str, action: &str, object: &str) -> Result<RuleDecision, PolicyError> {
+    pub fn decide_uncached(
+        &self,
+        role: Role,
+        agency: &str,
+        action: &str,
+        object: &str,
+    ) -> Result<RuleDecision, PolicyError> {
         let (allowed, matched) = self
             .enforcer
             .enforce_ex((role.as_str(), agency, action, object))
             .map_err(|e| PolicyError::Evaluate(e.to_string()))?;
-        let rules = matched.into_iter().map(|fields| format!("p, {}", fields.join(", "))).collect();
+        let rules = matched
+            .into_iter()
+            .map(|fields| format!("p, {}", fields.join(", ")))
+            .collect();
         Ok(RuleDecision { allowed, rules })
     }
 
     /// The cached answer for one question.
-    pub fn decide(&self, role: Role, agency: &str, action: &str, object: &str) -> Result<Arc<RuleDecision>, PolicyError> {
-        let key: CacheKey = (role, agency.to_owned(), action.to_owned(), object.to_owned());
-        if let Ok(cache) = self.cache.read() {
-            if let Some(hit) = cache.get(&key) {
-                return Ok(Arc::clone(hit));
-            }
+    pub fn decide(
+        &self,
+        role: Role,
+        agency: &str,
+        action: &str,
+        object: &str,
+    ) -> Result<Arc<RuleDecision>, PolicyError> {
+        let key: CacheKey = (
+            role,
+            agency.to_owned(),
+            action.to_owned(),
+            object.to_owned(),
+        );
+        if let Ok(cache) = self.cache.read()
+            && let Some(hit) = cache.get(&key)
+        {
+            return Ok(Arc::clone(hit));
         }
         let answer = Arc::new(self.decide_uncached(role, agency, action, object)?);
         if let Ok(mut cache) = self.cache.write() {
@@ -137,7 +174,12 @@ impl PolicySet {
     }
 
     /// May a user holding any of `roles` at `agency` perform a management `action`?
-    pub fn permits(&self, roles: &[Role], agency: &AgencyId, action: &str) -> Result<bool, PolicyError> {
+    pub fn permits(
+        &self,
+        roles: &[Role],
+        agency: &AgencyId,
+        action: &str,
+    ) -> Result<bool, PolicyError> {
         for role in roles {
             if self.decide(*role, agency.as_str(), action, "*")?.allowed {
                 return Ok(true);
@@ -178,13 +220,17 @@ pub struct PolicyEngine {
 
 impl std::fmt::Debug for PolicyEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PolicyEngine").field("version", &self.current().version).finish()
+        f.debug_struct("PolicyEngine")
+            .field("version", &self.current().version)
+            .finish()
     }
 }
 
 impl PolicyEngine {
     pub fn new(set: PolicySet) -> Self {
-        Self { current: ArcSwap::from_pointee(set) }
+        Self {
+            current: ArcSwap::from_pointee(set),
+        }
     }
 
     /// The version to decide a whole request with: hold on to it for the request's lifetime.

@@ -11,8 +11,13 @@ use crate::domain::{AgencyId, BasisKind, Category, Role};
 
 /// Actions the policy speaks about. Disclosure actions are `disclose:<basis>` with a category
 /// as object; management actions take `*` as object.
-pub const MANAGEMENT_ACTIONS: [&str; 5] =
-    ["subjects:write", "records:write", "records:read-index", "consents:write", "consents:read"];
+pub const MANAGEMENT_ACTIONS: [&str; 5] = [
+    "subjects:write",
+    "records:write",
+    "records:read-index",
+    "consents:write",
+    "consents:read",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PolicyRule {
@@ -40,7 +45,15 @@ impl Effect {
 
 impl fmt::Display for PolicyRule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "p, {}, {}, {}, {}, {}", self.role, self.agency, self.action, self.object, self.effect.as_str())
+        write!(
+            f,
+            "p, {}, {}, {}, {}, {}",
+            self.role,
+            self.agency,
+            self.action,
+            self.object,
+            self.effect.as_str()
+        )
     }
 }
 
@@ -53,28 +66,50 @@ pub struct RuleError {
 }
 
 fn err(line: usize, code: &'static str, message: impl Into<String>) -> RuleError {
-    RuleError { line, code, message: message.into() }
+    RuleError {
+        line,
+        code,
+        message: message.into(),
+    }
 }
 
 /// The basis a disclosure action names, if it is one.
 pub fn disclosure_basis(action: &str) -> Option<BasisKind> {
-    BasisKind::ALL.into_iter().find(|b| b.disclose_action() == action)
+    BasisKind::ALL
+        .into_iter()
+        .find(|b| b.disclose_action() == action)
 }
 
 impl PolicyRule {
     /// Validates one rule. `line` is for error messages.
     pub fn validate(&self, line: usize) -> Result<(), RuleError> {
         if self.role != "*" {
-            Role::parse(&self.role).map_err(|_| err(line, "unknown_role", format!("unknown role '{}'", self.role)))?;
+            Role::parse(&self.role).map_err(|_| {
+                err(
+                    line,
+                    "unknown_role",
+                    format!("unknown role '{}'", self.role),
+                )
+            })?;
         }
         if self.agency != "*" {
-            AgencyId::parse(&self.agency)
-                .map_err(|_| err(line, "invalid_agency", format!("invalid agency id '{}'", self.agency)))?;
+            AgencyId::parse(&self.agency).map_err(|_| {
+                err(
+                    line,
+                    "invalid_agency",
+                    format!("invalid agency id '{}'", self.agency),
+                )
+            })?;
         }
         if let Some(_basis) = disclosure_basis(&self.action) {
             if self.object != "*" {
-                let c = Category::parse(&self.object)
-                    .map_err(|_| err(line, "unknown_category", format!("unknown category '{}'", self.object)))?;
+                let c = Category::parse(&self.object).map_err(|_| {
+                    err(
+                        line,
+                        "unknown_category",
+                        format!("unknown category '{}'", self.object),
+                    )
+                })?;
                 if c.is_sealed() && self.effect == Effect::Allow {
                     return Err(err(
                         line,
@@ -85,10 +120,18 @@ impl PolicyRule {
             }
         } else if MANAGEMENT_ACTIONS.contains(&self.action.as_str()) {
             if self.object != "*" {
-                return Err(err(line, "invalid_object", "management actions take '*' as object"));
+                return Err(err(
+                    line,
+                    "invalid_object",
+                    "management actions take '*' as object",
+                ));
             }
         } else {
-            return Err(err(line, "unknown_action", format!("unknown action '{}'", self.action)));
+            return Err(err(
+                line,
+                "unknown_action",
+                format!("unknown action '{}'", self.action),
+            ));
         }
         Ok(())
     }
@@ -106,12 +149,22 @@ pub fn parse_policy(text: &str) -> Result<Vec<PolicyRule>, RuleError> {
         }
         let fields: Vec<&str> = trimmed.split(',').map(str::trim).collect();
         if fields.len() != 6 || fields[0] != "p" {
-            return Err(err(line, "syntax", "expected: p, role, agency, action, object, allow|deny"));
+            return Err(err(
+                line,
+                "syntax",
+                "expected: p, role, agency, action, object, allow|deny",
+            ));
         }
         let effect = match fields[5] {
             "allow" => Effect::Allow,
             "deny" => Effect::Deny,
-            other => return Err(err(line, "unknown_effect", format!("unknown effect '{other}'"))),
+            other => {
+                return Err(err(
+                    line,
+                    "unknown_effect",
+                    format!("unknown effect '{other}'"),
+                ));
+            }
         };
         let rule = PolicyRule {
             role: fields[1].to_owned(),
@@ -139,22 +192,52 @@ mod tests {
         let text = "# comment\n\np, caseworker, *, disclose:consent, identity, allow\np, *, *, disclose:consent, reporter-identity, deny\n";
         let rules = parse_policy(text).unwrap();
         assert_eq!(rules.len(), 2);
-        assert_eq!(rules[0].to_string(), "p, caseworker, *, disclose:consent, identity, allow");
+        assert_eq!(
+            rules[0].to_string(),
+            "p, caseworker, *, disclose:consent, identity, allow"
+        );
     }
 
     #[test]
     fn bad_rules_are_refused_with_a_reason() {
         let cases = [
-            ("p, boss, *, disclose:consent, identity, allow", "unknown_role"),
-            ("p, caseworker, JOBOTA, disclose:consent, identity, allow", "invalid_agency"),
-            ("p, caseworker, *, disclose:consent, secrets, allow", "unknown_category"),
-            ("p, caseworker, *, disclose:consent, reporter-identity, allow", "sealed_category"),
-            ("p, caseworker, *, delete-everything, *, allow", "unknown_action"),
-            ("p, caseworker, *, consents:write, identity, allow", "invalid_object"),
-            ("p, caseworker, *, disclose:consent, identity, maybe", "unknown_effect"),
+            (
+                "p, boss, *, disclose:consent, identity, allow",
+                "unknown_role",
+            ),
+            (
+                "p, caseworker, JOBOTA, disclose:consent, identity, allow",
+                "invalid_agency",
+            ),
+            (
+                "p, caseworker, *, disclose:consent, secrets, allow",
+                "unknown_category",
+            ),
+            (
+                "p, caseworker, *, disclose:consent, reporter-identity, allow",
+                "sealed_category",
+            ),
+            (
+                "p, caseworker, *, delete-everything, *, allow",
+                "unknown_action",
+            ),
+            (
+                "p, caseworker, *, consents:write, identity, allow",
+                "invalid_object",
+            ),
+            (
+                "p, caseworker, *, disclose:consent, identity, maybe",
+                "unknown_effect",
+            ),
             ("p, caseworker, *, disclose:consent, identity", "syntax"),
-            ("p, caseworker, *, disclose:consent, regexMatch(.*), allow", "unknown_category"),
-            ("p, caseworker, *, consents:read, *, allow\np, caseworker, *, consents:read, *, allow", "duplicate"),
+            (
+                "p, caseworker, *, disclose:consent, regexMatch(.*), allow",
+                "unknown_category",
+            ),
+            (
+                "p, caseworker, *, consents:read, *, allow\np, caseworker, *, consents:read, *, allow",
+                "duplicate",
+            ),
         ];
         for (text, code) in cases {
             assert_eq!(parse_policy(text).unwrap_err().code, code, "{text}");

@@ -41,7 +41,9 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         if self.engine() == Engine::Postgres {
             // One sequencer at a time across every hub instance; readers are not blocked.
-            sqlx::query("LOCK TABLE audit_entries IN EXCLUSIVE MODE").execute(&mut *tx).await?;
+            sqlx::query("LOCK TABLE audit_entries IN EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await?;
         }
         let mut indexes = Vec::with_capacity(rows.len());
         for r in rows {
@@ -75,21 +77,31 @@ impl Store {
 
     /// Number of entries in the log.
     pub async fn audit_size(&self) -> Result<u64, StoreError> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_entries").fetch_one(self.pool()).await?;
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_entries")
+            .fetch_one(self.pool())
+            .await?;
         index_of(n)
     }
 
     /// Entries with `from <= index`, in index order, at most `limit`.
     pub async fn audit_entries(&self, from: u64, limit: u32) -> Result<Vec<AuditRow>, StoreError> {
-        let from = i64::try_from(from).map_err(|_| StoreError::Corrupt("index out of range".into()))?;
-        let rows: Vec<(i64, Vec<u8>, Vec<u8>)> =
-            sqlx::query_as("SELECT idx, leaf_hash, entry FROM audit_entries WHERE idx >= $1 ORDER BY idx LIMIT $2")
-                .bind(from)
-                .bind(i64::from(limit))
-                .fetch_all(self.pool())
-                .await?;
+        let from =
+            i64::try_from(from).map_err(|_| StoreError::Corrupt("index out of range".into()))?;
+        let rows: Vec<(i64, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+            "SELECT idx, leaf_hash, entry FROM audit_entries WHERE idx >= $1 ORDER BY idx LIMIT $2",
+        )
+        .bind(from)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
         rows.into_iter()
-            .map(|(i, leaf_hash, entry)| Ok(AuditRow { index: index_of(i)?, leaf_hash, entry }))
+            .map(|(i, leaf_hash, entry)| {
+                Ok(AuditRow {
+                    index: index_of(i)?,
+                    leaf_hash,
+                    entry,
+                })
+            })
             .collect()
     }
 }

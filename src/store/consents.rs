@@ -7,7 +7,8 @@ use time::OffsetDateTime;
 
 use super::{Store, StoreError, from_ms, to_ms};
 use crate::domain::{
-    AgencyId, Category, Consent, ConsentId, ConsentMethod, GivenBy, NewConsent, Purpose, SubjectId, UserId,
+    AgencyId, Category, Consent, ConsentId, ConsentMethod, GivenBy, NewConsent, Purpose, SubjectId,
+    UserId,
 };
 
 #[derive(Serialize, Deserialize)]
@@ -94,12 +95,17 @@ impl Store {
         .bind(to_ms(now))
         .execute(self.pool())
         .await?;
-        self.consent(id).await?.ok_or(StoreError::NotFound("consent"))
+        self.consent(id)
+            .await?
+            .ok_or(StoreError::NotFound("consent"))
     }
 
     pub async fn consent(&self, id: ConsentId) -> Result<Option<Consent>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!("{SELECT_CONSENT} WHERE id = $1"));
-        let row: Option<ConsentRow> = sqlx::query_as(sql).bind(id.to_string()).fetch_optional(self.pool()).await?;
+        let row: Option<ConsentRow> = sqlx::query_as(sql)
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await?;
         match row {
             Some(row) => Ok(Some(self.consent_from_row(row).await?)),
             None => Ok(None),
@@ -107,7 +113,11 @@ impl Store {
     }
 
     /// Consents about `subject` recorded by `agency`, newest first.
-    pub async fn consents_for_subject(&self, subject: SubjectId, agency: &AgencyId) -> Result<Vec<Consent>, StoreError> {
+    pub async fn consents_for_subject(
+        &self,
+        subject: SubjectId,
+        agency: &AgencyId,
+    ) -> Result<Vec<Consent>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
             "{SELECT_CONSENT} WHERE subject_id = $1 AND recorded_by_agency = $2 ORDER BY recorded_at_ms DESC, id"
         ));
@@ -148,7 +158,9 @@ impl Store {
                 None => Err(StoreError::NotFound("consent")),
             };
         }
-        self.consent(id).await?.ok_or(StoreError::NotFound("consent"))
+        self.consent(id)
+            .await?
+            .ok_or(StoreError::NotFound("consent"))
     }
 
     async fn consent_from_row(&self, r: ConsentRow) -> Result<Consent, StoreError> {
@@ -157,7 +169,8 @@ impl Store {
         let subject = SubjectId::parse(&r.1).map_err(|_| bad("subject id"))?;
         let key = self.data_key(subject).await?;
         let plain = key.open(details_aad(id).as_bytes(), &r.11)?;
-        let details: SealedDetails = serde_json::from_slice(&plain).map_err(|_| bad("consent details"))?;
+        let details: SealedDetails =
+            serde_json::from_slice(&plain).map_err(|_| bad("consent details"))?;
         Ok(Consent {
             id,
             subject,

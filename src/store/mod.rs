@@ -62,7 +62,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("engine", &self.engine).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("engine", &self.engine)
+            .finish_non_exhaustive()
     }
 }
 
@@ -78,7 +80,11 @@ pub(crate) fn from_ms(ms: i64) -> Result<OffsetDateTime, StoreError> {
 impl Store {
     /// Connects to `url` (`sqlite://path` or `postgres://…`). For SQLite the file and its
     /// directory are created if missing.
-    pub async fn connect(url: &str, kek: Arc<Kek>, max_connections: u32) -> Result<Self, StoreError> {
+    pub async fn connect(
+        url: &str,
+        kek: Arc<Kek>,
+        max_connections: u32,
+    ) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let engine = if url.starts_with("sqlite:") {
             Engine::Sqlite
@@ -99,10 +105,18 @@ impl Store {
                 Box::pin(async move {
                     if engine == Engine::Sqlite {
                         // Durable commits: WAL with a full fsync at every commit.
-                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA synchronous = FULL").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA journal_mode = WAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA synchronous = FULL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA foreign_keys = ON")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000")
+                            .execute(&mut *conn)
+                            .await?;
                     }
                     Ok(())
                 })
@@ -123,8 +137,16 @@ impl Store {
     /// Applies the engine's migrations (idempotent).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self.engine {
-            Engine::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?,
-            Engine::Postgres => sqlx::migrate!("./migrations/postgres").run(&self.pool).await?,
+            Engine::Sqlite => {
+                sqlx::migrate!("./migrations/sqlite")
+                    .run(&self.pool)
+                    .await?
+            }
+            Engine::Postgres => {
+                sqlx::migrate!("./migrations/postgres")
+                    .run(&self.pool)
+                    .await?
+            }
         }
         Ok(())
     }
@@ -144,7 +166,9 @@ impl Store {
     }
 
     fn new_data_key(&self, subject: SubjectId) -> Result<(DataKey, WrappedKey), StoreError> {
-        Ok(self.kek.new_data_key(Self::subject_context(subject).as_bytes())?)
+        Ok(self
+            .kek
+            .new_data_key(Self::subject_context(subject).as_bytes())?)
     }
 
     /// Loads and unwraps a subject's data key.
@@ -156,20 +180,30 @@ impl Store {
                 .await?;
         let (bytes, kek_id) = row.ok_or(StoreError::NotFound("subject"))?;
         let wrapped = WrappedKey { kek_id, bytes };
-        Ok(self.kek.unwrap_key(&wrapped, Self::subject_context(subject).as_bytes())?)
+        Ok(self
+            .kek
+            .unwrap_key(&wrapped, Self::subject_context(subject).as_bytes())?)
     }
 }
 
 /// Turns `sqlite://path` into a URL that creates the file, and creates its directory.
 fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
-    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    if let Some(dir) = std::path::Path::new(path).parent() {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Corrupt(format!("cannot create {}: {e}", dir.display())))?;
-        }
+    if let Some(dir) = std::path::Path::new(path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Corrupt(format!("cannot create {}: {e}", dir.display())))?;
     }
-    let query = if query.contains("mode=") { query.to_owned() } else if query.is_empty() { "mode=rwc".to_owned() } else { format!("{query}&mode=rwc") };
+    let query = if query.contains("mode=") {
+        query.to_owned()
+    } else if query.is_empty() {
+        "mode=rwc".to_owned()
+    } else {
+        format!("{query}&mode=rwc")
+    };
     Ok(format!("sqlite://{path}?{query}"))
 }

@@ -6,7 +6,9 @@ use time::OffsetDateTime;
 
 use super::{Store, StoreError, to_ms};
 use crate::audit::Release;
-use crate::domain::{AgencyId, Category, FreeText, Purpose, RecordId, SectionId, SubjectId, UserId};
+use crate::domain::{
+    AgencyId, Category, FreeText, Purpose, RecordId, SectionId, SubjectId, UserId,
+};
 
 #[derive(Debug, Clone)]
 pub struct NewSection {
@@ -40,7 +42,12 @@ pub struct DisclosedSection {
     pub content: String,
 }
 
-fn section_aad(subject: SubjectId, record: RecordId, section: SectionId, category: Category) -> String {
+fn section_aad(
+    subject: SubjectId,
+    record: RecordId,
+    section: SectionId,
+    category: Category,
+) -> String {
     format!("tsunagi:section:{subject}:{record}:{section}:{category}")
 }
 
@@ -56,7 +63,11 @@ fn parse_meta(record: &str, section: &str, category: &str) -> Result<SectionMeta
 impl Store {
     /// Stores a record owned by `record.owner`, its sections sealed. Provenance: the record came
     /// in directly from its owner (`origin_basis = intake`).
-    pub async fn create_record(&self, record: NewRecord, now: OffsetDateTime) -> Result<(RecordId, Vec<SectionId>), StoreError> {
+    pub async fn create_record(
+        &self,
+        record: NewRecord,
+        now: OffsetDateTime,
+    ) -> Result<(RecordId, Vec<SectionId>), StoreError> {
         let key = self.data_key(record.subject).await?;
         let id = RecordId::new_random();
         let mut tx = self.pool().begin().await?;
@@ -92,7 +103,11 @@ impl Store {
     }
 
     /// The sections of `owner`'s records about `subject`: ids and categories, no content.
-    pub async fn section_index(&self, subject: SubjectId, owner: &AgencyId) -> Result<Vec<SectionMeta>, StoreError> {
+    pub async fn section_index(
+        &self,
+        subject: SubjectId,
+        owner: &AgencyId,
+    ) -> Result<Vec<SectionMeta>, StoreError> {
         let rows: Vec<(String, String, String)> = sqlx::query_as(
             "SELECT r.id, s.id, s.category FROM records r JOIN sections s ON s.record_id = r.id \
              WHERE r.subject_id = $1 AND r.owner_agency = $2 ORDER BY r.created_at_ms, r.id, s.position",
@@ -106,7 +121,10 @@ impl Store {
 
     /// Opens exactly the sections a durable audit entry released, and nothing else. Sections
     /// that no longer belong to the released subject and owner are refused as corrupt.
-    pub async fn read_released(&self, release: &Release) -> Result<Vec<DisclosedSection>, StoreError> {
+    pub async fn read_released(
+        &self,
+        release: &Release,
+    ) -> Result<Vec<DisclosedSection>, StoreError> {
         if release.sections().is_empty() {
             return Ok(Vec::new());
         }
@@ -126,12 +144,20 @@ impl Store {
                 || owner != release.owner().as_str()
                 || category != meta.category.as_str()
             {
-                return Err(StoreError::Corrupt("released section does not match its record".into()));
+                return Err(StoreError::Corrupt(
+                    "released section does not match its record".into(),
+                ));
             }
             let aad = section_aad(release.subject(), meta.record, meta.section, meta.category);
             let plain = key.open(aad.as_bytes(), &sealed)?;
-            let content = String::from_utf8(plain).map_err(|_| StoreError::Corrupt("section is not UTF-8".into()))?;
-            out.push(DisclosedSection { record_id: meta.record, section_id: meta.section, category: meta.category, content });
+            let content = String::from_utf8(plain)
+                .map_err(|_| StoreError::Corrupt("section is not UTF-8".into()))?;
+            out.push(DisclosedSection {
+                record_id: meta.record,
+                section_id: meta.section,
+                category: meta.category,
+                content,
+            });
         }
         Ok(out)
     }

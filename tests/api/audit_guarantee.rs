@@ -7,7 +7,9 @@ use crate::helpers::*;
 
 async fn break_audit_store(app: &TestApp) {
     sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&app.database_url).await.unwrap();
+    let mut conn = sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .unwrap();
     let sql = match app.engine {
         Engine::Sqlite => {
             "CREATE TRIGGER audit_broken BEFORE INSERT ON audit_entries BEGIN SELECT RAISE(ABORT, 'simulated storage failure'); END;"
@@ -33,7 +35,11 @@ async fn a_failing_audit_store_stops_the_disclosure() {
             .client
             .post(app.url("/v1/disclosures"))
             .bearer_auth(&st.jobota.token)
-            .json(&disclosure_body(&st.subject, &st.consent, "employment support"))
+            .json(&disclosure_body(
+                &st.subject,
+                &st.consent,
+                "employment support",
+            ))
             .send()
             .await
             .unwrap();
@@ -41,7 +47,10 @@ async fn a_failing_audit_store_stops_the_disclosure() {
         let text = r.text().await.unwrap();
         assert!(text.contains("\"audit_unavailable\""), "{text}");
         assert!(!text.contains("山田"), "no content may leave: {text}");
-        assert!(!text.contains("simulated storage failure"), "no internals in the body: {text}");
+        assert!(
+            !text.contains("simulated storage failure"),
+            "no internals in the body: {text}"
+        );
         assert_eq!(app.audit_size().await, before, "nothing was recorded");
         app.stop().await;
     }
@@ -61,7 +70,13 @@ async fn concurrent_disclosures_get_distinct_gapless_indexes() {
             let url = app.url("/v1/disclosures");
             let body = body.clone();
             tasks.push(tokio::spawn(async move {
-                let r = client.post(url).bearer_auth(token).json(&body).send().await.unwrap();
+                let r = client
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(r.status().as_u16(), 200);
                 let v: serde_json::Value = r.json().await.unwrap();
                 v["audit_receipt"]["index"].as_u64().unwrap()

@@ -11,22 +11,49 @@ async fn consented_categories_are_disclosed_and_the_rest_withheld() {
         let app = spawn_app(engine).await;
         let st = story(&app).await;
         let before = app.audit_size().await;
-        let (s, body) = st.jobota.post("/v1/disclosures", &disclosure_body(&st.subject, &st.consent, "employment support")).await;
+        let (s, body) = st
+            .jobota
+            .post(
+                "/v1/disclosures",
+                &disclosure_body(&st.subject, &st.consent, "employment support"),
+            )
+            .await;
         assert_eq!(s, 200, "{engine:?}: {body}");
-        assert_eq!(body["disclosed"], json!(["identity", "employment"]), "{engine:?}");
+        assert_eq!(
+            body["disclosed"],
+            json!(["identity", "employment"]),
+            "{engine:?}"
+        );
         let withheld: Vec<(String, String)> = body["withheld"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|w| (w["category"].as_str().unwrap().to_owned(), w["reason"].as_str().unwrap().to_owned()))
+            .map(|w| {
+                (
+                    w["category"].as_str().unwrap().to_owned(),
+                    w["reason"].as_str().unwrap().to_owned(),
+                )
+            })
             .collect();
-        assert!(withheld.contains(&("health".into(), "not_covered_by_basis".into())), "{withheld:?}");
-        assert!(withheld.contains(&("household".into(), "not_covered_by_basis".into())), "{withheld:?}");
+        assert!(
+            withheld.contains(&("health".into(), "not_covered_by_basis".into())),
+            "{withheld:?}"
+        );
+        assert!(
+            withheld.contains(&("household".into(), "not_covered_by_basis".into())),
+            "{withheld:?}"
+        );
         let sections = body["sections"].as_array().unwrap();
         assert_eq!(sections.len(), 2);
-        let contents: Vec<&str> = sections.iter().map(|s| s["content"].as_str().unwrap()).collect();
+        let contents: Vec<&str> = sections
+            .iter()
+            .map(|s| s["content"].as_str().unwrap())
+            .collect();
         assert!(contents.iter().any(|c| c.contains("山田 太郎")));
-        assert!(!contents.iter().any(|c| c.contains("insulin")), "health must not leave");
+        assert!(
+            !contents.iter().any(|c| c.contains("insulin")),
+            "health must not leave"
+        );
         // The receipt points at a durable entry describing exactly this disclosure.
         let receipt = &body["audit_receipt"];
         assert_eq!(receipt["index"].as_u64().unwrap(), before);
@@ -39,14 +66,27 @@ async fn consented_categories_are_disclosed_and_the_rest_withheld() {
         assert_eq!(entry["requester"]["user"], "tanaka");
         assert_eq!(entry["requester"]["organ"], "ota-ward");
         assert_eq!(entry["owner_agency"], "regional-support-centre");
-        assert_eq!(entry["basis"], json!({"type": "consent", "consent_id": st.consent}));
+        assert_eq!(
+            entry["basis"],
+            json!({"type": "consent", "consent_id": st.consent})
+        );
         assert_eq!(entry["purpose"], "employment support");
         assert_eq!(entry["records"].as_array().unwrap().len(), 1);
-        assert!(!entry["policy"]["rules"].as_array().unwrap().is_empty(), "the deciding rules are recorded");
-        assert_ne!(entry["subject"], json!(st.subject), "the log names a pseudonym, not the subject id");
+        assert!(
+            !entry["policy"]["rules"].as_array().unwrap().is_empty(),
+            "the deciding rules are recorded"
+        );
+        assert_ne!(
+            entry["subject"],
+            json!(st.subject),
+            "the log names a pseudonym, not the subject id"
+        );
         assert!(entry["requester"]["client_cert"].as_str().unwrap().len() == 64);
         let rows = app.state.store.audit_entries(before, 1).await.unwrap();
-        assert_eq!(hex::encode(tsunagi::audit::merkle::leaf_hash(&rows[0].entry)), receipt["leaf_hash"].as_str().unwrap());
+        assert_eq!(
+            hex::encode(tsunagi::audit::merkle::leaf_hash(&rows[0].entry)),
+            receipt["leaf_hash"].as_str().unwrap()
+        );
         app.stop().await;
     }
 }
@@ -57,7 +97,11 @@ async fn refused(app: &TestApp, caller: &Caller, body: serde_json::Value, code: 
     assert_eq!(s, 403, "{:?} expected refusal {code}: {resp}", app.engine);
     assert_eq!(resp["error"]["code"], code, "{resp}");
     assert!(resp.get("sections").is_none());
-    assert_eq!(resp["error"]["audit_receipt"]["index"].as_u64().unwrap(), before, "the refusal is logged");
+    assert_eq!(
+        resp["error"]["audit_receipt"]["index"].as_u64().unwrap(),
+        before,
+        "the refusal is logged"
+    );
     let entry = app.last_entry().await;
     assert_eq!(entry["decision"], "refused");
     assert_eq!(entry["reason"], code);
@@ -71,42 +115,132 @@ async fn every_consent_refusal_has_its_reason_and_is_logged() {
         let st = story(&app).await;
         // Without consent: a consent id that does not exist.
         let unknown = uuid::Uuid::new_v4().to_string();
-        refused(&app, &st.jobota, disclosure_body(&st.subject, &unknown, "employment support"), "consent_not_found").await;
+        refused(
+            &app,
+            &st.jobota,
+            disclosure_body(&st.subject, &unknown, "employment support"),
+            "consent_not_found",
+        )
+        .await;
         // For a purpose the consent does not name.
-        refused(&app, &st.jobota, disclosure_body(&st.subject, &st.consent, "debt counselling"), "consent_purpose_not_in_scope").await;
+        refused(
+            &app,
+            &st.jobota,
+            disclosure_body(&st.subject, &st.consent, "debt counselling"),
+            "consent_purpose_not_in_scope",
+        )
+        .await;
         // By an agency the consent does not name.
         let sapota = app.caller("suzuki", "sapota", "caseworker");
-        refused(&app, &sapota, disclosure_body(&st.subject, &st.consent, "employment support"), "consent_recipient_not_in_scope").await;
+        refused(
+            &app,
+            &sapota,
+            disclosure_body(&st.subject, &st.consent, "employment support"),
+            "consent_recipient_not_in_scope",
+        )
+        .await;
         // About another person (consent covers only its own subject).
-        let (_, other) = st.owner.post("/v1/subjects", &json!({"local_id": "RSC-0002"})).await;
+        let (_, other) = st
+            .owner
+            .post("/v1/subjects", &json!({"local_id": "RSC-0002"}))
+            .await;
         let other = other["id"].as_str().unwrap();
         st.owner
             .post(&format!("/v1/subjects/{other}/records"), &json!({"purpose": "care", "sections": [{"category": "identity", "content": "山田 花子"}]}))
             .await;
-        refused(&app, &st.jobota, disclosure_body(other, &st.consent, "employment support"), "consent_subject_mismatch").await;
+        refused(
+            &app,
+            &st.jobota,
+            disclosure_body(other, &st.consent, "employment support"),
+            "consent_subject_mismatch",
+        )
+        .await;
         // Outside the consent's period: not started yet, and ended.
         let (_, future) = st
             .owner
-            .post(&format!("/v1/subjects/{}/consents", st.subject), &consent_body("2098-01-01T00:00:00Z", "2099-01-01T00:00:00Z"))
+            .post(
+                &format!("/v1/subjects/{}/consents", st.subject),
+                &consent_body("2098-01-01T00:00:00Z", "2099-01-01T00:00:00Z"),
+            )
             .await;
-        refused(&app, &st.jobota, disclosure_body(&st.subject, future["id"].as_str().unwrap(), "employment support"), "consent_not_yet_valid").await;
+        refused(
+            &app,
+            &st.jobota,
+            disclosure_body(
+                &st.subject,
+                future["id"].as_str().unwrap(),
+                "employment support",
+            ),
+            "consent_not_yet_valid",
+        )
+        .await;
         let (_, past) = st
             .owner
-            .post(&format!("/v1/subjects/{}/consents", st.subject), &consent_body("2020-01-01T00:00:00Z", "2021-01-01T00:00:00Z"))
+            .post(
+                &format!("/v1/subjects/{}/consents", st.subject),
+                &consent_body("2020-01-01T00:00:00Z", "2021-01-01T00:00:00Z"),
+            )
             .await;
-        refused(&app, &st.jobota, disclosure_body(&st.subject, past["id"].as_str().unwrap(), "employment support"), "consent_expired").await;
+        refused(
+            &app,
+            &st.jobota,
+            disclosure_body(
+                &st.subject,
+                past["id"].as_str().unwrap(),
+                "employment support",
+            ),
+            "consent_expired",
+        )
+        .await;
         // After revocation, at once.
-        let (s, _) = st.jobota.post("/v1/disclosures", &disclosure_body(&st.subject, &st.consent, "employment support")).await;
+        let (s, _) = st
+            .jobota
+            .post(
+                "/v1/disclosures",
+                &disclosure_body(&st.subject, &st.consent, "employment support"),
+            )
+            .await;
         assert_eq!(s, 200);
-        let (s, revoked) = st.owner.post(&format!("/v1/consents/{}/revoke", st.consent), &json!({"reason": "withdrawn by the person"})).await;
+        let (s, revoked) = st
+            .owner
+            .post(
+                &format!("/v1/consents/{}/revoke", st.consent),
+                &json!({"reason": "withdrawn by the person"}),
+            )
+            .await;
         assert_eq!(s, 200, "{revoked}");
         assert!(revoked["revoked_at"].is_string());
-        refused(&app, &st.jobota, disclosure_body(&st.subject, &st.consent, "employment support"), "consent_revoked").await;
+        refused(
+            &app,
+            &st.jobota,
+            disclosure_body(&st.subject, &st.consent, "employment support"),
+            "consent_revoked",
+        )
+        .await;
         // Revoking twice is a conflict.
-        let (s, body) = st.owner.post(&format!("/v1/consents/{}/revoke", st.consent), &json!({"reason": "again"})).await;
-        assert_eq!((s, body["error"]["code"].as_str()), (409, Some("consent_already_revoked")));
+        let (s, body) = st
+            .owner
+            .post(
+                &format!("/v1/consents/{}/revoke", st.consent),
+                &json!({"reason": "again"}),
+            )
+            .await;
+        assert_eq!(
+            (s, body["error"]["code"].as_str()),
+            (409, Some("consent_already_revoked"))
+        );
         // A subject that does not exist.
-        refused(&app, &st.jobota, disclosure_body(&uuid::Uuid::new_v4().to_string(), &st.consent, "employment support"), "subject_not_found").await;
+        refused(
+            &app,
+            &st.jobota,
+            disclosure_body(
+                &uuid::Uuid::new_v4().to_string(),
+                &st.consent,
+                "employment support",
+            ),
+            "subject_not_found",
+        )
+        .await;
         app.stop().await;
     }
 }
@@ -119,29 +253,74 @@ async fn special_care_needs_explicit_consent_and_policy_limits_roles() {
         // "all" does not include health.
         let mut body = consent_body("2026-01-01T00:00:00Z", "2099-01-01T00:00:00Z");
         body["categories"] = json!(["all"]);
-        let (_, all) = st.owner.post(&format!("/v1/subjects/{}/consents", st.subject), &body).await;
-        assert!(!all["categories"].as_array().unwrap().contains(&json!("health")), "{all}");
-        let (s, resp) = st.jobota.post("/v1/disclosures", &disclosure_body(&st.subject, all["id"].as_str().unwrap(), "employment support")).await;
+        let (_, all) = st
+            .owner
+            .post(&format!("/v1/subjects/{}/consents", st.subject), &body)
+            .await;
+        assert!(
+            !all["categories"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("health")),
+            "{all}"
+        );
+        let (s, resp) = st
+            .jobota
+            .post(
+                "/v1/disclosures",
+                &disclosure_body(
+                    &st.subject,
+                    all["id"].as_str().unwrap(),
+                    "employment support",
+                ),
+            )
+            .await;
         assert_eq!(s, 200);
-        assert_eq!(resp["disclosed"], json!(["identity", "household", "employment"]));
+        assert_eq!(
+            resp["disclosed"],
+            json!(["identity", "household", "employment"])
+        );
         // Named explicitly, health flows to a caseworker — but never to an agency's system account.
         body["categories"] = json!(["identity", "health"]);
-        let (_, explicit) = st.owner.post(&format!("/v1/subjects/{}/consents", st.subject), &body).await;
+        let (_, explicit) = st
+            .owner
+            .post(&format!("/v1/subjects/{}/consents", st.subject), &body)
+            .await;
         let explicit = explicit["id"].as_str().unwrap();
-        let (s, resp) = st.jobota.post("/v1/disclosures", &disclosure_body(&st.subject, explicit, "employment support")).await;
+        let (s, resp) = st
+            .jobota
+            .post(
+                "/v1/disclosures",
+                &disclosure_body(&st.subject, explicit, "employment support"),
+            )
+            .await;
         assert_eq!(s, 200);
         assert_eq!(resp["disclosed"], json!(["identity", "health"]));
         let system = app.caller("jobota-crm", "jobota", "system");
-        let (s, resp) = system.post("/v1/disclosures", &disclosure_body(&st.subject, explicit, "employment support")).await;
+        let (s, resp) = system
+            .post(
+                "/v1/disclosures",
+                &disclosure_body(&st.subject, explicit, "employment support"),
+            )
+            .await;
         assert_eq!(s, 200, "{resp}");
         assert_eq!(resp["disclosed"], json!(["identity"]));
-        assert!(resp["withheld"].as_array().unwrap().contains(&json!({"category": "health", "reason": "policy_denied"})));
+        assert!(
+            resp["withheld"]
+                .as_array()
+                .unwrap()
+                .contains(&json!({"category": "health", "reason": "policy_denied"}))
+        );
         // A role with no disclosure rule at all is refused.
         let officer = app.caller("ito", "jobota", "privacy-officer");
         let mut req = disclosure_body(&st.subject, explicit, "employment support");
         req["categories"] = json!(["identity"]);
         let (s, resp) = officer.post("/v1/disclosures", &req).await;
-        assert_eq!((s, resp["error"]["code"].as_str()), (403, Some("no_category_allowed")), "{resp}");
+        assert_eq!(
+            (s, resp["error"]["code"].as_str()),
+            (403, Some("no_category_allowed")),
+            "{resp}"
+        );
         app.stop().await;
     }
 }

@@ -37,10 +37,17 @@ pub fn engines() -> Vec<Engine> {
 pub async fn fresh_postgres_db() -> String {
     let admin = std::env::var("TSUNAGI_TEST_POSTGRES_URL").expect("TSUNAGI_TEST_POSTGRES_URL");
     let name = format!("tsunagi_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to the PostgreSQL test server");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&mut conn).await.expect("create database");
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("connect to the PostgreSQL test server");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut conn)
+        .await
+        .expect("create database");
     let _ = conn.close().await;
-    let (base, query) = admin.split_once('?').map_or((admin.as_str(), None), |(b, q)| (b, Some(q)));
+    let (base, query) = admin
+        .split_once('?')
+        .map_or((admin.as_str(), None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let host_part = match base[scheme_end..].find('/') {
         Some(i) => &base[..scheme_end + i],
@@ -50,6 +57,16 @@ pub async fn fresh_postgres_db() -> String {
         Some(q) => format!("{host_part}/{name}?{q}"),
         None => format!("{host_part}/{name}"),
     }
+}
+
+/// Drops a test database made by [`fresh_postgres_db`].
+pub async fn drop_postgres_db(url: &str) {
+    let admin = std::env::var("TSUNAGI_TEST_POSTGRES_URL").expect("TSUNAGI_TEST_POSTGRES_URL");
+    let name = url.rsplit('/').next().unwrap_or_default().split('?').next().unwrap_or_default().to_owned();
+    assert!(name.starts_with("tsunagi_test_"), "refusing to drop {name}");
+    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to the PostgreSQL test server");
+    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).execute(&mut conn).await;
+    let _ = conn.close().await;
 }
 
 pub struct TestApp {
@@ -87,18 +104,30 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
         Engine::Sqlite => format!("sqlite://{}", dir.path().join("tsunagi.db").display()),
         Engine::Postgres => fresh_postgres_db().await,
     };
-    let app = Application::build_with_clock(test_config(&database_url), Arc::new(SystemClock)).await.expect("build app");
+    let app = Application::build_with_clock(test_config(&database_url), Arc::new(SystemClock))
+        .await
+        .expect("build app");
     let port = app.port();
     let state = app.state().clone();
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
-    TestApp { port, engine, state, database_url, handle, _dir: dir }
+    TestApp {
+        port,
+        engine,
+        state,
+        database_url,
+        handle,
+        _dir: dir,
+    }
 }
 
 /// A TLS client presenting `certs-dev/clients/<name>.pem` (or no certificate).
 pub fn client_with(cert: Option<(&Path, &Path)>) -> reqwest::Client {
     let tls = tsunagi::tls::client_config(&dev("ca.pem"), cert).unwrap();
-    reqwest::Client::builder().tls_backend_preconfigured(tls).build().unwrap()
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .build()
+        .unwrap()
 }
 
 pub fn agency_client(agency: &str) -> reqwest::Client {
@@ -111,7 +140,15 @@ pub fn token(user: &str, agency: &str, roles: &[&str]) -> String {
     let key = std::fs::read(dev("jwt-signing.key")).unwrap();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
-    let claims = tsunagi::auth::dev_claims(tsunagi::devcerts::DEV_ISSUER, tsunagi::devcerts::DEV_AUDIENCE, user, agency, &roles, 600, now);
+    let claims = tsunagi::auth::dev_claims(
+        tsunagi::devcerts::DEV_ISSUER,
+        tsunagi::devcerts::DEV_AUDIENCE,
+        user,
+        agency,
+        &roles,
+        600,
+        now,
+    );
     tsunagi::auth::mint_token(&key, tsunagi::devcerts::DEV_JWT_KID, &claims).unwrap()
 }
 
@@ -128,7 +165,11 @@ impl TestApp {
     }
 
     pub fn caller(&self, user: &str, agency: &str, role: &str) -> Caller {
-        Caller { client: agency_client(agency), token: token(user, agency, &[role]), base: self.url("") }
+        Caller {
+            client: agency_client(agency),
+            token: token(user, agency, &[role]),
+            base: self.url(""),
+        }
     }
 
     pub async fn audit_size(&self) -> u64 {
@@ -146,18 +187,34 @@ impl TestApp {
     pub async fn stop(self) {
         self.handle.stop(true).await;
         self.state.store.close().await;
+        if self.engine == Engine::Postgres {
+            drop_postgres_db(&self.database_url).await;
+        }
     }
 }
 
 impl Caller {
     pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let r = self.client.post(format!("{}{}", self.base, path)).bearer_auth(&self.token).json(body).send().await.unwrap();
+        let r = self
+            .client
+            .post(format!("{}{}", self.base, path))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self.client.get(format!("{}{}", self.base, path)).bearer_auth(&self.token).send().await.unwrap();
+        let r = self
+            .client
+            .get(format!("{}{}", self.base, path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
@@ -188,7 +245,9 @@ pub fn consent_body(valid_from: &str, valid_until: &str) -> Value {
 pub async fn story(app: &TestApp) -> Story {
     let owner = app.caller("sato", "regional-support-centre", "caseworker");
     let jobota = app.caller("tanaka", "jobota", "caseworker");
-    let (s, subject) = owner.post("/v1/subjects", &json!({"local_id": "RSC-0001"})).await;
+    let (s, subject) = owner
+        .post("/v1/subjects", &json!({"local_id": "RSC-0001"}))
+        .await;
     assert_eq!(s, 201, "{subject}");
     let subject = subject["id"].as_str().unwrap().to_owned();
     let (s, rec) = owner
@@ -206,11 +265,20 @@ pub async fn story(app: &TestApp) -> Story {
         )
         .await;
     assert_eq!(s, 201, "{rec}");
-    let (s, consent) =
-        owner.post(&format!("/v1/subjects/{subject}/consents"), &consent_body("2026-01-01T00:00:00Z", "2099-01-01T00:00:00Z")).await;
+    let (s, consent) = owner
+        .post(
+            &format!("/v1/subjects/{subject}/consents"),
+            &consent_body("2026-01-01T00:00:00Z", "2099-01-01T00:00:00Z"),
+        )
+        .await;
     assert_eq!(s, 201, "{consent}");
     let consent = consent["id"].as_str().unwrap().to_owned();
-    Story { subject, consent, owner, jobota }
+    Story {
+        subject,
+        consent,
+        owner,
+        jobota,
+    }
 }
 
 pub fn disclosure_body(subject: &str, consent: &str, purpose: &str) -> Value {

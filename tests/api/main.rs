@@ -2,7 +2,12 @@
 //! certificates, real signed tokens, a real SQLite file — and PostgreSQL too when
 //! `TSUNAGI_TEST_POSTGRES_URL` is set (each test gets its own fresh database).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::field_reassign_with_default
+)]
 
 mod audit_guarantee;
 mod disclosures;

@@ -29,35 +29,74 @@ struct Case {
 async fn decision_tables_hold_for_the_default_policy() {
     let set = PolicySet::load_dir(&repo().join("policies")).await.unwrap();
     let mut n = 0;
-    let mut files: Vec<_> = std::fs::read_dir(repo().join("policies/cases")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(repo().join("policies/cases"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
-    for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
+    for path in files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+    {
         let table: Table = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         for c in table.cases {
             let role = Role::parse(&c.role).unwrap();
             let want = match c.expect.as_str() {
                 "allow" => true,
                 "deny" => false,
-                other => panic!("{}: expect must be allow or deny, not {other}", path.display()),
+                other => panic!(
+                    "{}: expect must be allow or deny, not {other}",
+                    path.display()
+                ),
             };
-            let plain = set.decide_uncached(role, &c.agency, &c.action, &c.object).unwrap();
+            let plain = set
+                .decide_uncached(role, &c.agency, &c.action, &c.object)
+                .unwrap();
             let cached = set.decide(role, &c.agency, &c.action, &c.object).unwrap();
             let cached_again = set.decide(role, &c.agency, &c.action, &c.object).unwrap();
-            assert_eq!(*cached, plain, "cache and casbin disagree on {} {} {} {}", c.role, c.agency, c.action, c.object);
+            assert_eq!(
+                *cached, plain,
+                "cache and casbin disagree on {} {} {} {}",
+                c.role, c.agency, c.action, c.object
+            );
             assert_eq!(cached_again, cached);
             // Sealed categories are refused in code whatever the rules say.
             let effective = match Category::parse(&c.object) {
-                Ok(cat) => set.may_receive(&[role], &AgencyId::parse(&c.agency).unwrap(), &c.action, cat).unwrap().0,
+                Ok(cat) => {
+                    set.may_receive(
+                        &[role],
+                        &AgencyId::parse(&c.agency).unwrap(),
+                        &c.action,
+                        cat,
+                    )
+                    .unwrap()
+                    .0
+                }
                 Err(_) => plain.allowed,
             };
-            assert_eq!(effective, want, "{}: {} at {} {} {}", path.display(), c.role, c.agency, c.action, c.object);
+            assert_eq!(
+                effective,
+                want,
+                "{}: {} at {} {} {}",
+                path.display(),
+                c.role,
+                c.agency,
+                c.action,
+                c.object
+            );
             if want {
-                assert!(!plain.rules.is_empty(), "an allow names the rule that allowed it");
+                assert!(
+                    !plain.rules.is_empty(),
+                    "an allow names the rule that allowed it"
+                );
             }
             n += 1;
         }
     }
-    assert!(n >= 20, "expected the decision tables to hold at least 20 cases, found {n}");
+    assert!(
+        n >= 20,
+        "expected the decision tables to hold at least 20 cases, found {n}"
+    );
 }
 
 #[tokio::test]
@@ -66,7 +105,12 @@ async fn a_wildcard_allow_cannot_unseal_reporter_identity() {
     let rules = tsunagi::policy::parse_policy("p, *, *, disclose:consent, *, allow").unwrap();
     let set = PolicySet::build(&model, rules).await.unwrap();
     let (ok, _) = set
-        .may_receive(&[Role::Caseworker], &AgencyId::parse("jobota").unwrap(), "disclose:consent", Category::ReporterIdentity)
+        .may_receive(
+            &[Role::Caseworker],
+            &AgencyId::parse("jobota").unwrap(),
+            "disclose:consent",
+            Category::ReporterIdentity,
+        )
         .unwrap();
     assert!(!ok);
 }
