@@ -1,1 +1,279 @@
-fn main() {}
+//! Load benchmark: the full disclosure road against a bare TLS "hello" on the same server build.
+//!
+//! `cargo bench --bench load` starts a real hub (SQLite in a temp dir, dev certificates, default
+//! policy), seeds one consented case, then drives, in turn, `GET /healthz` (mTLS, nothing else)
+//! and `POST /v1/disclosures` (mTLS + JWT + basis + policy + durable audit append + decrypt) with
+//! 32 concurrent keep-alive clients, and prints throughput, p50/p99 latency and their ratio.
+//! Then it times policy decisions: cached vs. plain casbin `enforce`, on the default policy and
+//! on a 1,000-rule policy.
+//!
+//! Knobs: `BENCH_SECS` (default 10 per phase), `BENCH_CLIENTS` (32), `BENCH_WORKERS` (server
+//! worker threads, default 2), `BENCH_DATABASE_URL` (e.g. a `postgres://` database to run the
+//! disclosure phase on PostgreSQL; it must exist and be empty or hold a previous run).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tsunagi::clock::SystemClock;
+use tsunagi::config::Config;
+use tsunagi::domain::Role;
+use tsunagi::policy::{PolicySet, parse_policy};
+use tsunagi::startup::Application;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn dev(p: &str) -> PathBuf {
+    repo().join("certs-dev").join(p)
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn client(agency: &str) -> reqwest::Client {
+    let (c, k) = (
+        dev(&format!("clients/{agency}.pem")),
+        dev(&format!("clients/{agency}.key")),
+    );
+    let tls = tsunagi::tls::client_config(&dev("ca.pem"), Some((&c, &k))).unwrap();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .pool_max_idle_per_host(1)
+        .build()
+        .unwrap()
+}
+
+fn token(user: &str, agency: &str, role: &str) -> String {
+    let key = std::fs::read(dev("jwt-signing.key")).unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let claims = tsunagi::auth::dev_claims(
+        tsunagi::devcerts::DEV_ISSUER,
+        tsunagi::devcerts::DEV_AUDIENCE,
+        user,
+        agency,
+        &[role.to_owned()],
+        3600,
+        now,
+    );
+    tsunagi::auth::mint_token(&key, tsunagi::devcerts::DEV_JWT_KID, &claims).unwrap()
+}
+
+struct Stats {
+    requests: usize,
+    errors: usize,
+    elapsed: Duration,
+    p50: Duration,
+    p99: Duration,
+}
+
+impl Stats {
+    fn rps(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// Runs `clients` loops, each with its own keep-alive connection, for `secs`.
+async fn drive(
+    clients: usize,
+    secs: u64,
+    make: Arc<dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync>,
+    agency: &str,
+) -> Stats {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let c = client(agency);
+        let make = Arc::clone(&make);
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0usize;
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                match make(&c).send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        lat.push(t.elapsed());
+                    }
+                    _ => errors += 1,
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await.unwrap();
+        all.extend(l);
+        errors += e;
+    }
+    let elapsed = start.elapsed();
+    all.sort_unstable();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    Stats {
+        requests: all.len(),
+        errors,
+        elapsed,
+        p50: pct(0.50),
+        p99: pct(0.99),
+    }
+}
+
+fn print(name: &str, s: &Stats) {
+    println!(
+        "{name:<28} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} ok, {} errors, {:.1} s)",
+        s.rps(),
+        s.p50.as_secs_f64() * 1e3,
+        s.p99.as_secs_f64() * 1e3,
+        s.requests,
+        s.errors,
+        s.elapsed.as_secs_f64()
+    );
+}
+
+fn time_decisions(set: &PolicySet, label: &str) {
+    let questions: Vec<(Role, &str, &str, &str)> = vec![
+        (Role::Caseworker, "jobota", "disclose:consent", "identity"),
+        (Role::Caseworker, "jobota", "disclose:consent", "employment"),
+        (Role::System, "jobota", "disclose:consent", "health"),
+        (Role::Supervisor, "sapota", "disclose:consent", "livelihood"),
+    ];
+    let n = 2_000;
+    let t = Instant::now();
+    for i in 0..n {
+        let (r, a, act, o) = questions[i % questions.len()];
+        std::hint::black_box(set.decide_uncached(r, a, act, o).unwrap());
+    }
+    let plain = t.elapsed() / n as u32;
+    let m = 200_000;
+    let t = Instant::now();
+    for i in 0..m {
+        let (r, a, act, o) = questions[i % questions.len()];
+        std::hint::black_box(set.decide(r, a, act, o).unwrap());
+    }
+    let cached = t.elapsed() / m as u32;
+    println!(
+        "policy decision ({label:<22}) casbin enforce {:>9.1} µs   cached {:>6.2} µs   speed-up {:>6.0}x",
+        plain.as_secs_f64() * 1e6,
+        cached.as_secs_f64() * 1e6,
+        plain.as_secs_f64() / cached.as_secs_f64()
+    );
+}
+
+fn main() {
+    let secs: u64 = env_or("BENCH_SECS", 10);
+    let clients: usize = env_or("BENCH_CLIENTS", 32);
+    let workers: usize = env_or("BENCH_WORKERS", 2);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        tsunagi::tls::install_crypto_provider();
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        config.database_url = std::env::var("BENCH_DATABASE_URL")
+            .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
+        config.workers = workers;
+        config.log_level = "error".into();
+        config.policy_dir = repo().join("policies");
+        config.tls.ca_cert = dev("ca.pem");
+        config.tls.server_cert = dev("server.pem");
+        config.tls.server_key = dev("server.key");
+        config.tls.crls = vec![dev("crl.pem")];
+        config.jwt.jwks_file = dev("jwks.json");
+        config.keys.kek_file = dev("kek.key");
+        config.keys.pseudonym_key_file = dev("pseudonym.key");
+        config.keys.audit_signing_key_file = dev("audit-signing.key");
+        let engine = if config.database_url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
+        let app = Application::build_with_clock(config, Arc::new(SystemClock)).await.unwrap();
+        let base = format!("https://localhost:{}", app.port());
+        let state = app.state().clone();
+        tokio::spawn(app.run_until_stopped());
+
+        // Seed one consented case.
+        let owner = client("regional-support-centre");
+        let owner_token = token("sato", "regional-support-centre", "caseworker");
+        let local = uuid::Uuid::new_v4().to_string();
+        let subject: serde_json::Value = owner
+            .post(format!("{base}/v1/subjects"))
+            .bearer_auth(&owner_token)
+            .json(&json!({"local_id": &local[..30]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let subject = subject["id"].as_str().unwrap().to_owned();
+        let rec = owner
+            .post(format!("{base}/v1/subjects/{subject}/records"))
+            .bearer_auth(&owner_token)
+            .json(&json!({"purpose": "care", "sections": [
+                {"category": "identity", "content": "山田 太郎, 大田区蒲田"},
+                {"category": "employment", "content": "looking for part-time work"},
+                {"category": "health", "content": "diabetes"}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(rec.status().as_u16(), 201);
+        let consent: serde_json::Value = owner
+            .post(format!("{base}/v1/subjects/{subject}/consents"))
+            .bearer_auth(&owner_token)
+            .json(&json!({"recipients": ["jobota"], "purposes": ["employment support"], "categories": ["identity", "employment"],
+                "valid_until": "2099-01-01T00:00:00Z", "method": "written", "evidence_ref": "form 1"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let consent = consent["id"].as_str().unwrap().to_owned();
+        let audit_before = state.store.audit_size().await.unwrap();
+
+        println!("Tsunagi load benchmark: {clients} keep-alive mTLS clients, {secs} s per phase, {workers} server workers, {} cores, {engine}",
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+        let hello_url = format!("{base}/healthz");
+        let hello = drive(clients, secs, Arc::new(move |c: &reqwest::Client| c.get(&hello_url)), "jobota").await;
+        print("bare TLS hello (/healthz)", &hello);
+
+        let url = format!("{base}/v1/disclosures");
+        let tok = token("tanaka", "jobota", "caseworker");
+        let body = json!({"subject_id": subject, "owner_agency": "regional-support-centre", "purpose": "employment support",
+            "basis": {"type": "consent", "consent_id": consent}});
+        let road = drive(clients, secs, Arc::new(move |c: &reqwest::Client| c.post(&url).bearer_auth(&tok).json(&body)), "jobota").await;
+        print("full disclosure road", &road);
+        let logged = state.store.audit_size().await.unwrap() - audit_before;
+        println!(
+            "ratio road/hello: {:.1}%   (bar: >= 10% with p99 < 25 ms)   audit entries written: {logged} (disclosures answered: {})",
+            100.0 * road.rps() / hello.rps(),
+            road.requests
+        );
+
+        let default = PolicySet::load_dir(&repo().join("policies")).await.unwrap();
+        time_decisions(&default, &format!("default, {} rules", default.rules().len()));
+        let model = std::fs::read_to_string(repo().join("policies/model.conf")).unwrap();
+        let mut text: String = default.rules().iter().map(|r| format!("{r}\n")).collect();
+        for i in 0..(1000 - default.rules().len()) {
+            text.push_str(&format!("p, caseworker, agency-{i}, disclose:consent, identity, allow\n"));
+        }
+        let big = PolicySet::build(&model, parse_policy(&text).unwrap()).await.unwrap();
+        time_decisions(&big, "1,000 rules");
+    });
+}

@@ -62,10 +62,23 @@ pub async fn fresh_postgres_db() -> String {
 /// Drops a test database made by [`fresh_postgres_db`].
 pub async fn drop_postgres_db(url: &str) {
     let admin = std::env::var("TSUNAGI_TEST_POSTGRES_URL").expect("TSUNAGI_TEST_POSTGRES_URL");
-    let name = url.rsplit('/').next().unwrap_or_default().split('?').next().unwrap_or_default().to_owned();
+    let name = url
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     assert!(name.starts_with("tsunagi_test_"), "refusing to drop {name}");
-    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to the PostgreSQL test server");
-    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).execute(&mut conn).await;
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("connect to the PostgreSQL test server");
+    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+    )))
+    .execute(&mut conn)
+    .await;
     let _ = conn.close().await;
 }
 
