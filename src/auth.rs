@@ -108,9 +108,7 @@ impl AuthError {
 }
 
 /// Claim names we require, as `'static` strings for [`AuthError::MissingClaim`].
-const REQUIRED_CLAIMS: [&str; 9] = [
-    "iss", "aud", "sub", "agency", "roles", "exp", "nbf", "iat", "jti",
-];
+const REQUIRED_CLAIMS: [&str; 9] = ["iss", "aud", "sub", "agency", "roles", "exp", "nbf", "iat", "jti"];
 
 fn static_claim_name(name: &str) -> &'static str {
     REQUIRED_CLAIMS
@@ -152,8 +150,7 @@ pub struct JwtVerifier {
 
 impl fmt::Debug for JwtVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut keys: Vec<(&str, Algorithm)> =
-            self.keys.iter().map(|(k, v)| (k.as_str(), v.alg)).collect();
+        let mut keys: Vec<(&str, Algorithm)> = self.keys.iter().map(|(k, v)| (k.as_str(), v.alg)).collect();
         keys.sort_by(|a, b| a.0.cmp(b.0));
         f.debug_struct("JwtVerifier")
             .field("issuer", &self.issuer)
@@ -168,29 +165,16 @@ fn key_set_error(msg: impl Into<String>) -> AuthError {
     AuthError::InvalidKeySet(msg.into())
 }
 
-fn str_member<'a>(
-    jwk: &'a Map<String, Value>,
-    name: &str,
-    kid: &str,
-) -> Result<&'a str, AuthError> {
+fn str_member<'a>(jwk: &'a Map<String, Value>, name: &str, kid: &str) -> Result<&'a str, AuthError> {
     match jwk.get(name) {
         Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(key_set_error(format!(
-            "key {kid:?}: member `{name}` is not a string"
-        ))),
-        None => Err(key_set_error(format!(
-            "key {kid:?}: member `{name}` is missing"
-        ))),
+        Some(_) => Err(key_set_error(format!("key {kid:?}: member `{name}` is not a string"))),
+        None => Err(key_set_error(format!("key {kid:?}: member `{name}` is missing"))),
     }
 }
 
 /// A base64url member that must decode to exactly `len` bytes.
-fn coordinate<'a>(
-    jwk: &'a Map<String, Value>,
-    name: &str,
-    len: usize,
-    kid: &str,
-) -> Result<&'a str, AuthError> {
+fn coordinate<'a>(jwk: &'a Map<String, Value>, name: &str, len: usize, kid: &str) -> Result<&'a str, AuthError> {
     let text = str_member(jwk, name, kid)?;
     match URL_SAFE_NO_PAD.decode(text) {
         Ok(bytes) if bytes.len() == len => Ok(text),
@@ -284,14 +268,11 @@ struct PeekedHeader {
 
 fn peek_header(token: &str) -> Result<PeekedHeader, AuthError> {
     let mut parts = token.split('.');
-    let (Some(header), Some(_payload), Some(_sig), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(header), Some(_payload), Some(_sig), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(AuthError::Malformed);
     };
-    let bytes = URL_SAFE_NO_PAD
-        .decode(header)
-        .map_err(|_| AuthError::Malformed)?;
+    let bytes = URL_SAFE_NO_PAD.decode(header).map_err(|_| AuthError::Malformed)?;
     let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&bytes) else {
         return Err(AuthError::Malformed);
     };
@@ -335,35 +316,22 @@ impl JwtVerifier {
     /// EdDSA) and EC/P-256 keys (pinned to ES256) are accepted; each key
     /// must have a unique kid; any other key type, curve or alg in the set,
     /// or private key material, is an error ([`AuthError::InvalidKeySet`]).
-    pub fn from_jwks_file(
-        path: &Path,
-        issuer: &str,
-        audience: &str,
-        leeway_secs: u64,
-    ) -> Result<Self, AuthError> {
+    pub fn from_jwks_file(path: &Path, issuer: &str, audience: &str, leeway_secs: u64) -> Result<Self, AuthError> {
         let json = std::fs::read_to_string(path)
             .map_err(|e| key_set_error(format!("cannot read JWKS file {}: {e}", path.display())))?;
         Self::from_jwks_json(&json, issuer, audience, leeway_secs).map_err(|e| match e {
-            AuthError::InvalidKeySet(msg) => {
-                key_set_error(format!("JWKS file {}: {msg}", path.display()))
-            }
+            AuthError::InvalidKeySet(msg) => key_set_error(format!("JWKS file {}: {msg}", path.display())),
             other => other,
         })
     }
 
     /// Like [`JwtVerifier::from_jwks_file`], from the JWKS text.
-    pub fn from_jwks_json(
-        json: &str,
-        issuer: &str,
-        audience: &str,
-        leeway_secs: u64,
-    ) -> Result<Self, AuthError> {
+    pub fn from_jwks_json(json: &str, issuer: &str, audience: &str, leeway_secs: u64) -> Result<Self, AuthError> {
         ensure_jwt_provider();
         if issuer.is_empty() || audience.is_empty() {
             return Err(key_set_error("issuer and audience must be non-empty"));
         }
-        let set: Value =
-            serde_json::from_str(json).map_err(|e| key_set_error(format!("not JSON: {e}")))?;
+        let set: Value = serde_json::from_str(json).map_err(|e| key_set_error(format!("not JSON: {e}")))?;
         let Some(Value::Array(entries)) = set.get("keys") else {
             return Err(key_set_error("no `keys` array"));
         };
@@ -385,14 +353,7 @@ impl JwtVerifier {
             validation.set_audience(&[audience]);
             validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
             if keys
-                .insert(
-                    kid.clone(),
-                    VerificationKey {
-                        alg,
-                        key,
-                        validation,
-                    },
-                )
+                .insert(kid.clone(), VerificationKey { alg, key, validation })
                 .is_some()
             {
                 return Err(key_set_error(format!("duplicate kid {kid:?}")));
@@ -437,8 +398,8 @@ impl JwtVerifier {
             return Err(AuthError::AlgorithmNotAllowed);
         }
 
-        let data = jsonwebtoken::decode::<Value>(token, &entry.key, &entry.validation)
-            .map_err(|e| map_jwt_error(&e))?;
+        let data =
+            jsonwebtoken::decode::<Value>(token, &entry.key, &entry.validation).map_err(|e| map_jwt_error(&e))?;
         let Value::Object(claims) = data.claims else {
             return Err(AuthError::Malformed);
         };
@@ -447,8 +408,7 @@ impl JwtVerifier {
                 return Err(AuthError::MissingClaim(name));
             }
         }
-        let claims: Claims =
-            serde_json::from_value(Value::Object(claims)).map_err(|_| AuthError::Malformed)?;
+        let claims: Claims = serde_json::from_value(Value::Object(claims)).map_err(|_| AuthError::Malformed)?;
         if claims.sub.is_empty() {
             return Err(AuthError::MissingClaim("sub"));
         }
@@ -469,9 +429,8 @@ impl JwtVerifier {
 /// with an Ed25519 PKCS#8 PEM key.
 pub fn mint_token(signing_key_pem: &[u8], kid: &str, claims: &Claims) -> Result<String, AuthError> {
     ensure_jwt_provider();
-    let key = EncodingKey::from_ed_pem(signing_key_pem).map_err(|_| {
-        AuthError::SigningFailed("signing key is not an Ed25519 PKCS#8 PEM key".to_owned())
-    })?;
+    let key = EncodingKey::from_ed_pem(signing_key_pem)
+        .map_err(|_| AuthError::SigningFailed("signing key is not an Ed25519 PKCS#8 PEM key".to_owned()))?;
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some(kid.to_owned());
     jsonwebtoken::encode(&header, claims, &key).map_err(|e| {
@@ -529,8 +488,7 @@ mod tests {
         devcerts::generate(dir.path()).unwrap();
         let jwks_path = dir.path().join("jwks.json");
         let signing_key = std::fs::read(dir.path().join("jwt-signing.key")).unwrap();
-        let verifier =
-            JwtVerifier::from_jwks_file(&jwks_path, DEV_ISSUER, DEV_AUDIENCE, 30).unwrap();
+        let verifier = JwtVerifier::from_jwks_file(&jwks_path, DEV_ISSUER, DEV_AUDIENCE, 30).unwrap();
         Fixture {
             _dir: dir,
             jwks_path,
@@ -585,15 +543,13 @@ mod tests {
         let ec = KeyPair::generate().unwrap(); // ECDSA P-256
         let point = ec.public_key_raw(); // 0x04 || x || y
         assert_eq!(point.len(), 65);
-        let mut jwks: Value =
-            serde_json::from_str(&std::fs::read_to_string(&f.jwks_path).unwrap()).unwrap();
+        let mut jwks: Value = serde_json::from_str(&std::fs::read_to_string(&f.jwks_path).unwrap()).unwrap();
         jwks["keys"].as_array_mut().unwrap().push(json!({
             "kty": "EC", "crv": "P-256", "kid": "ec-1", "alg": "ES256", "use": "sig",
             "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
             "y": URL_SAFE_NO_PAD.encode(&point[33..]),
         }));
-        let verifier =
-            JwtVerifier::from_jwks_json(&jwks.to_string(), DEV_ISSUER, DEV_AUDIENCE, 0).unwrap();
+        let verifier = JwtVerifier::from_jwks_json(&jwks.to_string(), DEV_ISSUER, DEV_AUDIENCE, 0).unwrap();
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some("ec-1".to_owned());
         let key = EncodingKey::from_ec_pem(ec.serialize_pem().as_bytes()).unwrap();
@@ -620,10 +576,7 @@ mod tests {
         ] {
             for sig in ["", "AAAA"] {
                 let token = format!("{}.{}.{sig}", b64(&header), b64(&claims_json()));
-                assert_eq!(
-                    f.verifier.verify(&token),
-                    Err(AuthError::AlgorithmNotAllowed)
-                );
+                assert_eq!(f.verifier.verify(&token), Err(AuthError::AlgorithmNotAllowed));
             }
         }
     }
@@ -631,21 +584,15 @@ mod tests {
     #[test]
     fn hs256_keyed_with_public_key_is_refused() {
         let f = fixture();
-        let jwks: Value =
-            serde_json::from_str(&std::fs::read_to_string(&f.jwks_path).unwrap()).unwrap();
+        let jwks: Value = serde_json::from_str(&std::fs::read_to_string(&f.jwks_path).unwrap()).unwrap();
         let x = jwks["keys"][0]["x"].as_str().unwrap();
         let public = URL_SAFE_NO_PAD.decode(x).unwrap();
         for alg in [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512] {
             let mut header = Header::new(alg);
             header.kid = Some(DEV_JWT_KID.to_owned());
             for secret in [public.as_slice(), x.as_bytes()] {
-                let token =
-                    jsonwebtoken::encode(&header, &claims(), &EncodingKey::from_secret(secret))
-                        .unwrap();
-                assert_eq!(
-                    f.verifier.verify(&token),
-                    Err(AuthError::AlgorithmNotAllowed)
-                );
+                let token = jsonwebtoken::encode(&header, &claims(), &EncodingKey::from_secret(secret)).unwrap();
+                assert_eq!(f.verifier.verify(&token), Err(AuthError::AlgorithmNotAllowed));
             }
         }
     }
@@ -656,11 +603,7 @@ mod tests {
         for alg in ["RS256", "PS256", "ES384", "ES512", "EdDSA2", ""] {
             let header = json!({"alg": alg, "kid": DEV_JWT_KID});
             let token = format!("{}.{}.AAAA", b64(&header), b64(&claims_json()));
-            assert_eq!(
-                f.verifier.verify(&token),
-                Err(AuthError::AlgorithmNotAllowed),
-                "{alg}"
-            );
+            assert_eq!(f.verifier.verify(&token), Err(AuthError::AlgorithmNotAllowed), "{alg}");
         }
     }
 
@@ -708,31 +651,17 @@ mod tests {
         for name in REQUIRED_CLAIMS {
             let mut c = claims_json();
             c.as_object_mut().unwrap().remove(name);
-            let token = sign_raw_ed(
-                &f.signing_key,
-                &json!({"alg": "EdDSA", "kid": DEV_JWT_KID}),
-                &c,
-            );
-            assert_eq!(
-                f.verifier.verify(&token),
-                Err(AuthError::MissingClaim(name)),
-                "{name}"
-            );
+            let token = sign_raw_ed(&f.signing_key, &json!({"alg": "EdDSA", "kid": DEV_JWT_KID}), &c);
+            assert_eq!(f.verifier.verify(&token), Err(AuthError::MissingClaim(name)), "{name}");
         }
         let mut c = claims();
         c.roles.clear();
         let token = mint_token(&f.signing_key, DEV_JWT_KID, &c).unwrap();
-        assert_eq!(
-            f.verifier.verify(&token),
-            Err(AuthError::MissingClaim("roles"))
-        );
+        assert_eq!(f.verifier.verify(&token), Err(AuthError::MissingClaim("roles")));
         let mut c = claims();
         c.sub.clear();
         let token = mint_token(&f.signing_key, DEV_JWT_KID, &c).unwrap();
-        assert_eq!(
-            f.verifier.verify(&token),
-            Err(AuthError::MissingClaim("sub"))
-        );
+        assert_eq!(f.verifier.verify(&token), Err(AuthError::MissingClaim("sub")));
         assert_eq!(AuthError::MissingClaim("sub").code(), "token_missing_claim");
     }
 
@@ -752,17 +681,11 @@ mod tests {
         let mut c = claims_json();
         c["exp"] = json!("tomorrow");
         let token = sign_raw_ed(&f.signing_key, &header, &c);
-        assert_eq!(
-            f.verifier.verify(&token),
-            Err(AuthError::MissingClaim("exp"))
-        );
+        assert_eq!(f.verifier.verify(&token), Err(AuthError::MissingClaim("exp")));
         // Empty payload and signature with a known kid: the signature is
         // checked before the payload is ever parsed.
         let h = b64(&header);
-        assert_eq!(
-            f.verifier.verify(&format!("{h}..")),
-            Err(AuthError::BadSignature)
-        );
+        assert_eq!(f.verifier.verify(&format!("{h}..")), Err(AuthError::BadSignature));
     }
 
     #[test]
@@ -820,10 +743,7 @@ mod tests {
         let msg = format!("{header}.{}", URL_SAFE_NO_PAD.encode(b"not json"));
         let key = EncodingKey::from_ed_pem(&f.signing_key).unwrap();
         let sig = jsonwebtoken::crypto::sign(msg.as_bytes(), &key, Algorithm::EdDSA).unwrap();
-        assert_eq!(
-            f.verifier.verify(&format!("{msg}.{sig}")),
-            Err(AuthError::Malformed)
-        );
+        assert_eq!(f.verifier.verify(&format!("{msg}.{sig}")), Err(AuthError::Malformed));
         // Unsupported critical header extension.
         let token = sign_raw_ed(
             &f.signing_key,
@@ -861,26 +781,21 @@ mod tests {
         ];
         for keys in cases {
             let err = jwks_error(keys.clone());
-            assert!(
-                matches!(err, AuthError::InvalidKeySet(_)),
-                "{keys}: {err:?}"
-            );
+            assert!(matches!(err, AuthError::InvalidKeySet(_)), "{keys}: {err:?}");
             assert_eq!(err.code(), "token_key_set_invalid");
         }
         for bad in ["", "{}", "[]", "{\"keys\": 5}", "{\"keys\": [5]}"] {
             let err = JwtVerifier::from_jwks_json(bad, "i", "a", 0).unwrap_err();
             assert!(matches!(err, AuthError::InvalidKeySet(_)), "{bad}");
         }
-        let err = JwtVerifier::from_jwks_file(Path::new("/nonexistent/jwks.json"), "i", "a", 0)
-            .unwrap_err();
+        let err = JwtVerifier::from_jwks_file(Path::new("/nonexistent/jwks.json"), "i", "a", 0).unwrap_err();
         assert!(matches!(err, AuthError::InvalidKeySet(m) if m.contains("/nonexistent/jwks.json")));
     }
 
     #[test]
     fn debug_does_not_print_key_material() {
         let f = fixture();
-        let jwks: Value =
-            serde_json::from_str(&std::fs::read_to_string(&f.jwks_path).unwrap()).unwrap();
+        let jwks: Value = serde_json::from_str(&std::fs::read_to_string(&f.jwks_path).unwrap()).unwrap();
         let x = jwks["keys"][0]["x"].as_str().unwrap();
         let dbg = format!("{:?}", f.verifier);
         assert!(dbg.contains(DEV_JWT_KID), "{dbg}");
@@ -915,10 +830,7 @@ mod tests {
         let all = [
             (AuthError::Missing, "token_missing"),
             (AuthError::Malformed, "token_malformed"),
-            (
-                AuthError::AlgorithmNotAllowed,
-                "token_algorithm_not_allowed",
-            ),
+            (AuthError::AlgorithmNotAllowed, "token_algorithm_not_allowed"),
             (AuthError::UnknownKey, "token_unknown_key"),
             (AuthError::BadSignature, "token_signature_invalid"),
             (AuthError::Expired, "token_expired"),
@@ -926,14 +838,8 @@ mod tests {
             (AuthError::WrongAudience, "token_wrong_audience"),
             (AuthError::WrongIssuer, "token_wrong_issuer"),
             (AuthError::MissingClaim("sub"), "token_missing_claim"),
-            (
-                AuthError::InvalidKeySet(String::new()),
-                "token_key_set_invalid",
-            ),
-            (
-                AuthError::SigningFailed(String::new()),
-                "token_signing_failed",
-            ),
+            (AuthError::InvalidKeySet(String::new()), "token_key_set_invalid"),
+            (AuthError::SigningFailed(String::new()), "token_signing_failed"),
         ];
         for (err, code) in all {
             assert_eq!(err.code(), code);
@@ -953,8 +859,7 @@ mod tests {
             state ^= state << 17;
             state
         };
-        const ALPHABET: &[u8] =
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=+/.. {}\"";
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=+/.. {}\"";
         let headers = [
             json!({"alg": "EdDSA", "kid": DEV_JWT_KID}),
             json!({"alg": "none"}),

@@ -35,9 +35,6 @@ impl FixedClock {
 
 impl Clock for FixedClock {
     fn now(&self) -> OffsetDateTime {
-        self.0
-            .lock()
-            .map(|t| *t)
-            .unwrap_or_else(|p| *p.into_inner())
+        self.0.lock().map(|t| *t).unwrap_or_else(|p| *p.into_inner())
     }
 }

@@ -135,11 +135,9 @@ impl Config {
         let file = file
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("tsunagi.toml"));
-        let env = Env::prefixed("TSUNAGI_").split("__").filter(|k| {
-            !NOT_CONFIG
-                .iter()
-                .any(|n| k.as_str().eq_ignore_ascii_case(n))
-        });
+        let env = Env::prefixed("TSUNAGI_")
+            .split("__")
+            .filter(|k| !NOT_CONFIG.iter().any(|n| k.as_str().eq_ignore_ascii_case(n)));
         Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(file))
             .merge(env)
@@ -167,10 +165,7 @@ impl Config {
     pub fn development_key_files(&self) -> Vec<PathBuf> {
         self.key_files()
             .into_iter()
-            .filter(|p| {
-                p.parent()
-                    .is_some_and(|d| d.join(crate::devcerts::DEV_MARKER).exists())
-            })
+            .filter(|p| p.parent().is_some_and(|d| d.join(crate::devcerts::DEV_MARKER).exists()))
             .map(Path::to_path_buf)
             .collect()
     }
@@ -184,10 +179,7 @@ mod tests {
     #[test]
     fn layering_and_unknown_keys() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "t.toml",
-                "listen = \"127.0.0.1:9000\"\n[audit]\nmax_batch = 7\n",
-            )?;
+            jail.create_file("t.toml", "listen = \"127.0.0.1:9000\"\n[audit]\nmax_batch = 7\n")?;
             jail.set_env("TSUNAGI_DATABASE_URL", "sqlite://x.db");
             jail.set_env("TSUNAGI_TEST_POSTGRES_URL", "postgres://ignored");
             let c = Config::load(Some(Path::new("t.toml"))).unwrap();

@@ -16,9 +16,9 @@ use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use rcgen::{
-    BasicConstraints, CertificateParams, CertificateRevocationListParams, DistinguishedName,
-    DnType, DnValue, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
-    RevocationReason, RevokedCertParams, SanType, SerialNumber,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, DistinguishedName, DnType, DnValue,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, RevocationReason, RevokedCertParams,
+    SanType, SerialNumber,
 };
 use ring::rand::{SecureRandom, SystemRandom};
 use rustls_pki_types::CertificateDer;
@@ -74,36 +74,21 @@ enum Secrecy {
 /// serial; private keys are written with mode 0600 on unix.
 pub fn generate(dir: &Path) -> anyhow::Result<()> {
     let clients = dir.join("clients");
-    fs::create_dir_all(&clients)
-        .with_context(|| format!("cannot create directory {}", clients.display()))?;
+    fs::create_dir_all(&clients).with_context(|| format!("cannot create directory {}", clients.display()))?;
     let rng = SystemRandom::new();
 
     // CA
     let ca_key = KeyPair::generate().context("generating CA key")?;
     let ca_params = ca_params(DEV_CA_COMMON_NAME, &rng)?;
-    let ca_cert = ca_params
-        .self_signed(&ca_key)
-        .context("self-signing the dev CA")?;
-    write_file(
-        &dir.join("ca.pem"),
-        ca_cert.pem().as_bytes(),
-        Secrecy::Public,
-    )?;
-    write_file(
-        &dir.join("ca.key"),
-        ca_key.serialize_pem().as_bytes(),
-        Secrecy::Secret,
-    )?;
+    let ca_cert = ca_params.self_signed(&ca_key).context("self-signing the dev CA")?;
+    write_file(&dir.join("ca.pem"), ca_cert.pem().as_bytes(), Secrecy::Public)?;
+    write_file(&dir.join("ca.key"), ca_key.serialize_pem().as_bytes(), Secrecy::Secret)?;
     let issuer = Issuer::new(ca_params, ca_key);
 
     // Server
     let server_key = KeyPair::generate().context("generating server key")?;
-    let mut server = CertificateParams::new(vec![
-        "localhost".to_owned(),
-        "127.0.0.1".to_owned(),
-        "::1".to_owned(),
-    ])
-    .context("server certificate names")?;
+    let mut server = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()])
+        .context("server certificate names")?;
     server.distinguished_name = common_name("localhost");
     server.not_before = DEV_NOT_BEFORE;
     server.not_after = DEV_NOT_AFTER;
@@ -114,11 +99,7 @@ pub fn generate(dir: &Path) -> anyhow::Result<()> {
     let server_cert = server
         .signed_by(&server_key, &issuer)
         .context("signing the server certificate")?;
-    write_file(
-        &dir.join("server.pem"),
-        server_cert.pem().as_bytes(),
-        Secrecy::Public,
-    )?;
+    write_file(&dir.join("server.pem"), server_cert.pem().as_bytes(), Secrecy::Public)?;
     write_file(
         &dir.join("server.key"),
         server_key.serialize_pem().as_bytes(),
@@ -128,16 +109,8 @@ pub fn generate(dir: &Path) -> anyhow::Result<()> {
     // Agency client certificates
     for agency in DEFAULT_AGENCIES {
         let (cert, key, _) = client_cert(&issuer, agency, agency, DEV_NOT_BEFORE, DEV_NOT_AFTER)?;
-        write_file(
-            &clients.join(format!("{agency}.pem")),
-            cert.as_bytes(),
-            Secrecy::Public,
-        )?;
-        write_file(
-            &clients.join(format!("{agency}.key")),
-            key.as_bytes(),
-            Secrecy::Secret,
-        )?;
+        write_file(&clients.join(format!("{agency}.pem")), cert.as_bytes(), Secrecy::Public)?;
+        write_file(&clients.join(format!("{agency}.key")), key.as_bytes(), Secrecy::Secret)?;
     }
 
     // Revoked client certificate and the CRL that revokes it
@@ -148,16 +121,8 @@ pub fn generate(dir: &Path) -> anyhow::Result<()> {
         DEV_NOT_BEFORE,
         DEV_NOT_AFTER,
     )?;
-    write_file(
-        &clients.join("revoked.pem"),
-        cert.as_bytes(),
-        Secrecy::Public,
-    )?;
-    write_file(
-        &clients.join("revoked.key"),
-        key.as_bytes(),
-        Secrecy::Secret,
-    )?;
+    write_file(&clients.join("revoked.pem"), cert.as_bytes(), Secrecy::Public)?;
+    write_file(&clients.join("revoked.key"), key.as_bytes(), Secrecy::Secret)?;
 
     let now = OffsetDateTime::now_utc();
     let now_secs = u64::try_from(now.unix_timestamp()).unwrap_or(0);
@@ -202,11 +167,7 @@ pub fn generate(dir: &Path) -> anyhow::Result<()> {
     });
     let mut jwks_text = serde_json::to_string_pretty(&jwks).context("encoding JWKS")?;
     jwks_text.push('\n');
-    write_file(
-        &dir.join("jwks.json"),
-        jwks_text.as_bytes(),
-        Secrecy::Public,
-    )?;
+    write_file(&dir.join("jwks.json"), jwks_text.as_bytes(), Secrecy::Public)?;
 
     // Symmetric / seed keys
     for name in ["kek.key", "audit-signing.key", "pseudonym.key"] {
@@ -249,9 +210,7 @@ pub fn foreign_client_cert(agency: &str) -> anyhow::Result<(String, String, Stri
     let rng = SystemRandom::new();
     let ca_key = KeyPair::generate().context("generating foreign CA key")?;
     let params = ca_params("Foreign Test CA — untrusted by Tsunagi", &rng)?;
-    let ca_cert = params
-        .self_signed(&ca_key)
-        .context("self-signing foreign CA")?;
+    let ca_cert = params.self_signed(&ca_key).context("self-signing foreign CA")?;
     let issuer = Issuer::new(params, ca_key);
     let (cert, key, _) = client_cert(&issuer, agency, agency, DEV_NOT_BEFORE, DEV_NOT_AFTER)?;
     Ok((ca_cert.pem(), cert, key))
@@ -326,10 +285,7 @@ fn random_serial(rng: &SystemRandom) -> anyhow::Result<SerialNumber> {
 ///
 /// rcgen's own `Issuer::from_ca_cert_pem` needs its `x509-parser` feature,
 /// which is not enabled, so the subject DN is copied here with x509-parser.
-fn issuer_from_pem(
-    ca_cert_pem: &str,
-    ca_key_pem: &str,
-) -> anyhow::Result<Issuer<'static, KeyPair>> {
+fn issuer_from_pem(ca_cert_pem: &str, ca_key_pem: &str) -> anyhow::Result<Issuer<'static, KeyPair>> {
     let der = CertificateDer::from_pem_slice(ca_cert_pem.as_bytes())
         .map_err(|_| anyhow::anyhow!("CA certificate is not a PEM certificate"))?;
     let (_, ca) = x509_parser::parse_x509_certificate(der.as_ref())
@@ -385,11 +341,7 @@ fn write_file(path: &Path, contents: &[u8], secrecy: Secrecy) -> anyhow::Result<
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(if secrecy == Secrecy::Secret {
-            0o600
-        } else {
-            0o644
-        });
+        options.mode(if secrecy == Secrecy::Secret { 0o600 } else { 0o644 });
     }
     #[cfg(not(unix))]
     let _ = secrecy;
@@ -462,11 +414,8 @@ mod tests {
             &ring::signature::ECDSA_P256_SHA256_ASN1,
             ca.public_key().subject_public_key.data.as_ref(),
         );
-        key.verify(
-            cert.tbs_certificate.as_ref(),
-            cert.signature_value.data.as_ref(),
-        )
-        .unwrap();
+        key.verify(cert.tbs_certificate.as_ref(), cert.signature_value.data.as_ref())
+            .unwrap();
     }
 
     const EXPECTED_FILES: [&str; 13] = [
@@ -532,10 +481,7 @@ mod tests {
         .collect();
         secrets.extend(DEFAULT_AGENCIES.iter().map(|a| format!("clients/{a}.key")));
         for s in secrets {
-            let mode = fs::metadata(dir.path().join(&s))
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = fs::metadata(dir.path().join(&s)).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600, "{s}");
         }
     }
@@ -569,41 +515,19 @@ mod tests {
         assert_eq!(cn.as_str().unwrap(), DEV_CA_COMMON_NAME);
         let ku = ca.key_usage().unwrap().unwrap().value;
         assert!(ku.key_cert_sign() && ku.crl_sign());
-        assert_eq!(
-            ca.validity().not_before.timestamp(),
-            DEV_NOT_BEFORE.unix_timestamp()
-        );
-        assert_eq!(
-            ca.validity().not_after.timestamp(),
-            DEV_NOT_AFTER.unix_timestamp()
-        );
+        assert_eq!(ca.validity().not_before.timestamp(), DEV_NOT_BEFORE.unix_timestamp());
+        assert_eq!(ca.validity().not_after.timestamp(), DEV_NOT_AFTER.unix_timestamp());
 
         let server = cert_der(&dir.path().join("server.pem"));
         let (_, server) = x509_parser::parse_x509_certificate(server.as_ref()).unwrap();
         use x509_parser::extensions::GeneralName;
         let san = server.subject_alternative_name().unwrap().unwrap().value;
         let names = &san.general_names;
-        assert!(
-            names.contains(&GeneralName::DNSName("localhost")),
-            "{names:?}"
-        );
-        assert!(
-            names.contains(&GeneralName::IPAddress(&[127, 0, 0, 1])),
-            "{names:?}"
-        );
+        assert!(names.contains(&GeneralName::DNSName("localhost")), "{names:?}");
+        assert!(names.contains(&GeneralName::IPAddress(&[127, 0, 0, 1])), "{names:?}");
         let v6_loopback = std::net::Ipv6Addr::LOCALHOST.octets();
-        assert!(
-            names.contains(&GeneralName::IPAddress(&v6_loopback)),
-            "{names:?}"
-        );
-        assert!(
-            server
-                .extended_key_usage()
-                .unwrap()
-                .unwrap()
-                .value
-                .server_auth
-        );
+        assert!(names.contains(&GeneralName::IPAddress(&v6_loopback)), "{names:?}");
+        assert!(server.extended_key_usage().unwrap().unwrap().value.server_auth);
     }
 
     #[test]
@@ -619,8 +543,7 @@ mod tests {
             .collect();
         assert_eq!(serials.len(), files.len());
 
-        let crl_der =
-            CertificateRevocationListDer::from_pem_file(dir.path().join("crl.pem")).unwrap();
+        let crl_der = CertificateRevocationListDer::from_pem_file(dir.path().join("crl.pem")).unwrap();
         let (_, crl) = x509_parser::parse_x509_crl(crl_der.as_ref()).unwrap();
         let revoked: Vec<Vec<u8>> = crl
             .iter_revoked_certificates()
@@ -643,8 +566,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         generate(dir.path()).unwrap();
         let jwks: serde_json::Value =
-            serde_json::from_str(&fs::read_to_string(dir.path().join("jwks.json")).unwrap())
-                .unwrap();
+            serde_json::from_str(&fs::read_to_string(dir.path().join("jwks.json")).unwrap()).unwrap();
         let key = &jwks["keys"][0];
         assert_eq!(key["kty"], "OKP");
         assert_eq!(key["crv"], "Ed25519");
@@ -725,12 +647,7 @@ mod tests {
         let (_, c) = x509_parser::parse_x509_certificate(der.as_ref()).unwrap();
         assert_signed_by(&c, &ca);
         assert_ne!(
-            ca.subject()
-                .iter_common_name()
-                .next()
-                .unwrap()
-                .as_str()
-                .unwrap(),
+            ca.subject().iter_common_name().next().unwrap().as_str().unwrap(),
             DEV_CA_COMMON_NAME
         );
     }

@@ -8,8 +8,7 @@ use time::OffsetDateTime;
 use tracing::Instrument;
 
 use crate::audit::{
-    AuditError, DisclosureEntry, Outcome, PolicyRef, Receipt, Recorded, Release, ReleasePlan,
-    Requester, Withheld,
+    AuditError, DisclosureEntry, Outcome, PolicyRef, Receipt, Recorded, Release, ReleasePlan, Requester, Withheld,
 };
 use crate::domain::{AgencyId, Basis, Category, Purpose, SubjectId};
 use crate::policy::PolicyError;
@@ -119,19 +118,12 @@ pub async fn disclose(
     let all_withheld = |reason: &'static str| {
         requested
             .iter()
-            .map(|c| Withheld {
-                category: *c,
-                reason,
-            })
+            .map(|c| Withheld { category: *c, reason })
             .collect::<Vec<_>>()
     };
 
     let decided = if subject_row.is_none() {
-        refused(
-            reasons::SUBJECT_NOT_FOUND,
-            "no subject with that id",
-            Vec::new(),
-        )
+        refused(reasons::SUBJECT_NOT_FOUND, "no subject with that id", Vec::new())
     } else if !state.agencies.contains_key(&req.owner) {
         refused(
             reasons::OWNER_UNKNOWN,
@@ -234,9 +226,7 @@ pub async fn disclose(
             client_cert: who.cert_fingerprint.clone(),
         },
         owner_agency: req.owner.to_string(),
-        subject: state
-            .pseudonyms
-            .pseudonym("subject", &req.subject.to_string()),
+        subject: state.pseudonyms.pseudonym("subject", &req.subject.to_string()),
         household: subject_row
             .as_ref()
             .and_then(|s| s.household)
@@ -276,9 +266,7 @@ pub async fn disclose(
             })
         }
         Recorded::Refused(receipt) => {
-            let (code, message) = decided
-                .reason
-                .unwrap_or_else(|| ("refused".into(), "refused".into()));
+            let (code, message) = decided.reason.unwrap_or_else(|| ("refused".into(), "refused".into()));
             Ok(DisclosureOutcome::Refused {
                 code,
                 message,

@@ -8,11 +8,7 @@ use clap::{Parser, Subcommand};
 use tsunagi::config::Config;
 
 #[derive(Parser)]
-#[command(
-    name = "tsunagi",
-    version,
-    about = "Secure inter-agency information-sharing hub"
-)]
+#[command(name = "tsunagi", version, about = "Secure inter-agency information-sharing hub")]
 struct Cli {
     /// Configuration file (default: ./tsunagi.toml if it exists).
     #[arg(long, global = true)]
@@ -67,9 +63,7 @@ fn run() -> anyhow::Result<()> {
         Command::Serve => {
             let config = load_config(cli.config.as_deref())?;
             let _guard = tsunagi::telemetry::init(config.log_format, &config.log_level)?;
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             rt.block_on(async move {
                 let app = tsunagi::startup::Application::build(config).await?;
                 app.run_until_stopped().await.context("server")
@@ -78,9 +72,7 @@ fn run() -> anyhow::Result<()> {
         Command::Migrate => {
             let config = load_config(cli.config.as_deref())?;
             let _guard = tsunagi::telemetry::init(config.log_format, &config.log_level)?;
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             rt.block_on(async move {
                 let store = tsunagi::startup::open_store(&config).await?;
                 store.close().await;

@@ -44,9 +44,7 @@ pub fn check_key_material(config: &Config) -> anyhow::Result<()> {
             "refusing to start: environment = production but these files are DEVELOPMENT keys or certificates: {list}"
         ),
         Environment::Development => {
-            tracing::warn!(
-                "!!! RUNNING WITH DEVELOPMENT KEYS AND CERTIFICATES — NOT FOR REAL CASE DATA !!! ({list})"
-            );
+            tracing::warn!("!!! RUNNING WITH DEVELOPMENT KEYS AND CERTIFICATES — NOT FOR REAL CASE DATA !!! ({list})");
             Ok(())
         }
     }
@@ -55,15 +53,10 @@ pub fn check_key_material(config: &Config) -> anyhow::Result<()> {
 /// Connects to the database and applies migrations.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let kek_bytes = read_key::<32>(&config.keys.kek_file)?;
-    let kek = Kek::from_bytes("kek-1", &kek_bytes)
-        .map_err(|e| anyhow::anyhow!("key-encryption key: {e}"))?;
-    let store = Store::connect(
-        &config.database_url,
-        Arc::new(kek),
-        config.database_max_connections,
-    )
-    .await
-    .context("connecting to the database")?;
+    let kek = Kek::from_bytes("kek-1", &kek_bytes).map_err(|e| anyhow::anyhow!("key-encryption key: {e}"))?;
+    let store = Store::connect(&config.database_url, Arc::new(kek), config.database_max_connections)
+        .await
+        .context("connecting to the database")?;
     store.migrate().await.context("applying migrations")?;
     Ok(store)
 }
@@ -87,12 +80,7 @@ impl Application {
             rules = policy.rules().len(),
             "sharing policy loaded"
         );
-        let agencies: HashMap<_, _> = store
-            .agencies()
-            .await?
-            .into_iter()
-            .map(|a| (a.id.clone(), a))
-            .collect();
+        let agencies: HashMap<_, _> = store.agencies().await?.into_iter().map(|a| (a.id.clone(), a)).collect();
         let jwt = JwtVerifier::from_jwks_file(
             &config.jwt.jwks_file,
             &config.jwt.issuer,
@@ -118,8 +106,7 @@ impl Application {
             server_key: config.tls.server_key.clone(),
             crls: config.tls.crls.clone(),
         })?;
-        let listener = TcpListener::bind(config.listen)
-            .with_context(|| format!("binding {}", config.listen))?;
+        let listener = TcpListener::bind(config.listen).with_context(|| format!("binding {}", config.listen))?;
         let port = listener.local_addr()?.port();
         let data = web::Data::new(state.clone());
         let max_body = config.max_body_bytes;
@@ -135,7 +122,9 @@ impl Application {
         })
         // Must be registered before binding, or it is silently ignored.
         .on_connect(|conn, ext| {
-            if let Some(tls) = conn.downcast_ref::<actix_tls::accept::rustls_0_23::TlsStream<actix_web::rt::net::TcpStream>>() {
+            if let Some(tls) =
+                conn.downcast_ref::<actix_tls::accept::rustls_0_23::TlsStream<actix_web::rt::net::TcpStream>>()
+            {
                 let (_, session) = tls.get_ref();
                 // The leaf is the first certificate of the chain the client sent.
                 if let Some(leaf) = session.peer_certificates().and_then(|c| c.first()) {
@@ -148,11 +137,7 @@ impl Application {
         }
         let server = server.listen_rustls_0_23(listener, tls_config)?.run();
         tracing::info!(port, "tsunagi listening (mutual TLS)");
-        Ok(Self {
-            port,
-            server,
-            state,
-        })
+        Ok(Self { port, server, state })
     }
 
     pub fn port(&self) -> u16 {

@@ -28,10 +28,7 @@ impl Drop for TelemetryGuard {
 pub fn init(format: LogFormat, level: &str) -> anyhow::Result<TelemetryGuard> {
     let filter = EnvFilter::try_new(level)?;
     let fmt_layer = match format {
-        LogFormat::Json => tracing_subscriber::fmt::layer()
-            .json()
-            .with_current_span(true)
-            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer().json().with_current_span(true).boxed(),
         LogFormat::Pretty => tracing_subscriber::fmt::layer().boxed(),
     };
     let provider = match std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT") {

@@ -135,11 +135,7 @@ fn pem_error(what: &'static str, path: &Path, expected: &'static str, err: pem::
     let reason = match err {
         pem::Error::Io(source) => return TlsError::Read { what, path, source },
         pem::Error::NoItemsFound => {
-            return TlsError::Empty {
-                what,
-                path,
-                expected,
-            };
+            return TlsError::Empty { what, path, expected };
         }
         pem::Error::MissingSectionEnd { .. } => "a PEM section has no END line",
         pem::Error::IllegalSectionStart { .. } => "malformed BEGIN line",
@@ -242,10 +238,7 @@ pub fn server_config(paths: &TlsPaths) -> Result<ServerConfig, TlsError> {
 /// Client config for tests, the benchmark and CLI tools: trusts `ca_cert`,
 /// optionally presents a client certificate chain + key (`(chain, key)`
 /// PEM paths), ring provider explicitly, TLS 1.3 and 1.2, ALPN `http/1.1`.
-pub fn client_config(
-    ca_cert: &Path,
-    client: Option<(&Path, &Path)>,
-) -> Result<ClientConfig, TlsError> {
+pub fn client_config(ca_cert: &Path, client: Option<(&Path, &Path)>) -> Result<ClientConfig, TlsError> {
     let roots = load_roots(ca_cert)?;
     let builder = ClientConfig::builder_with_provider(ring_provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
@@ -278,12 +271,10 @@ pub fn client_config(
 /// This only reads the certificate; call it on a certificate the TLS layer
 /// has already verified.
 pub fn agency_from_cert(cert: &CertificateDer<'_>) -> Result<String, TlsError> {
-    let (rest, parsed) = x509_parser::parse_x509_certificate(cert.as_ref())
-        .map_err(|e| TlsError::CertificateParse(e.to_string()))?;
+    let (rest, parsed) =
+        x509_parser::parse_x509_certificate(cert.as_ref()).map_err(|e| TlsError::CertificateParse(e.to_string()))?;
     if !rest.is_empty() {
-        return Err(TlsError::CertificateParse(
-            "trailing data after certificate".to_owned(),
-        ));
+        return Err(TlsError::CertificateParse("trailing data after certificate".to_owned()));
     }
     let san = parsed
         .subject_alternative_name()
@@ -320,8 +311,8 @@ mod tests {
     use super::*;
     use crate::devcerts;
     use rcgen::{
-        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-        KeyPair, KeyUsagePurpose, SanType, string::Ia5String,
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+        SanType, string::Ia5String,
     };
     use std::io;
     use tempfile::TempDir;
@@ -419,14 +410,8 @@ mod tests {
     }
 
     fn assert_rejected(outcome: &Outcome) {
-        assert!(
-            outcome.client.is_err(),
-            "client should see the handshake fail"
-        );
-        assert!(
-            outcome.server.is_err(),
-            "server should refuse the handshake"
-        );
+        assert!(outcome.client.is_err(), "client should see the handshake fail");
+        assert!(outcome.server.is_err(), "server should refuse the handshake");
     }
 
     #[tokio::test]
@@ -442,8 +427,7 @@ mod tests {
             let certs = outcome.server.unwrap();
             let leaf = certs.first().expect("peer presented a certificate");
             assert_eq!(agency_from_cert(leaf).unwrap(), agency);
-            let on_disk = std::fs::read_to_string(dir.join(format!("clients/{agency}.pem")))
-                .expect("client cert file");
+            let on_disk = std::fs::read_to_string(dir.join(format!("clients/{agency}.pem"))).expect("client cert file");
             assert_eq!(cert_fingerprint(leaf), cert_fingerprint(&der_of(&on_disk)));
         }
     }
@@ -497,10 +481,7 @@ mod tests {
         let server = Arc::new(server_config(&p).unwrap());
         let outcome = handshake(server, client_for(dir, "revoked")).await;
         outcome.client.unwrap();
-        assert_eq!(
-            agency_from_cert(&outcome.server.unwrap()[0]).unwrap(),
-            "jobota"
-        );
+        assert_eq!(agency_from_cert(&outcome.server.unwrap()[0]).unwrap(), "jobota");
     }
 
     #[tokio::test]
@@ -571,10 +552,7 @@ mod tests {
         .unwrap();
         let outcome = handshake(server(dir), client_with_pem(dir, &cert, &key)).await;
         outcome.client.unwrap();
-        assert_eq!(
-            agency_from_cert(&outcome.server.unwrap()[0]).unwrap(),
-            "sapota"
-        );
+        assert_eq!(agency_from_cert(&outcome.server.unwrap()[0]).unwrap(), "sapota");
     }
 
     #[tokio::test]
@@ -598,19 +576,13 @@ mod tests {
             });
             let tcp = TcpStream::connect(addr).await.unwrap();
             let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
-            let mut tls = TlsConnector::from(client.clone())
-                .connect(name, tcp)
-                .await
-                .unwrap();
+            let mut tls = TlsConnector::from(client.clone()).connect(name, tcp).await.unwrap();
             tls.write_all(b"y").await.unwrap();
             let mut b = [0u8; 1];
             tls.read_exact(&mut b).await.unwrap();
             let kind = task.await.unwrap();
             assert_eq!(kind, Some(rustls::HandshakeKind::Full));
-            assert_eq!(
-                tls.get_ref().1.handshake_kind(),
-                Some(rustls::HandshakeKind::Full)
-            );
+            assert_eq!(tls.get_ref().1.handshake_kind(), Some(rustls::HandshakeKind::Full));
         }
     }
 
@@ -669,10 +641,7 @@ mod tests {
     #[test]
     fn fingerprint_is_lowercase_sha256_hex() {
         let fp = cert_fingerprint(&CertificateDer::from(b"abc".to_vec()));
-        assert_eq!(
-            fp,
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(fp, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     /// Builds a CA-signed certificate with arbitrary SANs, for the SAN tests.
@@ -707,54 +676,26 @@ mod tests {
     #[test]
     fn agency_from_cert_rejects_missing_uri() {
         let cert = cert_with_sans(vec![SanType::DnsName("x.example".try_into().unwrap())]);
-        assert!(matches!(
-            agency_from_cert(&cert),
-            Err(TlsError::NoAgencyUri)
-        ));
+        assert!(matches!(agency_from_cert(&cert), Err(TlsError::NoAgencyUri)));
         let cert = cert_with_sans(vec![]);
-        assert!(matches!(
-            agency_from_cert(&cert),
-            Err(TlsError::NoAgencyUri)
-        ));
+        assert!(matches!(agency_from_cert(&cert), Err(TlsError::NoAgencyUri)));
         let cert = cert_with_sans(vec![uri("URN:TSUNAGI:AGENCY:jobota")]);
-        assert!(matches!(
-            agency_from_cert(&cert),
-            Err(TlsError::NoAgencyUri)
-        ));
+        assert!(matches!(agency_from_cert(&cert), Err(TlsError::NoAgencyUri)));
     }
 
     #[test]
     fn agency_from_cert_rejects_two_uris() {
-        let cert = cert_with_sans(vec![
-            uri("urn:tsunagi:agency:jobota"),
-            uri("urn:tsunagi:agency:sapota"),
-        ]);
-        assert!(matches!(
-            agency_from_cert(&cert),
-            Err(TlsError::MultipleAgencyUris(2))
-        ));
+        let cert = cert_with_sans(vec![uri("urn:tsunagi:agency:jobota"), uri("urn:tsunagi:agency:sapota")]);
+        assert!(matches!(agency_from_cert(&cert), Err(TlsError::MultipleAgencyUris(2))));
         // Even the same id twice is ambiguous and refused.
-        let cert = cert_with_sans(vec![
-            uri("urn:tsunagi:agency:jobota"),
-            uri("urn:tsunagi:agency:jobota"),
-        ]);
-        assert!(matches!(
-            agency_from_cert(&cert),
-            Err(TlsError::MultipleAgencyUris(2))
-        ));
+        let cert = cert_with_sans(vec![uri("urn:tsunagi:agency:jobota"), uri("urn:tsunagi:agency:jobota")]);
+        assert!(matches!(agency_from_cert(&cert), Err(TlsError::MultipleAgencyUris(2))));
     }
 
     #[test]
     fn agency_from_cert_rejects_invalid_ids() {
         let too_long = "a".repeat(MAX_AGENCY_ID_LEN + 1);
-        for bad in [
-            "Jobota",
-            "job/ota",
-            "",
-            too_long.as_str(),
-            "jo bota",
-            "jöbota",
-        ] {
+        for bad in ["Jobota", "job/ota", "", too_long.as_str(), "jo bota", "jöbota"] {
             let s = format!("urn:tsunagi:agency:{bad}");
             let Ok(ia5) = Ia5String::try_from(s.as_str()) else {
                 continue; // not representable in a certificate at all

@@ -92,12 +92,7 @@ impl Checkpoint {
     /// when the origin and extension lines are non-empty and free of control
     /// characters (including newline).
     pub fn body(&self) -> String {
-        let mut text = format!(
-            "{}\n{}\n{}\n",
-            self.origin,
-            self.size,
-            STANDARD.encode(self.root)
-        );
+        let mut text = format!("{}\n{}\n{}\n", self.origin, self.size, STANDARD.encode(self.root));
         for ext in &self.extensions {
             text.push_str(ext);
             text.push('\n');
@@ -150,13 +145,8 @@ fn parse_tree_size(line: &str) -> Result<u64, NoteError> {
 
 /// Standard padded base64 of exactly 32 bytes, in canonical form.
 fn parse_root(line: &str) -> Result<Hash, NoteError> {
-    let bytes = STANDARD
-        .decode(line)
-        .map_err(|_| NoteError::InvalidRootHash)?;
-    let root: Hash = bytes
-        .as_slice()
-        .try_into()
-        .map_err(|_| NoteError::InvalidRootHash)?;
+    let bytes = STANDARD.decode(line).map_err(|_| NoteError::InvalidRootHash)?;
+    let root: Hash = bytes.as_slice().try_into().map_err(|_| NoteError::InvalidRootHash)?;
     if STANDARD.encode(root) != line {
         return Err(NoteError::InvalidRootHash);
     }
@@ -248,16 +238,15 @@ impl NoteSigner {
     /// Signer from a 32-byte Ed25519 seed (RFC 8032 private key).
     pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, NoteError> {
         check_name(name)?;
-        let key_pair = Ed25519KeyPair::from_seed_unchecked(seed)
-            .map_err(|e| NoteError::InvalidKey(e.to_string()))?;
+        let key_pair = Ed25519KeyPair::from_seed_unchecked(seed).map_err(|e| NoteError::InvalidKey(e.to_string()))?;
         Ok(Self::new(name, key_pair))
     }
 
     /// Signer from a PKCS#8 (v1 or v2) DER Ed25519 private key.
     pub fn from_pkcs8(name: &str, pkcs8_der: &[u8]) -> Result<Self, NoteError> {
         check_name(name)?;
-        let key_pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8_der)
-            .map_err(|e| NoteError::InvalidKey(e.to_string()))?;
+        let key_pair =
+            Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8_der).map_err(|e| NoteError::InvalidKey(e.to_string()))?;
         Ok(Self::new(name, key_pair))
     }
 
@@ -315,11 +304,7 @@ impl NoteSigner {
         let mut raw = Vec::with_capacity(4 + sig.as_ref().len());
         raw.extend_from_slice(&self.key_id);
         raw.extend_from_slice(sig.as_ref());
-        Ok(format!(
-            "{SIG_PREFIX}{} {}\n",
-            self.name,
-            STANDARD.encode(raw)
-        ))
+        Ok(format!("{SIG_PREFIX}{} {}\n", self.name, STANDARD.encode(raw)))
     }
 
     /// Signs `body` and returns the full signed note text.
@@ -365,12 +350,7 @@ impl NoteVerifier {
         let mut typed = Vec::with_capacity(33);
         typed.push(ED25519_TYPE);
         typed.extend_from_slice(&self.public_key);
-        format!(
-            "{}+{}+{}",
-            self.name,
-            hex_key_id(&self.key_id),
-            STANDARD.encode(typed)
-        )
+        format!("{}+{}+{}", self.name, hex_key_id(&self.key_id), STANDARD.encode(typed))
     }
 
     /// The key name.
@@ -409,19 +389,14 @@ pub fn open_note(note: &str, verifiers: &[NoteVerifier]) -> Result<String, NoteE
     };
     let mut verified = false;
     for (i, line) in sigs.split('\n').enumerate() {
-        let malformed = |reason| NoteError::MalformedSignature {
-            line: i + 1,
-            reason,
-        };
+        let malformed = |reason| NoteError::MalformedSignature { line: i + 1, reason };
         if i >= MAX_SIGNATURES {
             return Err(NoteError::TooManySignatures);
         }
         let rest = line
             .strip_prefix(SIG_PREFIX)
             .ok_or_else(|| malformed("must start with an em dash and a space"))?;
-        let (name, b64) = rest
-            .split_once(' ')
-            .ok_or_else(|| malformed("missing signature"))?;
+        let (name, b64) = rest.split_once(' ').ok_or_else(|| malformed("missing signature"))?;
         if !is_valid_name(name) {
             return Err(malformed("invalid key name"));
         }
@@ -432,10 +407,7 @@ pub fn open_note(note: &str, verifiers: &[NoteVerifier]) -> Result<String, NoteE
             Some((id, sig)) if !sig.is_empty() => (*id, sig),
             _ => return Err(malformed("signature too short")),
         };
-        let mut known = verifiers
-            .iter()
-            .filter(|v| v.name == name && v.key_id == id)
-            .peekable();
+        let mut known = verifiers.iter().filter(|v| v.name == name && v.key_id == id).peekable();
         if known.peek().is_none() {
             continue;
         }

@@ -101,10 +101,7 @@ fn round_trip_sign_open() {
     assert_eq!(open_note(&note, &[s.verifier()]).unwrap(), cp.body());
     assert_eq!(open_checkpoint(&note, &[s.verifier()]).unwrap(), cp);
     let plain = s.sign(&checkpoint().body()).unwrap();
-    assert_eq!(
-        open_checkpoint(&plain, &[s.verifier()]).unwrap(),
-        checkpoint()
-    );
+    assert_eq!(open_checkpoint(&plain, &[s.verifier()]).unwrap(), checkpoint());
 }
 
 #[test]
@@ -113,10 +110,7 @@ fn pkcs8_signer() {
     let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
     let s = NoteSigner::from_pkcs8(ORIGIN, pkcs8.as_ref()).unwrap();
     let note = s.sign(&checkpoint().body()).unwrap();
-    assert_eq!(
-        open_checkpoint(&note, &[s.verifier()]).unwrap(),
-        checkpoint()
-    );
+    assert_eq!(open_checkpoint(&note, &[s.verifier()]).unwrap(), checkpoint());
     assert!(matches!(
         NoteSigner::from_pkcs8(ORIGIN, b"not der"),
         Err(NoteError::InvalidKey(_))
@@ -137,24 +131,15 @@ fn tampering_is_rejected() {
 
     let mut bigger = cp.clone();
     bigger.size += 1;
-    assert_eq!(
-        open_note(&format!("{}{sigs}", bigger.body()), &v),
-        Err(bad_sig.clone())
-    );
+    assert_eq!(open_note(&format!("{}{sigs}", bigger.body()), &v), Err(bad_sig.clone()));
 
     let mut reroot = cp.clone();
     reroot.root[31] ^= 1;
-    assert_eq!(
-        open_note(&format!("{}{sigs}", reroot.body()), &v),
-        Err(bad_sig.clone())
-    );
+    assert_eq!(open_note(&format!("{}{sigs}", reroot.body()), &v), Err(bad_sig.clone()));
 
     let mut other = cp.clone();
     other.origin.push('x');
-    assert_eq!(
-        open_note(&format!("{}{sigs}", other.body()), &v),
-        Err(bad_sig.clone())
-    );
+    assert_eq!(open_note(&format!("{}{sigs}", other.body()), &v), Err(bad_sig.clone()));
 
     let mut extended = cp.clone();
     extended.extensions.push("extra".into());
@@ -186,10 +171,7 @@ fn unknown_keys() {
         assert_eq!(open_note(&note, &v), Err(NoteError::UnverifiedNote));
     }
     // Same key id under a different name is a different key.
-    let renamed = stranger
-        .sign(&body)
-        .unwrap()
-        .replace("someone.else/log", ORIGIN);
+    let renamed = stranger.sign(&body).unwrap().replace("someone.else/log", ORIGIN);
     let renamed = edit_sig(&renamed, 0, |raw| raw[..4].copy_from_slice(&[9, 9, 9, 9]));
     assert_eq!(open_note(&renamed, &v), Err(NoteError::UnverifiedNote));
     // Unknown signatures are ignored next to a known one.
@@ -208,11 +190,7 @@ fn key_rotation() {
     let new = signer(ORIGIN, 7);
     assert_ne!(old.key_id(), new.key_id());
     let body = checkpoint().body();
-    let note = format!(
-        "{}{}",
-        old.sign(&body).unwrap(),
-        new.signature_line(&body).unwrap()
-    );
+    let note = format!("{}{}", old.sign(&body).unwrap(), new.signature_line(&body).unwrap());
     for vs in [
         vec![old.verifier()],
         vec![new.verifier()],
@@ -223,10 +201,7 @@ fn key_rotation() {
     }
     let old_only = old.sign(&body).unwrap();
     assert!(open_note(&old_only, &[new.verifier(), old.verifier()]).is_ok());
-    assert_eq!(
-        open_note(&old_only, &[new.verifier()]),
-        Err(NoteError::UnverifiedNote)
-    );
+    assert_eq!(open_note(&old_only, &[new.verifier()]), Err(NoteError::UnverifiedNote));
 }
 
 #[test]
@@ -248,14 +223,8 @@ fn malformed_notes() {
         Err(NoteError::MissingTrailingNewline)
     );
     // No signature lines at all.
-    assert_eq!(
-        open_note(&format!("{body}\n"), &v),
-        Err(NoteError::NoSignatures)
-    );
-    assert_eq!(
-        open_note(&format!("{note}\n"), &v),
-        Err(NoteError::NoSignatures)
-    );
+    assert_eq!(open_note(&format!("{body}\n"), &v), Err(NoteError::NoSignatures));
+    assert_eq!(open_note(&format!("{note}\n"), &v), Err(NoteError::NoSignatures));
     // Wrong dash: hyphen, en dash, double hyphen, no space.
     for dash in ["-", "\u{2013}", "--"] {
         let bad = note.replace('\u{2014}', dash);
@@ -271,19 +240,10 @@ fn malformed_notes() {
     ));
     // Bad base64 / missing signature / too short / bad name.
     let (prefix, b64) = line.trim_end().rsplit_once(' ').unwrap();
-    for bad_sig in [
-        "!!!!",
-        "AAAA",
-        "",
-        &b64[..b64.len() - 1],
-        &format!("{b64} x"),
-    ] {
+    for bad_sig in ["!!!!", "AAAA", "", &b64[..b64.len() - 1], &format!("{b64} x")] {
         let bad = format!("{body}\n{prefix} {bad_sig}\n");
         assert!(
-            matches!(
-                open_note(&bad, &v),
-                Err(NoteError::MalformedSignature { .. })
-            ),
+            matches!(open_note(&bad, &v), Err(NoteError::MalformedSignature { .. })),
             "{bad_sig:?}"
         );
     }
@@ -310,29 +270,17 @@ fn malformed_notes() {
 fn signature_count_limit() {
     let s = signer(ORIGIN, 9);
     let body = checkpoint().body();
-    let filler = signer("filler.example/key", 10)
-        .signature_line(&body)
-        .unwrap();
+    let filler = signer("filler.example/key", 10).signature_line(&body).unwrap();
     let mine = s.signature_line(&body).unwrap();
     let at_limit = format!("{body}\n{}{mine}", filler.repeat(MAX_SIGNATURES - 1));
     assert_eq!(open_note(&at_limit, &[s.verifier()]).unwrap(), body);
     let over = format!("{body}\n{}{mine}", filler.repeat(MAX_SIGNATURES));
-    assert_eq!(
-        open_note(&over, &[s.verifier()]),
-        Err(NoteError::TooManySignatures)
-    );
+    assert_eq!(open_note(&over, &[s.verifier()]), Err(NoteError::TooManySignatures));
 }
 
 #[test]
 fn signer_and_verifier_keys() {
-    for bad in [
-        "",
-        "has space",
-        "a+b",
-        "tab\tname",
-        "nbsp\u{a0}x",
-        "line\nbreak",
-    ] {
+    for bad in ["", "has space", "a+b", "tab\tname", "nbsp\u{a0}x", "line\nbreak"] {
         assert_eq!(
             NoteSigner::from_seed(bad, &[1; 32]).unwrap_err(),
             NoteError::InvalidKeyName(bad.to_owned())
@@ -358,10 +306,7 @@ fn signer_and_verifier_keys() {
     ];
     for bad in &cases {
         assert!(
-            matches!(
-                NoteVerifier::parse(bad),
-                Err(NoteError::MalformedVerifierKey(_))
-            ),
+            matches!(NoteVerifier::parse(bad), Err(NoteError::MalformedVerifierKey(_))),
             "{bad}"
         );
     }
@@ -429,10 +374,7 @@ fn parse_body_rejections() {
         Checkpoint::parse_body(&format!("{ORIGIN}\n5\n")),
         Err(NoteError::CheckpointTooShort)
     );
-    assert_eq!(
-        Checkpoint::parse_body(""),
-        Err(NoteError::MissingTrailingNewline)
-    );
+    assert_eq!(Checkpoint::parse_body(""), Err(NoteError::MissingTrailingNewline));
     assert_eq!(
         Checkpoint::parse_body(&format!("{ORIGIN}\n5\n{root}\next\n\n")),
         Err(NoteError::EmptyExtensionLine)

@@ -171,23 +171,14 @@ fn as_len(n: u32) -> usize {
 }
 
 /// Verifies an inclusion proof (RFC 9162 §2.1.3.2).
-pub fn verify_inclusion(
-    index: u64,
-    size: u64,
-    leaf: &Hash,
-    proof: &[Hash],
-    root: &Hash,
-) -> Result<(), ProofError> {
+pub fn verify_inclusion(index: u64, size: u64, leaf: &Hash, proof: &[Hash], root: &Hash) -> Result<(), ProofError> {
     // Step 1: the index must be inside the tree.
     if index >= size {
         return Err(ProofError::IndexOutOfRange { index, size });
     }
     let (inner, border) = decompose(index, size);
     let want = as_len(inner) + as_len(border);
-    let wrong_len = ProofError::WrongProofLength {
-        got: proof.len(),
-        want,
-    };
+    let wrong_len = ProofError::WrongProofLength { got: proof.len(), want };
     if proof.len() != want {
         return Err(wrong_len);
     }
@@ -226,11 +217,7 @@ pub fn verify_inclusion(
 /// (RFC 6962 §2.1.2 `PROOF` / `SUBPROOF`). Equal sizes give an empty proof;
 /// `old_size == 0` is refused with [`ProofError::EmptyOldTree`], matching
 /// [`verify_consistency`].
-pub fn consistency_proof(
-    leaves: &[Hash],
-    old_size: u64,
-    new_size: u64,
-) -> Result<Vec<Hash>, ProofError> {
+pub fn consistency_proof(leaves: &[Hash], old_size: u64, new_size: u64) -> Result<Vec<Hash>, ProofError> {
     if old_size > new_size {
         return Err(ProofError::OldSizeGreater { old_size, new_size });
     }
@@ -268,10 +255,7 @@ pub fn consistency_proof(
             known = false;
         }
     }
-    Ok(terminal
-        .into_iter()
-        .chain(outer.into_iter().rev())
-        .collect())
+    Ok(terminal.into_iter().chain(outer.into_iter().rev()).collect())
 }
 
 /// Verifies a consistency proof (RFC 9162 §2.1.4.2).
@@ -312,10 +296,7 @@ pub fn verify_consistency(
     let shift = old_size.trailing_zeros();
     let seed = usize::from(!old_size.is_power_of_two());
     let want = seed + as_len(inner.saturating_sub(shift)) + as_len(border);
-    let wrong_len = ProofError::WrongProofLength {
-        got: proof.len(),
-        want,
-    };
+    let wrong_len = ProofError::WrongProofLength { got: proof.len(), want };
     // Step 1 (an empty proof is never valid here) and the length check.
     if proof.is_empty() || proof.len() != want {
         return Err(wrong_len);
@@ -397,10 +378,7 @@ impl CompactTree {
                 got: hashes.len(),
             });
         }
-        Ok(Self {
-            size,
-            frontier: hashes,
-        })
+        Ok(Self { size, frontier: hashes })
     }
 
     /// Appends one leaf hash (see [`leaf_hash`]).

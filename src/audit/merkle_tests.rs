@@ -124,10 +124,7 @@ fn generator_argument_errors() {
             new_size: 2
         })
     );
-    assert_eq!(
-        consistency_proof(&leaves, 0, 3),
-        Err(ProofError::EmptyOldTree)
-    );
+    assert_eq!(consistency_proof(&leaves, 0, 3), Err(ProofError::EmptyOldTree));
     assert!(matches!(
         consistency_proof(&leaves, 1, 6),
         Err(ProofError::SizeOutOfRange { .. })
@@ -151,14 +148,8 @@ fn verifier_argument_errors() {
     assert!(verify_inclusion(0, u64::MAX, &h, &[h; 64], &h).is_err());
     assert!(verify_consistency(u64::MAX - 1, u64::MAX, &h, &h, &[h; 3]).is_err());
     assert!(verify_consistency(1, u64::MAX, &h, &h, &[h; 64]).is_err());
-    assert_eq!(
-        verify_consistency(0, 0, &h, &h, &[]),
-        Err(ProofError::EmptyOldTree)
-    );
-    assert_eq!(
-        verify_consistency(0, 5, &h, &h, &[]),
-        Err(ProofError::EmptyOldTree)
-    );
+    assert_eq!(verify_consistency(0, 0, &h, &h, &[]), Err(ProofError::EmptyOldTree));
+    assert_eq!(verify_consistency(0, 5, &h, &h, &[]), Err(ProofError::EmptyOldTree));
     assert_eq!(
         verify_consistency(2, 1, &h, &h, &[]),
         Err(ProofError::OldSizeGreater {
@@ -239,9 +230,7 @@ fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn b64(s: &str) -> Vec<u8> {
-    STANDARD
-        .decode(s)
-        .unwrap_or_else(|e| panic!("bad base64 {s:?}: {e}"))
+    STANDARD.decode(s).unwrap_or_else(|e| panic!("bad base64 {s:?}: {e}"))
 }
 
 /// Leaf and proof hashes that are not 32 bytes cannot be passed to the typed
@@ -282,16 +271,14 @@ fn rfc6962_known_answer_vectors() {
         let kind = rel.components().next().unwrap().as_os_str();
         let (result, want_err, desc) = if kind == "inclusion" {
             inclusion += 1;
-            let c: InclusionCase =
-                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", rel.display()));
+            let c: InclusionCase = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", rel.display()));
             let root = root_value(&b64(&c.root));
             let result = match (exact(&b64(&c.leaf_hash)), exact_all(&c.proof)) {
                 (Some(leaf), Some(proof)) => {
                     let r = verify_inclusion(c.leaf_idx, c.tree_size, &leaf, &proof, &root);
                     let regen = c.tree_size <= 8
                         && ref_root(c.tree_size) == Some(root)
-                        && usize::try_from(c.leaf_idx).ok().and_then(|i| leaves.get(i))
-                            == Some(&leaf);
+                        && usize::try_from(c.leaf_idx).ok().and_then(|i| leaves.get(i)) == Some(&leaf);
                     if r.is_ok() && regen {
                         let mine = inclusion_proof(&leaves, c.leaf_idx, c.tree_size).unwrap();
                         assert_eq!(mine, proof, "{}: regenerated proof differs", rel.display());
@@ -304,17 +291,12 @@ fn rfc6962_known_answer_vectors() {
             (result, c.want_err, c.desc)
         } else if kind == "consistency" {
             consistency += 1;
-            let c: ConsistencyCase =
-                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", rel.display()));
+            let c: ConsistencyCase = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", rel.display()));
             let (r1, r2) = (root_value(&b64(&c.root1)), root_value(&b64(&c.root2)));
             let result = match exact_all(&c.proof) {
                 Some(proof) => {
                     let r = verify_consistency(c.size1, c.size2, &r1, &r2, &proof);
-                    if r.is_ok()
-                        && c.size2 <= 8
-                        && ref_root(c.size1) == Some(r1)
-                        && ref_root(c.size2) == Some(r2)
-                    {
+                    if r.is_ok() && c.size2 <= 8 && ref_root(c.size1) == Some(r1) && ref_root(c.size2) == Some(r2) {
                         let mine = consistency_proof(&leaves, c.size1, c.size2).unwrap();
                         assert_eq!(mine, proof, "{}: regenerated proof differs", rel.display());
                         regenerated += 1;
@@ -327,21 +309,11 @@ fn rfc6962_known_answer_vectors() {
         } else {
             panic!("unexpected vector {}", rel.display());
         };
-        assert_eq!(
-            result.is_err(),
-            want_err,
-            "{} ({desc}): got {result:?}",
-            rel.display()
-        );
+        assert_eq!(result.is_err(), want_err, "{} ({desc}): got {result:?}", rel.display());
     }
-    assert!(
-        inclusion > 0 && consistency > 0,
-        "{inclusion} / {consistency}"
-    );
+    assert!(inclusion > 0 && consistency > 0, "{inclusion} / {consistency}");
     assert!(regenerated > 0);
-    eprintln!(
-        "checked {inclusion} inclusion + {consistency} consistency vectors, regenerated {regenerated} proofs"
-    );
+    eprintln!("checked {inclusion} inclusion + {consistency} consistency vectors, regenerated {regenerated} proofs");
 }
 
 // ---------------------------------------------------------------------------

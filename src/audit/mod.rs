@@ -13,9 +13,7 @@ pub mod checkpoint;
 pub mod entry;
 pub mod merkle;
 
-pub use entry::{
-    AuditEntry, ConsentEvent, DisclosureEntry, Outcome, PolicyRef, Requester, Withheld,
-};
+pub use entry::{AuditEntry, ConsentEvent, DisclosureEntry, Outcome, PolicyRef, Requester, Withheld};
 
 use std::collections::BTreeSet;
 
@@ -113,11 +111,7 @@ impl AuditLog {
     }
 
     /// Appends one entry and waits until it is durable.
-    pub async fn append(
-        &self,
-        entry: &AuditEntry,
-        index: IndexFields,
-    ) -> Result<Receipt, AuditError> {
+    pub async fn append(&self, entry: &AuditEntry, index: IndexFields) -> Result<Receipt, AuditError> {
         let bytes = entry.to_bytes().map_err(|_| AuditError::Encode)?;
         let leaf = merkle::leaf_hash(&bytes);
         let row = NewAuditRow {
@@ -180,9 +174,7 @@ impl AuditLog {
             owner_agency: Some(entry.owner_agency.clone()),
             basis: Some(entry.basis.kind().as_str().to_owned()),
         };
-        let receipt = self
-            .append(&AuditEntry::Disclosure(Box::new(entry)), index)
-            .await?;
+        let receipt = self.append(&AuditEntry::Disclosure(Box::new(entry)), index).await?;
         if allowed {
             Ok(Recorded::Allowed(Release {
                 subject: plan.subject,

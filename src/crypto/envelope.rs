@@ -13,16 +13,10 @@ use super::CryptoError;
 
 fn seal(key: &LessSafeKey, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let mut nonce = [0u8; NONCE_LEN];
-    SystemRandom::new()
-        .fill(&mut nonce)
-        .map_err(|_| CryptoError::Random)?;
+    SystemRandom::new().fill(&mut nonce).map_err(|_| CryptoError::Random)?;
     let mut buf = plaintext.to_vec();
-    key.seal_in_place_append_tag(
-        Nonce::assume_unique_for_key(nonce),
-        Aad::from(aad),
-        &mut buf,
-    )
-    .map_err(|_| CryptoError::Decrypt)?;
+    key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut buf)
+        .map_err(|_| CryptoError::Decrypt)?;
     let mut out = Vec::with_capacity(NONCE_LEN + buf.len());
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&buf);
@@ -57,9 +51,7 @@ pub struct Kek {
 
 impl std::fmt::Debug for Kek {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Kek")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
+        f.debug_struct("Kek").field("id", &self.id).finish_non_exhaustive()
     }
 }
 
@@ -86,14 +78,10 @@ impl Kek {
     /// Makes a new random data key and returns it together with its wrapped form.
     pub fn new_data_key(&self, context: &[u8]) -> Result<(DataKey, WrappedKey), CryptoError> {
         let mut raw = [0u8; 32];
-        SystemRandom::new()
-            .fill(&mut raw)
-            .map_err(|_| CryptoError::Random)?;
+        SystemRandom::new().fill(&mut raw).map_err(|_| CryptoError::Random)?;
         let wrapped = seal(&self.key, context, &raw)?;
         Ok((
-            DataKey {
-                key: aes_key(&raw)?,
-            },
+            DataKey { key: aes_key(&raw)? },
             WrappedKey {
                 kek_id: self.id.clone(),
                 bytes: wrapped,
@@ -108,9 +96,7 @@ impl Kek {
         }
         let raw = open(&self.key, context, &wrapped.bytes)?;
         let raw: [u8; 32] = raw.as_slice().try_into().map_err(|_| CryptoError::BadKey)?;
-        Ok(DataKey {
-            key: aes_key(&raw)?,
-        })
+        Ok(DataKey { key: aes_key(&raw)? })
     }
 }
 
@@ -132,14 +118,9 @@ mod tests {
     fn round_trip_and_binding() {
         let kek = Kek::from_bytes("k1", &[7u8; 32]).unwrap();
         let (dk, wrapped) = kek.new_data_key(b"subject-1").unwrap();
-        let sealed = dk
-            .seal(b"record-1|identity", "山田 花子".as_bytes())
-            .unwrap();
+        let sealed = dk.seal(b"record-1|identity", "山田 花子".as_bytes()).unwrap();
         let dk2 = kek.unwrap_key(&wrapped, b"subject-1").unwrap();
-        assert_eq!(
-            dk2.open(b"record-1|identity", &sealed).unwrap(),
-            "山田 花子".as_bytes()
-        );
+        assert_eq!(dk2.open(b"record-1|identity", &sealed).unwrap(), "山田 花子".as_bytes());
         // Moved to another place, tampered, or unwrapped for another subject: refused.
         assert_eq!(
             dk2.open(b"record-2|identity", &sealed).unwrap_err(),
@@ -147,10 +128,7 @@ mod tests {
         );
         let mut bad = sealed.clone();
         bad[20] ^= 1;
-        assert_eq!(
-            dk2.open(b"record-1|identity", &bad).unwrap_err(),
-            CryptoError::Decrypt
-        );
+        assert_eq!(dk2.open(b"record-1|identity", &bad).unwrap_err(), CryptoError::Decrypt);
         assert!(kek.unwrap_key(&wrapped, b"subject-2").is_err());
         let other = Kek::from_bytes("k2", &[8u8; 32]).unwrap();
         assert!(other.unwrap_key(&wrapped, b"subject-1").is_err());

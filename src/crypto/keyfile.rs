@@ -8,10 +8,7 @@ use base64::Engine;
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
     #[error("cannot read key file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("key file {path} must hold {expected} bytes as one line of base64")]
     Format { path: String, expected: usize },
 }

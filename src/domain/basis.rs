@@ -28,9 +28,7 @@ impl BasisKind {
         Self::ALL
             .into_iter()
             .find(|b| b.as_str() == s)
-            .ok_or_else(|| {
-                ValidationError::new("basis", "unknown_basis", format!("unknown basis '{s}'"))
-            })
+            .ok_or_else(|| ValidationError::new("basis", "unknown_basis", format!("unknown basis '{s}'")))
     }
 
     /// The policy action that asks "may this role receive this category on this basis?".

@@ -72,30 +72,19 @@ impl Category {
         Self::ALL
             .into_iter()
             .find(|c| c.as_str() == s)
-            .ok_or_else(|| {
-                ValidationError::new(
-                    "category",
-                    "unknown_category",
-                    format!("unknown category '{s}'"),
-                )
-            })
+            .ok_or_else(|| ValidationError::new("category", "unknown_category", format!("unknown category '{s}'")))
     }
 
     /// The label of the category itself. `case-notes` inherits the highest label of what it is
     /// tagged with; untagged notes are treated as welfare-sensitive.
     pub fn sensitivity(self) -> Sensitivity {
         match self {
-            Category::Health | Category::MentalHealth | Category::Disability => {
-                Sensitivity::SpecialCare
+            Category::Health | Category::MentalHealth | Category::Disability => Sensitivity::SpecialCare,
+            Category::Livelihood | Category::ChildWelfare | Category::Safeguarding | Category::CaseNotes => {
+                Sensitivity::WelfareSensitive
             }
-            Category::Livelihood
-            | Category::ChildWelfare
-            | Category::Safeguarding
-            | Category::CaseNotes => Sensitivity::WelfareSensitive,
             Category::ReporterIdentity => Sensitivity::Sealed,
-            Category::Identity | Category::Household | Category::Employment => {
-                Sensitivity::Ordinary
-            }
+            Category::Identity | Category::Household | Category::Employment => Sensitivity::Ordinary,
         }
     }
 
@@ -110,9 +99,7 @@ impl Category {
     /// What "all categories" in a consent means: everything except special-care (which must be
     /// named) and sealed categories (which can never be consented away through the hub).
     pub fn all_general() -> impl Iterator<Item = Category> {
-        Self::ALL
-            .into_iter()
-            .filter(|c| !c.is_special_care() && !c.is_sealed())
+        Self::ALL.into_iter().filter(|c| !c.is_special_care() && !c.is_sealed())
     }
 }
 
@@ -134,10 +121,7 @@ mod tests {
             let json = serde_json::to_string(&c).unwrap();
             assert_eq!(json, format!("\"{}\"", c.as_str()));
         }
-        assert_eq!(
-            Category::parse("my-number").unwrap_err().code,
-            "unknown_category"
-        );
+        assert_eq!(Category::parse("my-number").unwrap_err().code, "unknown_category");
     }
 
     #[test]

@@ -27,18 +27,15 @@ pub enum ConsentMethod {
     OralWithWitness,
 }
 
-/// A consent as recorded, with its lifecycle state.
+/// What a consent allows and whether it still stands: everything a disclosure check needs,
+/// and nothing that names a person other than by id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Consent {
+pub struct ConsentScope {
     pub id: ConsentId,
     pub subject: SubjectId,
     /// The agency that obtained and recorded the consent; it is the agency whose records it
     /// lets flow.
     pub recorded_by_agency: AgencyId,
-    pub recorded_by_user: UserId,
-    pub given_by: GivenBy,
-    /// Name of the representative or guardian when `given_by` is not the subject.
-    pub representative_name: Option<String>,
     pub recipients: Vec<AgencyId>,
     pub purposes: Vec<Purpose>,
     /// Explicit categories; "all" was expanded at recording time to the general categories.
@@ -47,13 +44,24 @@ pub struct Consent {
     pub valid_from: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub valid_until: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// A consent as recorded: its scope and its evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Consent {
+    #[serde(flatten)]
+    pub scope: ConsentScope,
+    pub recorded_by_user: UserId,
+    pub given_by: GivenBy,
+    /// Name of the representative or guardian when `given_by` is not the subject.
+    pub representative_name: Option<String>,
     pub method: ConsentMethod,
     pub witness_name: Option<String>,
     pub evidence_ref: String,
     #[serde(with = "time::serde::rfc3339")]
     pub recorded_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub revoked_at: Option<OffsetDateTime>,
     pub revocation_reason: Option<String>,
 }
 
@@ -125,11 +133,7 @@ impl NewConsent {
             ));
         }
         if self.purposes.is_empty() {
-            return Err(ValidationError::new(
-                "purposes",
-                "empty",
-                "name at least one purpose",
-            ));
+            return Err(ValidationError::new("purposes", "empty", "name at least one purpose"));
         }
         if self.method == ConsentMethod::OralWithWitness && self.witness_name.is_none() {
             return Err(ValidationError::new(
@@ -182,7 +186,7 @@ impl ConsentScopeError {
     }
 }
 
-impl Consent {
+impl ConsentScope {
     /// Does this consent let `owner`'s records about `subject` go to `recipient` for `purpose`
     /// at `now`? On success, returns the categories it covers (the caller intersects them with
     /// what exists and what the policy allows). The order of checks fixes which reason a
@@ -227,25 +231,17 @@ mod tests {
     use super::*;
     use time::macros::datetime;
 
-    fn consent() -> Consent {
-        Consent {
+    fn consent() -> ConsentScope {
+        ConsentScope {
             id: ConsentId::new_random(),
             subject: SubjectId::new_random(),
             recorded_by_agency: AgencyId::parse("regional-support-centre").unwrap(),
-            recorded_by_user: UserId::parse("sato").unwrap(),
-            given_by: GivenBy::Subject,
-            representative_name: None,
             recipients: vec![AgencyId::parse("jobota").unwrap()],
             purposes: vec![Purpose::parse("employment support").unwrap()],
             categories: vec![Category::Identity, Category::Employment],
             valid_from: datetime!(2026-01-01 0:00 UTC),
             valid_until: datetime!(2027-01-01 0:00 UTC),
-            method: ConsentMethod::Written,
-            witness_name: None,
-            evidence_ref: "form 12".into(),
-            recorded_at: datetime!(2026-01-01 0:00 UTC),
             revoked_at: None,
-            revocation_reason: None,
         }
     }
 
@@ -280,23 +276,11 @@ mod tests {
             "consent_purpose_not_in_scope"
         );
         assert_eq!(
-            err(c.covers(
-                c.subject,
-                &owner,
-                &jobota,
-                &p,
-                datetime!(2025-12-31 23:59 UTC)
-            )),
+            err(c.covers(c.subject, &owner, &jobota, &p, datetime!(2025-12-31 23:59 UTC))),
             "consent_not_yet_valid"
         );
         assert_eq!(
-            err(c.covers(
-                c.subject,
-                &owner,
-                &jobota,
-                &p,
-                datetime!(2027-01-01 0:00 UTC)
-            )),
+            err(c.covers(c.subject, &owner, &jobota, &p, datetime!(2027-01-01 0:00 UTC))),
             "consent_expired"
         );
         let mut revoked = c.clone();
@@ -314,9 +298,7 @@ mod tests {
         let cats = expand_categories(&["all".into(), "health".into()]).unwrap();
         assert!(cats.contains(&Category::Health));
         assert_eq!(
-            expand_categories(&["reporter-identity".into()])
-                .unwrap_err()
-                .code,
+            expand_categories(&["reporter-identity".into()]).unwrap_err().code,
             "category_sealed"
         );
         assert_eq!(expand_categories(&[]).unwrap_err().code, "empty");

@@ -12,7 +12,7 @@ pub mod text;
 
 pub use basis::{Basis, BasisKind};
 pub use category::{Category, Sensitivity};
-pub use consent::{Consent, ConsentMethod, ConsentScopeError, GivenBy, NewConsent};
+pub use consent::{Consent, ConsentMethod, ConsentScope, ConsentScopeError, GivenBy, NewConsent};
 pub use ids::{AgencyId, ConsentId, HouseholdId, OrganId, RecordId, SectionId, SubjectId, UserId};
 pub use role::Role;
 pub use text::{FreeText, Purpose};

@@ -22,13 +22,7 @@ pub fn contains_individual_number(text: &str) -> bool {
             && b.digits.len() == 4
             && c.digits.len() == 4
         {
-            let all: Vec<u8> = g
-                .digits
-                .iter()
-                .chain(&b.digits)
-                .chain(&c.digits)
-                .copied()
-                .collect();
+            let all: Vec<u8> = g.digits.iter().chain(&b.digits).chain(&c.digits).copied().collect();
             if is_valid_my_number(&all) {
                 return true;
             }
@@ -70,10 +64,7 @@ fn digit_value(c: char) -> Option<u8> {
 }
 
 fn is_separator(c: char) -> bool {
-    matches!(
-        c,
-        ' ' | '-' | '\u{3000}' | '\u{FF0D}' | '\u{2010}' | '\u{2212}'
-    )
+    matches!(c, ' ' | '-' | '\u{3000}' | '\u{FF0D}' | '\u{2010}' | '\u{2212}')
 }
 
 fn digit_groups(text: &str) -> Vec<Group> {
@@ -155,9 +146,7 @@ mod tests {
         assert!(!contains_individual_number("1234567890181")); // 13 digits
         assert!(!contains_individual_number("123456789012")); // bad check digit
         assert!(!contains_individual_number("1234  5678  9018")); // not the printed form
-        assert!(!contains_individual_number(
-            "born 1946-04-01, visited 2026-11-02"
-        ));
+        assert!(!contains_individual_number("born 1946-04-01, visited 2026-11-02"));
         assert!(!contains_individual_number(""));
     }
 

@@ -42,9 +42,7 @@ impl Role {
         Self::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| {
-                ValidationError::new("role", "unknown_role", format!("unknown role '{s}'"))
-            })
+            .ok_or_else(|| ValidationError::new("role", "unknown_role", format!("unknown role '{s}'")))
     }
 }
 

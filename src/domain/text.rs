@@ -6,12 +6,7 @@ use std::fmt;
 
 use super::{ValidationError, my_number};
 
-fn validate(
-    field: &str,
-    s: &str,
-    max_chars: usize,
-    multiline: bool,
-) -> Result<(), ValidationError> {
+fn validate(field: &str, s: &str, max_chars: usize, multiline: bool) -> Result<(), ValidationError> {
     if s.trim().is_empty() {
         return Err(ValidationError::new(field, "empty", "must not be empty"));
     }
@@ -106,14 +101,8 @@ mod tests {
         let b = Purpose::parse("employment support").unwrap();
         assert!(a.same_purpose(&b));
         assert_eq!(Purpose::parse("   ").unwrap_err().code, "empty");
-        assert_eq!(
-            Purpose::parse("a\u{0007}b").unwrap_err().code,
-            "control_characters"
-        );
-        assert_eq!(
-            Purpose::parse(&"x".repeat(201)).unwrap_err().code,
-            "too_long"
-        );
+        assert_eq!(Purpose::parse("a\u{0007}b").unwrap_err().code, "control_characters");
+        assert_eq!(Purpose::parse(&"x".repeat(201)).unwrap_err().code, "too_long");
     }
 
     #[test]

@@ -12,8 +12,7 @@ use super::extract::authorize;
 use crate::audit::{AuditEntry, ConsentEvent, IndexFields};
 use crate::domain::consent::expand_categories;
 use crate::domain::{
-    AgencyId, Consent, ConsentId, ConsentMethod, FreeText, GivenBy, NewConsent, Purpose, SubjectId,
-    ValidationError,
+    AgencyId, Consent, ConsentId, ConsentMethod, FreeText, GivenBy, NewConsent, Purpose, SubjectId, ValidationError,
 };
 use crate::principal::Principal;
 use crate::state::AppState;
@@ -53,14 +52,9 @@ pub struct RevokeConsent {
     pub reason: String,
 }
 
-fn parse_enum<T: for<'de> Deserialize<'de>>(
-    field: &str,
-    s: &str,
-    allowed: &str,
-) -> Result<T, ValidationError> {
-    serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|_| {
-        ValidationError::new(field, "invalid_value", format!("must be one of: {allowed}"))
-    })
+fn parse_enum<T: for<'de> Deserialize<'de>>(field: &str, s: &str, allowed: &str) -> Result<T, ValidationError> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+        .map_err(|_| ValidationError::new(field, "invalid_value", format!("must be one of: {allowed}")))
 }
 
 fn parse_time(field: &str, s: &str) -> Result<OffsetDateTime, ValidationError> {
@@ -71,22 +65,14 @@ fn parse_time(field: &str, s: &str) -> Result<OffsetDateTime, ValidationError> {
 fn name(field: &str, s: Option<&str>) -> Result<Option<String>, ValidationError> {
     s.map(|s| {
         if s.chars().count() > 200 {
-            return Err(ValidationError::new(
-                field,
-                "too_long",
-                "at most 200 characters",
-            ));
+            return Err(ValidationError::new(field, "too_long", "at most 200 characters"));
         }
         FreeText::parse(field, s).map(FreeText::into_string)
     })
     .transpose()
 }
 
-fn parse_consent(
-    state: &AppState,
-    subject: SubjectId,
-    b: RecordConsent,
-) -> Result<NewConsent, ValidationError> {
+fn parse_consent(state: &AppState, subject: SubjectId, b: RecordConsent) -> Result<NewConsent, ValidationError> {
     let mut recipients = Vec::with_capacity(b.recipients.len());
     for r in &b.recipients {
         let id = AgencyId::parse(r).map_err(|e| ValidationError {
@@ -111,11 +97,7 @@ fn parse_consent(
         .collect::<Result<Vec<_>, _>>()?;
     let c = NewConsent {
         subject,
-        given_by: parse_enum::<GivenBy>(
-            "given_by",
-            &b.given_by,
-            "subject, legal-representative, guardian",
-        )?,
+        given_by: parse_enum::<GivenBy>("given_by", &b.given_by, "subject, legal-representative, guardian")?,
         representative_name: name("representative_name", b.representative_name.as_deref())?,
         recipients,
         purposes,
@@ -127,11 +109,7 @@ fn parse_consent(
             .transpose()?
             .unwrap_or_else(|| state.clock.now()),
         valid_until: parse_time("valid_until", &b.valid_until)?,
-        method: parse_enum::<ConsentMethod>(
-            "method",
-            &b.method,
-            "written, electronic, oral-with-witness",
-        )?,
+        method: parse_enum::<ConsentMethod>("method", &b.method, "written, electronic, oral-with-witness")?,
         witness_name: name("witness_name", b.witness_name.as_deref())?,
         evidence_ref: FreeText::parse("evidence_ref", &b.evidence_ref)?,
     };
@@ -139,16 +117,9 @@ fn parse_consent(
     Ok(c)
 }
 
-async fn log_consent_event(
-    state: &AppState,
-    who: &Principal,
-    c: &Consent,
-    revoked: bool,
-) -> Result<(), ApiError> {
+async fn log_consent_event(state: &AppState, who: &Principal, c: &Consent, revoked: bool) -> Result<(), ApiError> {
     let now = state.clock.now();
-    let subject = state
-        .pseudonyms
-        .pseudonym("subject", &c.subject.to_string());
+    let subject = state.pseudonyms.pseudonym("subject", &c.scope.subject.to_string());
     let event = ConsentEvent {
         at: now
             .format(&time::format_description::well_known::Rfc3339)
@@ -156,7 +127,7 @@ async fn log_consent_event(
         user: who.user.to_string(),
         agency: who.agency.to_string(),
         subject: subject.clone(),
-        consent_id: c.id,
+        consent_id: c.scope.id,
     };
     let entry = if revoked {
         AuditEntry::ConsentRevoked(event)
@@ -169,7 +140,7 @@ async fn log_consent_event(
         subject_pseudonym: Some(subject),
         requester_agency: Some(who.agency.to_string()),
         requester_user: Some(who.user.to_string()),
-        owner_agency: Some(c.recorded_by_agency.to_string()),
+        owner_agency: Some(c.scope.recorded_by_agency.to_string()),
         basis: Some("consent".into()),
         ..IndexFields::default()
     };
@@ -187,8 +158,7 @@ pub async fn record_consent(
     body: web::Json<RecordConsent>,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&state, &who, "consents:write")?;
-    let subject = SubjectId::parse(&path)
-        .map_err(|_| ApiError::not_found("subject_not_found", "no such subject"))?;
+    let subject = SubjectId::parse(&path).map_err(|_| ApiError::not_found("subject_not_found", "no such subject"))?;
     let new = parse_consent(&state, subject, body.into_inner())?;
     if !state.store.is_linked(&who.agency, subject).await? {
         return Err(ApiError::not_found(
@@ -213,20 +183,15 @@ pub async fn list_consents(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&state, &who, "consents:read")?;
-    let subject = SubjectId::parse(&path)
-        .map_err(|_| ApiError::not_found("subject_not_found", "no such subject"))?;
-    let list = state
-        .store
-        .consents_for_subject(subject, &who.agency)
-        .await?;
+    let subject = SubjectId::parse(&path).map_err(|_| ApiError::not_found("subject_not_found", "no such subject"))?;
+    let list = state.store.consents_for_subject(subject, &who.agency).await?;
     Ok(HttpResponse::Ok().json(list))
 }
 
 async fn own_consent(state: &AppState, who: &Principal, id: &str) -> Result<Consent, ApiError> {
-    let id = ConsentId::parse(id)
-        .map_err(|_| ApiError::not_found("consent_not_found", "no such consent"))?;
+    let id = ConsentId::parse(id).map_err(|_| ApiError::not_found("consent_not_found", "no such consent"))?;
     match state.store.consent(id).await? {
-        Some(c) if c.recorded_by_agency == who.agency => Ok(c),
+        Some(c) if c.scope.recorded_by_agency == who.agency => Ok(c),
         _ => Err(ApiError::not_found(
             "consent_not_found",
             "your agency recorded no consent with that id",
@@ -259,7 +224,7 @@ pub async fn revoke_consent(
     let consent = own_consent(&state, &who, &path).await?;
     let revoked = state
         .store
-        .revoke_consent(consent.id, &who.user, reason.as_str(), state.clock.now())
+        .revoke_consent(consent.scope.id, &who.user, reason.as_str(), state.clock.now())
         .await?;
     log_consent_event(&state, &who, &revoked, true).await?;
     Ok(HttpResponse::Ok().json(revoked))

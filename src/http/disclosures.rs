@@ -8,9 +8,7 @@ use utoipa::ToSchema;
 use super::error::{ApiError, ErrorBody};
 use crate::audit::{Receipt, Withheld};
 use crate::disclosure::{DisclosureOutcome, DisclosureRequest, disclose};
-use crate::domain::{
-    AgencyId, Basis, BasisKind, Category, ConsentId, Purpose, SubjectId, ValidationError,
-};
+use crate::domain::{AgencyId, Basis, BasisKind, Category, ConsentId, Purpose, SubjectId, ValidationError};
 use crate::principal::Principal;
 use crate::state::AppState;
 use crate::store::DisclosedSection;

@@ -138,9 +138,7 @@ impl From<StoreError> for ApiError {
                 code,
                 "the request conflicts with the current state",
             ),
-            StoreError::NotFound(what) => {
-                Self::not_found(&format!("{what}_not_found"), format!("no such {what}"))
-            }
+            StoreError::NotFound(what) => Self::not_found(&format!("{what}_not_found"), format!("no such {what}")),
             other => Self::internal(&other),
         }
     }

@@ -20,33 +20,18 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::internal(&std::io::Error::other("application state missing")))?;
-    let cert = req.conn_data::<PeerCertificate>().ok_or_else(|| {
-        ApiError::unauthorized(
-            "client_certificate_missing",
-            "a client certificate is required",
-        )
-    })?;
-    let cert_agency = crate::tls::agency_from_cert(&cert.0).map_err(|_| {
-        ApiError::forbidden(
-            "client_certificate_unusable",
-            "the client certificate names no agency",
-        )
-    })?;
+    let cert = req
+        .conn_data::<PeerCertificate>()
+        .ok_or_else(|| ApiError::unauthorized("client_certificate_missing", "a client certificate is required"))?;
+    let cert_agency = crate::tls::agency_from_cert(&cert.0)
+        .map_err(|_| ApiError::forbidden("client_certificate_unusable", "the client certificate names no agency"))?;
     let header = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            ApiError::unauthorized(
-                "token_missing",
-                "send the user's token as 'Authorization: Bearer …'",
-            )
-        })?;
+        .ok_or_else(|| ApiError::unauthorized("token_missing", "send the user's token as 'Authorization: Bearer …'"))?;
     let token = header.strip_prefix("Bearer ").ok_or_else(|| {
-        ApiError::unauthorized(
-            "token_malformed",
-            "the Authorization header must be 'Bearer <token>'",
-        )
+        ApiError::unauthorized("token_malformed", "the Authorization header must be 'Bearer <token>'")
     })?;
     let claims = state
         .jwt
@@ -58,21 +43,14 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
             "the token's agency differs from the agency of the client certificate",
         ));
     }
-    let agency = AgencyId::parse(&claims.agency).map_err(|_| {
-        ApiError::unauthorized("token_malformed", "the token's agency is not a valid id")
-    })?;
-    let registered = state.agencies.get(&agency).ok_or_else(|| {
-        ApiError::forbidden(
-            "agency_unknown",
-            "the agency is not registered with this hub",
-        )
-    })?;
-    let user = UserId::parse(&claims.sub).map_err(|_| {
-        ApiError::unauthorized(
-            "token_malformed",
-            "the token's subject is not a valid user id",
-        )
-    })?;
+    let agency = AgencyId::parse(&claims.agency)
+        .map_err(|_| ApiError::unauthorized("token_malformed", "the token's agency is not a valid id"))?;
+    let registered = state
+        .agencies
+        .get(&agency)
+        .ok_or_else(|| ApiError::forbidden("agency_unknown", "the agency is not registered with this hub"))?;
+    let user = UserId::parse(&claims.sub)
+        .map_err(|_| ApiError::unauthorized("token_malformed", "the token's subject is not a valid user id"))?;
     let roles = claims
         .roles
         .iter()

@@ -31,9 +31,7 @@ pub struct ApiDoc;
 
 pub async fn openapi_json() -> HttpResponse {
     match ApiDoc::openapi().to_json() {
-        Ok(json) => HttpResponse::Ok()
-            .content_type("application/json")
-            .body(json),
+        Ok(json) => HttpResponse::Ok().content_type("application/json").body(json),
         Err(e) => actix_web::ResponseError::error_response(&super::ApiError::internal(&e)),
     }
 }

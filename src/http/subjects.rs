@@ -29,11 +29,7 @@ fn subject_id(s: &str) -> Result<SubjectId, ApiError> {
 }
 
 /// The principal's agency must know the subject (have linked a local id).
-async fn require_link(
-    state: &AppState,
-    who: &Principal,
-    subject: SubjectId,
-) -> Result<(), ApiError> {
+async fn require_link(state: &AppState, who: &Principal, subject: SubjectId) -> Result<(), ApiError> {
     if state.store.is_linked(&who.agency, subject).await? {
         Ok(())
     } else {
@@ -80,15 +76,9 @@ pub struct Created {
 
 #[utoipa::path(post, path = "/v1/households", tag = "subjects",
     responses((status = 201, body = Created), (status = 403, body = ErrorBody)))]
-pub async fn create_household(
-    state: web::Data<AppState>,
-    who: Principal,
-) -> Result<HttpResponse, ApiError> {
+pub async fn create_household(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, ApiError> {
     authorize(&state, &who, "subjects:write")?;
-    let id = state
-        .store
-        .create_household(&who.agency, state.clock.now())
-        .await?;
+    let id = state.store.create_household(&who.agency, state.clock.now()).await?;
     Ok(HttpResponse::Created().json(Created { id: id.to_string() }))
 }
 
@@ -116,11 +106,7 @@ pub async fn create_subject(
 ) -> Result<HttpResponse, ApiError> {
     authorize(&state, &who, "subjects:write")?;
     let local = local_id(&body.local_id)?;
-    let household = body
-        .household_id
-        .as_deref()
-        .map(HouseholdId::parse)
-        .transpose()?;
+    let household = body.household_id.as_deref().map(HouseholdId::parse).transpose()?;
     if let Some(h) = household
         && !state.store.household_exists(h).await?
     {
@@ -154,12 +140,7 @@ pub async fn subject_by_local_id(
         .store
         .subject_by_local_id(&who.agency, &local)
         .await?
-        .ok_or_else(|| {
-            ApiError::not_found(
-                "subject_not_found",
-                "your agency has no subject with that local id",
-            )
-        })?;
+        .ok_or_else(|| ApiError::not_found("subject_not_found", "your agency has no subject with that local id"))?;
     let row = state
         .store
         .subject(id)
@@ -245,12 +226,7 @@ pub async fn create_record(
     let body = body.into_inner();
     let purpose = Purpose::parse(&body.purpose)?;
     if body.sections.is_empty() || body.sections.len() > 64 {
-        return Err(ValidationError::new(
-            "sections",
-            "invalid_sections",
-            "a record has 1 to 64 sections",
-        )
-        .into());
+        return Err(ValidationError::new("sections", "invalid_sections", "a record has 1 to 64 sections").into());
     }
     let mut sections = Vec::with_capacity(body.sections.len());
     for (i, s) in body.sections.iter().enumerate() {

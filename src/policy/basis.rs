@@ -27,14 +27,10 @@ pub enum BasisVerdict {
 }
 
 /// Checks `basis` against the stored facts.
-pub async fn check(
-    store: &Store,
-    basis: &Basis,
-    q: &BasisQuestion<'_>,
-) -> Result<BasisVerdict, StoreError> {
+pub async fn check(store: &Store, basis: &Basis, q: &BasisQuestion<'_>) -> Result<BasisVerdict, StoreError> {
     match basis {
         Basis::Consent { consent_id } => {
-            let Some(consent) = store.consent(*consent_id).await? else {
+            let Some(consent) = store.consent_scope(*consent_id).await? else {
                 return Ok(BasisVerdict::Fails {
                     code: "consent_not_found",
                     message: "no consent with that id is on record".into(),

@@ -28,10 +28,7 @@ use crate::domain::{AgencyId, Category, Role};
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("invalid policy rule: {0}")]
     Rule(#[from] RuleError),
     #[error("invalid policy model: {0}")]
@@ -152,12 +149,7 @@ impl PolicySet {
         action: &str,
         object: &str,
     ) -> Result<Arc<RuleDecision>, PolicyError> {
-        let key: CacheKey = (
-            role,
-            agency.to_owned(),
-            action.to_owned(),
-            object.to_owned(),
-        );
+        let key: CacheKey = (role, agency.to_owned(), action.to_owned(), object.to_owned());
         if let Ok(cache) = self.cache.read()
             && let Some(hit) = cache.get(&key)
         {
@@ -174,12 +166,7 @@ impl PolicySet {
     }
 
     /// May a user holding any of `roles` at `agency` perform a management `action`?
-    pub fn permits(
-        &self,
-        roles: &[Role],
-        agency: &AgencyId,
-        action: &str,
-    ) -> Result<bool, PolicyError> {
+    pub fn permits(&self, roles: &[Role], agency: &AgencyId, action: &str) -> Result<bool, PolicyError> {
         for role in roles {
             if self.decide(*role, agency.as_str(), action, "*")?.allowed {
                 return Ok(true);

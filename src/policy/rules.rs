@@ -75,41 +75,23 @@ fn err(line: usize, code: &'static str, message: impl Into<String>) -> RuleError
 
 /// The basis a disclosure action names, if it is one.
 pub fn disclosure_basis(action: &str) -> Option<BasisKind> {
-    BasisKind::ALL
-        .into_iter()
-        .find(|b| b.disclose_action() == action)
+    BasisKind::ALL.into_iter().find(|b| b.disclose_action() == action)
 }
 
 impl PolicyRule {
     /// Validates one rule. `line` is for error messages.
     pub fn validate(&self, line: usize) -> Result<(), RuleError> {
         if self.role != "*" {
-            Role::parse(&self.role).map_err(|_| {
-                err(
-                    line,
-                    "unknown_role",
-                    format!("unknown role '{}'", self.role),
-                )
-            })?;
+            Role::parse(&self.role).map_err(|_| err(line, "unknown_role", format!("unknown role '{}'", self.role)))?;
         }
         if self.agency != "*" {
-            AgencyId::parse(&self.agency).map_err(|_| {
-                err(
-                    line,
-                    "invalid_agency",
-                    format!("invalid agency id '{}'", self.agency),
-                )
-            })?;
+            AgencyId::parse(&self.agency)
+                .map_err(|_| err(line, "invalid_agency", format!("invalid agency id '{}'", self.agency)))?;
         }
         if let Some(_basis) = disclosure_basis(&self.action) {
             if self.object != "*" {
-                let c = Category::parse(&self.object).map_err(|_| {
-                    err(
-                        line,
-                        "unknown_category",
-                        format!("unknown category '{}'", self.object),
-                    )
-                })?;
+                let c = Category::parse(&self.object)
+                    .map_err(|_| err(line, "unknown_category", format!("unknown category '{}'", self.object)))?;
                 if c.is_sealed() && self.effect == Effect::Allow {
                     return Err(err(
                         line,
@@ -120,18 +102,10 @@ impl PolicyRule {
             }
         } else if MANAGEMENT_ACTIONS.contains(&self.action.as_str()) {
             if self.object != "*" {
-                return Err(err(
-                    line,
-                    "invalid_object",
-                    "management actions take '*' as object",
-                ));
+                return Err(err(line, "invalid_object", "management actions take '*' as object"));
             }
         } else {
-            return Err(err(
-                line,
-                "unknown_action",
-                format!("unknown action '{}'", self.action),
-            ));
+            return Err(err(line, "unknown_action", format!("unknown action '{}'", self.action)));
         }
         Ok(())
     }
@@ -159,11 +133,7 @@ pub fn parse_policy(text: &str) -> Result<Vec<PolicyRule>, RuleError> {
             "allow" => Effect::Allow,
             "deny" => Effect::Deny,
             other => {
-                return Err(err(
-                    line,
-                    "unknown_effect",
-                    format!("unknown effect '{other}'"),
-                ));
+                return Err(err(line, "unknown_effect", format!("unknown effect '{other}'")));
             }
         };
         let rule = PolicyRule {
@@ -201,34 +171,19 @@ mod tests {
     #[test]
     fn bad_rules_are_refused_with_a_reason() {
         let cases = [
-            (
-                "p, boss, *, disclose:consent, identity, allow",
-                "unknown_role",
-            ),
+            ("p, boss, *, disclose:consent, identity, allow", "unknown_role"),
             (
                 "p, caseworker, JOBOTA, disclose:consent, identity, allow",
                 "invalid_agency",
             ),
-            (
-                "p, caseworker, *, disclose:consent, secrets, allow",
-                "unknown_category",
-            ),
+            ("p, caseworker, *, disclose:consent, secrets, allow", "unknown_category"),
             (
                 "p, caseworker, *, disclose:consent, reporter-identity, allow",
                 "sealed_category",
             ),
-            (
-                "p, caseworker, *, delete-everything, *, allow",
-                "unknown_action",
-            ),
-            (
-                "p, caseworker, *, consents:write, identity, allow",
-                "invalid_object",
-            ),
-            (
-                "p, caseworker, *, disclose:consent, identity, maybe",
-                "unknown_effect",
-            ),
+            ("p, caseworker, *, delete-everything, *, allow", "unknown_action"),
+            ("p, caseworker, *, consents:write, identity, allow", "invalid_object"),
+            ("p, caseworker, *, disclose:consent, identity, maybe", "unknown_effect"),
             ("p, caseworker, *, disclose:consent, identity", "syntax"),
             (
                 "p, caseworker, *, disclose:consent, regexMatch(.*), allow",

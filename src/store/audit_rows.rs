@@ -36,8 +36,46 @@ fn index_of(v: i64) -> Result<u64, StoreError> {
 
 impl Store {
     /// Appends the rows in order in one durable transaction and returns their indexes. Either
-    /// all rows are committed or none is.
+    /// all rows are committed or none is. One multi-row INSERT computes the indexes itself
+    /// (`MAX(idx) + 1 + position`), so on SQLite the transaction's first statement is already a
+    /// write and holds the write lock from the start.
     pub async fn append_audit_batch(&self, rows: &[NewAuditRow]) -> Result<Vec<u64>, StoreError> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        const COLS: usize = 12;
+        // Only generated `$n` placeholders and row positions are spliced into the text.
+        let values: Vec<String> = (0..rows.len())
+            .map(|i| {
+                let params: Vec<String> = (1..=COLS).map(|c| format!("${}", i * COLS + c)).collect();
+                format!("({i}, {})", params.join(", "))
+            })
+            .collect();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "INSERT INTO audit_entries (idx, leaf_hash, entry, at_ms, kind, decision, reason, subject_pseudonym, \
+             household_pseudonym, requester_agency, requester_user, owner_agency, basis) \
+             SELECT base.b + v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8, \
+             v.column9, v.column10, v.column11, v.column12, v.column13 \
+             FROM (SELECT COALESCE(MAX(idx) + 1, 0) AS b FROM audit_entries) AS base, (VALUES {}) AS v \
+             RETURNING idx",
+            values.join(", ")
+        ));
+        let mut query = sqlx::query_as::<_, (i64,)>(sql);
+        for r in rows {
+            query = query
+                .bind(r.leaf_hash.to_vec())
+                .bind(r.entry.clone())
+                .bind(r.at_ms)
+                .bind(r.kind)
+                .bind(r.decision)
+                .bind(r.reason.clone())
+                .bind(r.subject_pseudonym.clone())
+                .bind(r.household_pseudonym.clone())
+                .bind(r.requester_agency.clone())
+                .bind(r.requester_user.clone())
+                .bind(r.owner_agency.clone())
+                .bind(r.basis.clone());
+        }
         let mut tx = self.pool().begin().await?;
         if self.engine() == Engine::Postgres {
             // One sequencer at a time across every hub instance; readers are not blocked.
@@ -45,34 +83,18 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let mut indexes = Vec::with_capacity(rows.len());
-        for r in rows {
-            // The index is computed by the INSERT itself, so on SQLite the transaction's first
-            // statement is already a write and takes the write lock at once.
-            let (idx,): (i64,) = sqlx::query_as(
-                "INSERT INTO audit_entries (idx, leaf_hash, entry, at_ms, kind, decision, reason, subject_pseudonym, \
-                 household_pseudonym, requester_agency, requester_user, owner_agency, basis) \
-                 SELECT COALESCE(MAX(idx) + 1, 0), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM audit_entries \
-                 RETURNING idx",
-            )
-            .bind(r.leaf_hash.to_vec())
-            .bind(r.entry.clone())
-            .bind(r.at_ms)
-            .bind(r.kind)
-            .bind(r.decision)
-            .bind(r.reason.clone())
-            .bind(r.subject_pseudonym.clone())
-            .bind(r.household_pseudonym.clone())
-            .bind(r.requester_agency.clone())
-            .bind(r.requester_user.clone())
-            .bind(r.owner_agency.clone())
-            .bind(r.basis.clone())
-            .fetch_one(&mut *tx)
-            .await?;
-            indexes.push(index_of(idx)?);
+        let returned = query.fetch_all(&mut *tx).await?;
+        if returned.len() != rows.len() {
+            return Err(StoreError::Corrupt("insert returned a wrong number of indexes".into()));
         }
         tx.commit().await?;
-        Ok(indexes)
+        let first = returned
+            .iter()
+            .map(|(i,)| *i)
+            .min()
+            .ok_or_else(|| StoreError::Corrupt("no index returned".into()))?;
+        let first = index_of(first)?;
+        Ok((first..first + rows.len() as u64).collect())
     }
 
     /// Number of entries in the log.
@@ -85,15 +107,13 @@ impl Store {
 
     /// Entries with `from <= index`, in index order, at most `limit`.
     pub async fn audit_entries(&self, from: u64, limit: u32) -> Result<Vec<AuditRow>, StoreError> {
-        let from =
-            i64::try_from(from).map_err(|_| StoreError::Corrupt("index out of range".into()))?;
-        let rows: Vec<(i64, Vec<u8>, Vec<u8>)> = sqlx::query_as(
-            "SELECT idx, leaf_hash, entry FROM audit_entries WHERE idx >= $1 ORDER BY idx LIMIT $2",
-        )
-        .bind(from)
-        .bind(i64::from(limit))
-        .fetch_all(self.pool())
-        .await?;
+        let from = i64::try_from(from).map_err(|_| StoreError::Corrupt("index out of range".into()))?;
+        let rows: Vec<(i64, Vec<u8>, Vec<u8>)> =
+            sqlx::query_as("SELECT idx, leaf_hash, entry FROM audit_entries WHERE idx >= $1 ORDER BY idx LIMIT $2")
+                .bind(from)
+                .bind(i64::from(limit))
+                .fetch_all(self.pool())
+                .await?;
         rows.into_iter()
             .map(|(i, leaf_hash, entry)| {
                 Ok(AuditRow {

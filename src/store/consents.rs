@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::{Store, StoreError, from_ms, to_ms};
 use crate::domain::{
-    AgencyId, Category, Consent, ConsentId, ConsentMethod, GivenBy, NewConsent, Purpose, SubjectId,
+    AgencyId, Category, Consent, ConsentId, ConsentMethod, ConsentScope, GivenBy, NewConsent, Purpose, SubjectId,
     UserId,
 };
 
@@ -95,9 +95,17 @@ impl Store {
         .bind(to_ms(now))
         .execute(self.pool())
         .await?;
-        self.consent(id)
-            .await?
-            .ok_or(StoreError::NotFound("consent"))
+        self.consent(id).await?.ok_or(StoreError::NotFound("consent"))
+    }
+
+    /// The scope of a consent, for checking a disclosure: one query, nothing decrypted.
+    pub async fn consent_scope(&self, id: ConsentId) -> Result<Option<ConsentScope>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("{SELECT_CONSENT} WHERE id = $1"));
+        let row: Option<ConsentRow> = sqlx::query_as(sql)
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| scope_from_row(&r)).transpose()
     }
 
     pub async fn consent(&self, id: ConsentId) -> Result<Option<Consent>, StoreError> {
@@ -158,37 +166,40 @@ impl Store {
                 None => Err(StoreError::NotFound("consent")),
             };
         }
-        self.consent(id)
-            .await?
-            .ok_or(StoreError::NotFound("consent"))
+        self.consent(id).await?.ok_or(StoreError::NotFound("consent"))
     }
 
     async fn consent_from_row(&self, r: ConsentRow) -> Result<Consent, StoreError> {
         let bad = |w: &str| StoreError::Corrupt(format!("invalid stored {w}"));
-        let id = ConsentId::parse(&r.0).map_err(|_| bad("consent id"))?;
-        let subject = SubjectId::parse(&r.1).map_err(|_| bad("subject id"))?;
-        let key = self.data_key(subject).await?;
-        let plain = key.open(details_aad(id).as_bytes(), &r.11)?;
-        let details: SealedDetails =
-            serde_json::from_slice(&plain).map_err(|_| bad("consent details"))?;
+        let scope = scope_from_row(&r)?;
+        let key = self.data_key(scope.subject).await?;
+        let plain = key.open(details_aad(scope.id).as_bytes(), &r.11)?;
+        let details: SealedDetails = serde_json::from_slice(&plain).map_err(|_| bad("consent details"))?;
         Ok(Consent {
-            id,
-            subject,
-            recorded_by_agency: AgencyId::parse(&r.2).map_err(|_| bad("agency"))?,
+            scope,
             recorded_by_user: UserId::parse(&r.3).map_err(|_| bad("user"))?,
             given_by: from_json::<GivenBy>("given_by", &format!("\"{}\"", r.4))?,
             method: from_json::<ConsentMethod>("method", &format!("\"{}\"", r.5))?,
-            recipients: from_json::<Vec<AgencyId>>("recipients", &r.6)?,
-            purposes: from_json::<Vec<Purpose>>("purposes", &r.7)?,
-            categories: from_json::<Vec<Category>>("categories", &r.8)?,
-            valid_from: from_ms(r.9)?,
-            valid_until: from_ms(r.10)?,
             representative_name: details.representative_name,
             witness_name: details.witness_name,
             evidence_ref: details.evidence_ref,
             recorded_at: from_ms(r.12)?,
-            revoked_at: r.13.map(from_ms).transpose()?,
-            revocation_reason: r.14,
+            revocation_reason: r.14.clone(),
         })
     }
+}
+
+fn scope_from_row(r: &ConsentRow) -> Result<ConsentScope, StoreError> {
+    let bad = |w: &str| StoreError::Corrupt(format!("invalid stored {w}"));
+    Ok(ConsentScope {
+        id: ConsentId::parse(&r.0).map_err(|_| bad("consent id"))?,
+        subject: SubjectId::parse(&r.1).map_err(|_| bad("subject id"))?,
+        recorded_by_agency: AgencyId::parse(&r.2).map_err(|_| bad("agency"))?,
+        recipients: from_json::<Vec<AgencyId>>("recipients", &r.6)?,
+        purposes: from_json::<Vec<Purpose>>("purposes", &r.7)?,
+        categories: from_json::<Vec<Category>>("categories", &r.8)?,
+        valid_from: from_ms(r.9)?,
+        valid_until: from_ms(r.10)?,
+        revoked_at: r.13.map(from_ms).transpose()?,
+    })
 }

@@ -80,11 +80,7 @@ pub(crate) fn from_ms(ms: i64) -> Result<OffsetDateTime, StoreError> {
 impl Store {
     /// Connects to `url` (`sqlite://path` or `postgres://…`). For SQLite the file and its
     /// directory are created if missing.
-    pub async fn connect(
-        url: &str,
-        kek: Arc<Kek>,
-        max_connections: u32,
-    ) -> Result<Self, StoreError> {
+    pub async fn connect(url: &str, kek: Arc<Kek>, max_connections: u32) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let engine = if url.starts_with("sqlite:") {
             Engine::Sqlite
@@ -105,18 +101,10 @@ impl Store {
                 Box::pin(async move {
                     if engine == Engine::Sqlite {
                         // Durable commits: WAL with a full fsync at every commit.
-                        sqlx::query("PRAGMA journal_mode = WAL")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA synchronous = FULL")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA foreign_keys = ON")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA busy_timeout = 10000")
-                            .execute(&mut *conn)
-                            .await?;
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA synchronous = FULL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
                     }
                     Ok(())
                 })
@@ -137,16 +125,8 @@ impl Store {
     /// Applies the engine's migrations (idempotent).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self.engine {
-            Engine::Sqlite => {
-                sqlx::migrate!("./migrations/sqlite")
-                    .run(&self.pool)
-                    .await?
-            }
-            Engine::Postgres => {
-                sqlx::migrate!("./migrations/postgres")
-                    .run(&self.pool)
-                    .await?
-            }
+            Engine::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?,
+            Engine::Postgres => sqlx::migrate!("./migrations/postgres").run(&self.pool).await?,
         }
         Ok(())
     }
@@ -166,31 +146,29 @@ impl Store {
     }
 
     fn new_data_key(&self, subject: SubjectId) -> Result<(DataKey, WrappedKey), StoreError> {
-        Ok(self
-            .kek
-            .new_data_key(Self::subject_context(subject).as_bytes())?)
+        Ok(self.kek.new_data_key(Self::subject_context(subject).as_bytes())?)
     }
 
     /// Loads and unwraps a subject's data key.
     async fn data_key(&self, subject: SubjectId) -> Result<DataKey, StoreError> {
-        let row: Option<(Vec<u8>, String)> =
-            sqlx::query_as("SELECT wrapped_key, kek_id FROM subjects WHERE id = $1")
-                .bind(subject.to_string())
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<(Vec<u8>, String)> = sqlx::query_as("SELECT wrapped_key, kek_id FROM subjects WHERE id = $1")
+            .bind(subject.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
         let (bytes, kek_id) = row.ok_or(StoreError::NotFound("subject"))?;
-        let wrapped = WrappedKey { kek_id, bytes };
+        self.unwrap_data_key(subject, &WrappedKey { kek_id, bytes })
+    }
+
+    fn unwrap_data_key(&self, subject: SubjectId, wrapped: &WrappedKey) -> Result<DataKey, StoreError> {
         Ok(self
             .kek
-            .unwrap_key(&wrapped, Self::subject_context(subject).as_bytes())?)
+            .unwrap_key(wrapped, Self::subject_context(subject).as_bytes())?)
     }
 }
 
 /// Turns `sqlite://path` into a URL that creates the file, and creates its directory.
 fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
-    let rest = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
+    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if let Some(dir) = std::path::Path::new(path).parent()
         && !dir.as_os_str().is_empty()

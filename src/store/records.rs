@@ -6,9 +6,7 @@ use time::OffsetDateTime;
 
 use super::{Store, StoreError, to_ms};
 use crate::audit::Release;
-use crate::domain::{
-    AgencyId, Category, FreeText, Purpose, RecordId, SectionId, SubjectId, UserId,
-};
+use crate::domain::{AgencyId, Category, FreeText, Purpose, RecordId, SectionId, SubjectId, UserId};
 
 #[derive(Debug, Clone)]
 pub struct NewSection {
@@ -42,12 +40,7 @@ pub struct DisclosedSection {
     pub content: String,
 }
 
-fn section_aad(
-    subject: SubjectId,
-    record: RecordId,
-    section: SectionId,
-    category: Category,
-) -> String {
+fn section_aad(subject: SubjectId, record: RecordId, section: SectionId, category: Category) -> String {
     format!("tsunagi:section:{subject}:{record}:{section}:{category}")
 }
 
@@ -88,14 +81,16 @@ impl Store {
             let sid = SectionId::new_random();
             let aad = section_aad(record.subject, id, sid, s.category);
             let sealed = key.seal(aad.as_bytes(), s.content.as_str().as_bytes())?;
-            sqlx::query("INSERT INTO sections (id, record_id, position, category, ciphertext) VALUES ($1, $2, $3, $4, $5)")
-                .bind(sid.to_string())
-                .bind(id.to_string())
-                .bind(i64::try_from(pos).unwrap_or(i64::MAX))
-                .bind(s.category.as_str())
-                .bind(sealed)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO sections (id, record_id, position, category, ciphertext) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(sid.to_string())
+            .bind(id.to_string())
+            .bind(i64::try_from(pos).unwrap_or(i64::MAX))
+            .bind(s.category.as_str())
+            .bind(sealed)
+            .execute(&mut *tx)
+            .await?;
             section_ids.push(sid);
         }
         tx.commit().await?;
@@ -103,11 +98,7 @@ impl Store {
     }
 
     /// The sections of `owner`'s records about `subject`: ids and categories, no content.
-    pub async fn section_index(
-        &self,
-        subject: SubjectId,
-        owner: &AgencyId,
-    ) -> Result<Vec<SectionMeta>, StoreError> {
+    pub async fn section_index(&self, subject: SubjectId, owner: &AgencyId) -> Result<Vec<SectionMeta>, StoreError> {
         let rows: Vec<(String, String, String)> = sqlx::query_as(
             "SELECT r.id, s.id, s.category FROM records r JOIN sections s ON s.record_id = r.id \
              WHERE r.subject_id = $1 AND r.owner_agency = $2 ORDER BY r.created_at_ms, r.id, s.position",
@@ -119,39 +110,49 @@ impl Store {
         rows.iter().map(|(r, s, c)| parse_meta(r, s, c)).collect()
     }
 
-    /// Opens exactly the sections a durable audit entry released, and nothing else. Sections
-    /// that no longer belong to the released subject and owner are refused as corrupt.
-    pub async fn read_released(
-        &self,
-        release: &Release,
-    ) -> Result<Vec<DisclosedSection>, StoreError> {
-        if release.sections().is_empty() {
+    /// Opens exactly the sections a durable audit entry released, and nothing else: one query
+    /// fetches those sections (and the subject's wrapped key), each is checked to still belong
+    /// to the released subject, owner and category, then opened.
+    pub async fn read_released(&self, release: &Release) -> Result<Vec<DisclosedSection>, StoreError> {
+        let wanted = release.sections();
+        if wanted.is_empty() {
             return Ok(Vec::new());
         }
-        let key = self.data_key(release.subject()).await?;
-        let mut out = Vec::with_capacity(release.sections().len());
-        for meta in release.sections() {
-            let row: Option<(String, String, String, Vec<u8>)> = sqlx::query_as(
-                "SELECT r.subject_id, r.owner_agency, s.category, s.ciphertext FROM sections s \
-                 JOIN records r ON r.id = s.record_id WHERE s.id = $1 AND r.id = $2",
-            )
-            .bind(meta.section.to_string())
-            .bind(meta.record.to_string())
-            .fetch_optional(self.pool())
-            .await?;
-            let (subject, owner, category, sealed) = row.ok_or(StoreError::NotFound("section"))?;
-            if subject != release.subject().to_string()
-                || owner != release.owner().as_str()
-                || category != meta.category.as_str()
-            {
-                return Err(StoreError::Corrupt(
-                    "released section does not match its record".into(),
-                ));
+        // Only generated `$n` placeholders are spliced into the text; every value is bound.
+        let placeholders: Vec<String> = (0..wanted.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT s.id, r.id, s.category, s.ciphertext, subj.wrapped_key, subj.kek_id FROM sections s \
+             JOIN records r ON r.id = s.record_id JOIN subjects subj ON subj.id = r.subject_id \
+             WHERE r.subject_id = $1 AND r.owner_agency = $2 AND s.id IN ({})",
+            placeholders.join(", ")
+        ));
+        let mut query = sqlx::query_as::<_, (String, String, String, Vec<u8>, Vec<u8>, String)>(sql)
+            .bind(release.subject().to_string())
+            .bind(release.owner().as_str().to_owned());
+        for meta in wanted {
+            query = query.bind(meta.section.to_string());
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        let Some(first) = rows.first() else {
+            return Err(StoreError::NotFound("section"));
+        };
+        let wrapped = crate::crypto::WrappedKey {
+            kek_id: first.5.clone(),
+            bytes: first.4.clone(),
+        };
+        let key = self.unwrap_data_key(release.subject(), &wrapped)?;
+        let mut out = Vec::with_capacity(wanted.len());
+        for meta in wanted {
+            let (_, record, category, sealed, _, _) = rows
+                .iter()
+                .find(|r| r.0 == meta.section.to_string())
+                .ok_or(StoreError::NotFound("section"))?;
+            if *record != meta.record.to_string() || category != meta.category.as_str() {
+                return Err(StoreError::Corrupt("released section does not match its record".into()));
             }
             let aad = section_aad(release.subject(), meta.record, meta.section, meta.category);
-            let plain = key.open(aad.as_bytes(), &sealed)?;
-            let content = String::from_utf8(plain)
-                .map_err(|_| StoreError::Corrupt("section is not UTF-8".into()))?;
+            let plain = key.open(aad.as_bytes(), sealed)?;
+            let content = String::from_utf8(plain).map_err(|_| StoreError::Corrupt("section is not UTF-8".into()))?;
             out.push(DisclosedSection {
                 record_id: meta.record,
                 section_id: meta.section,

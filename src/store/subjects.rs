@@ -57,20 +57,14 @@ impl Store {
             .collect()
     }
 
-    pub async fn create_household(
-        &self,
-        agency: &AgencyId,
-        now: OffsetDateTime,
-    ) -> Result<HouseholdId, StoreError> {
+    pub async fn create_household(&self, agency: &AgencyId, now: OffsetDateTime) -> Result<HouseholdId, StoreError> {
         let id = HouseholdId::new_random();
-        sqlx::query(
-            "INSERT INTO households (id, created_by_agency, created_at_ms) VALUES ($1, $2, $3)",
-        )
-        .bind(id.to_string())
-        .bind(agency.as_str().to_owned())
-        .bind(to_ms(now))
-        .execute(self.pool())
-        .await?;
+        sqlx::query("INSERT INTO households (id, created_by_agency, created_at_ms) VALUES ($1, $2, $3)")
+            .bind(id.to_string())
+            .bind(agency.as_str().to_owned())
+            .bind(to_ms(now))
+            .execute(self.pool())
+            .await?;
         Ok(id)
     }
 
@@ -94,13 +88,12 @@ impl Store {
         let id = SubjectId::new_random();
         let (_key, wrapped) = self.new_data_key(id)?;
         let mut tx = self.pool().begin().await?;
-        let taken: Option<(String,)> = sqlx::query_as(
-            "SELECT subject_id FROM subject_links WHERE agency_id = $1 AND local_id = $2",
-        )
-        .bind(agency.as_str().to_owned())
-        .bind(local_id.to_owned())
-        .fetch_optional(&mut *tx)
-        .await?;
+        let taken: Option<(String,)> =
+            sqlx::query_as("SELECT subject_id FROM subject_links WHERE agency_id = $1 AND local_id = $2")
+                .bind(agency.as_str().to_owned())
+                .bind(local_id.to_owned())
+                .fetch_optional(&mut *tx)
+                .await?;
         if taken.is_some() {
             return Err(StoreError::Conflict("local_id_taken"));
         }
@@ -116,25 +109,22 @@ impl Store {
         .bind(wrapped.kek_id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "INSERT INTO subject_links (agency_id, local_id, subject_id) VALUES ($1, $2, $3)",
-        )
-        .bind(agency.as_str().to_owned())
-        .bind(local_id.to_owned())
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("INSERT INTO subject_links (agency_id, local_id, subject_id) VALUES ($1, $2, $3)")
+            .bind(agency.as_str().to_owned())
+            .bind(local_id.to_owned())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(id)
     }
 
     pub async fn subject(&self, id: SubjectId) -> Result<Option<SubjectRow>, StoreError> {
-        let row: Option<(String, Option<String>, String, i64)> = sqlx::query_as(
-            "SELECT id, household_id, created_by_agency, created_at_ms FROM subjects WHERE id = $1",
-        )
-        .bind(id.to_string())
-        .fetch_optional(self.pool())
-        .await?;
+        let row: Option<(String, Option<String>, String, i64)> =
+            sqlx::query_as("SELECT id, household_id, created_by_agency, created_at_ms FROM subjects WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(self.pool())
+                .await?;
         row.map(|(sid, hh, agency, at)| {
             Ok(SubjectRow {
                 id: SubjectId::parse(&sid).map_err(|_| corrupt("subject id"))?,
@@ -154,53 +144,40 @@ impl Store {
         agency: &AgencyId,
         local_id: &str,
     ) -> Result<Option<SubjectId>, StoreError> {
-        let row: Option<(String,)> = sqlx::query_as(
-            "SELECT subject_id FROM subject_links WHERE agency_id = $1 AND local_id = $2",
-        )
-        .bind(agency.as_str().to_owned())
-        .bind(local_id.to_owned())
-        .fetch_optional(self.pool())
-        .await?;
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT subject_id FROM subject_links WHERE agency_id = $1 AND local_id = $2")
+                .bind(agency.as_str().to_owned())
+                .bind(local_id.to_owned())
+                .fetch_optional(self.pool())
+                .await?;
         row.map(|(s,)| SubjectId::parse(&s).map_err(|_| corrupt("subject id")))
             .transpose()
     }
 
     /// Links an existing subject to `agency`'s local id.
-    pub async fn link_local_id(
-        &self,
-        agency: &AgencyId,
-        local_id: &str,
-        subject: SubjectId,
-    ) -> Result<(), StoreError> {
+    pub async fn link_local_id(&self, agency: &AgencyId, local_id: &str, subject: SubjectId) -> Result<(), StoreError> {
         if self.subject_by_local_id(agency, local_id).await?.is_some() {
             return Err(StoreError::Conflict("local_id_taken"));
         }
-        sqlx::query(
-            "INSERT INTO subject_links (agency_id, local_id, subject_id) VALUES ($1, $2, $3)",
-        )
-        .bind(agency.as_str().to_owned())
-        .bind(local_id.to_owned())
-        .bind(subject.to_string())
-        .execute(self.pool())
-        .await?;
+        sqlx::query("INSERT INTO subject_links (agency_id, local_id, subject_id) VALUES ($1, $2, $3)")
+            .bind(agency.as_str().to_owned())
+            .bind(local_id.to_owned())
+            .bind(subject.to_string())
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 }
 
 impl Store {
     /// Whether `agency` has linked `subject` (knows them under a local id).
-    pub async fn is_linked(
-        &self,
-        agency: &AgencyId,
-        subject: SubjectId,
-    ) -> Result<bool, StoreError> {
-        let row: Option<(String,)> = sqlx::query_as(
-            "SELECT local_id FROM subject_links WHERE agency_id = $1 AND subject_id = $2 LIMIT 1",
-        )
-        .bind(agency.as_str().to_owned())
-        .bind(subject.to_string())
-        .fetch_optional(self.pool())
-        .await?;
+    pub async fn is_linked(&self, agency: &AgencyId, subject: SubjectId) -> Result<bool, StoreError> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT local_id FROM subject_links WHERE agency_id = $1 AND subject_id = $2 LIMIT 1")
+                .bind(agency.as_str().to_owned())
+                .bind(subject.to_string())
+                .fetch_optional(self.pool())
+                .await?;
         Ok(row.is_some())
     }
 }

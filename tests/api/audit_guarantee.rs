@@ -7,9 +7,7 @@ use crate::helpers::*;
 
 async fn break_audit_store(app: &TestApp) {
     sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&app.database_url)
-        .await
-        .unwrap();
+    let mut conn = sqlx::AnyConnection::connect(&app.database_url).await.unwrap();
     let sql = match app.engine {
         Engine::Sqlite => {
             "CREATE TRIGGER audit_broken BEFORE INSERT ON audit_entries BEGIN SELECT RAISE(ABORT, 'simulated storage failure'); END;"
@@ -35,11 +33,7 @@ async fn a_failing_audit_store_stops_the_disclosure() {
             .client
             .post(app.url("/v1/disclosures"))
             .bearer_auth(&st.jobota.token)
-            .json(&disclosure_body(
-                &st.subject,
-                &st.consent,
-                "employment support",
-            ))
+            .json(&disclosure_body(&st.subject, &st.consent, "employment support"))
             .send()
             .await
             .unwrap();
@@ -70,13 +64,7 @@ async fn concurrent_disclosures_get_distinct_gapless_indexes() {
             let url = app.url("/v1/disclosures");
             let body = body.clone();
             tasks.push(tokio::spawn(async move {
-                let r = client
-                    .post(url)
-                    .bearer_auth(token)
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap();
+                let r = client.post(url).bearer_auth(token).json(&body).send().await.unwrap();
                 assert_eq!(r.status().as_u16(), 200);
                 let v: serde_json::Value = r.json().await.unwrap();
                 v["audit_receipt"]["index"].as_u64().unwrap()

@@ -19,11 +19,7 @@ async fn consented_categories_are_disclosed_and_the_rest_withheld() {
             )
             .await;
         assert_eq!(s, 200, "{engine:?}: {body}");
-        assert_eq!(
-            body["disclosed"],
-            json!(["identity", "employment"]),
-            "{engine:?}"
-        );
+        assert_eq!(body["disclosed"], json!(["identity", "employment"]), "{engine:?}");
         let withheld: Vec<(String, String)> = body["withheld"]
             .as_array()
             .unwrap()
@@ -45,15 +41,9 @@ async fn consented_categories_are_disclosed_and_the_rest_withheld() {
         );
         let sections = body["sections"].as_array().unwrap();
         assert_eq!(sections.len(), 2);
-        let contents: Vec<&str> = sections
-            .iter()
-            .map(|s| s["content"].as_str().unwrap())
-            .collect();
+        let contents: Vec<&str> = sections.iter().map(|s| s["content"].as_str().unwrap()).collect();
         assert!(contents.iter().any(|c| c.contains("山田 太郎")));
-        assert!(
-            !contents.iter().any(|c| c.contains("insulin")),
-            "health must not leave"
-        );
+        assert!(!contents.iter().any(|c| c.contains("insulin")), "health must not leave");
         // The receipt points at a durable entry describing exactly this disclosure.
         let receipt = &body["audit_receipt"];
         assert_eq!(receipt["index"].as_u64().unwrap(), before);
@@ -66,10 +56,7 @@ async fn consented_categories_are_disclosed_and_the_rest_withheld() {
         assert_eq!(entry["requester"]["user"], "tanaka");
         assert_eq!(entry["requester"]["organ"], "ota-ward");
         assert_eq!(entry["owner_agency"], "regional-support-centre");
-        assert_eq!(
-            entry["basis"],
-            json!({"type": "consent", "consent_id": st.consent})
-        );
+        assert_eq!(entry["basis"], json!({"type": "consent", "consent_id": st.consent}));
         assert_eq!(entry["purpose"], "employment support");
         assert_eq!(entry["records"].as_array().unwrap().len(), 1);
         assert!(
@@ -140,13 +127,13 @@ async fn every_consent_refusal_has_its_reason_and_is_logged() {
         )
         .await;
         // About another person (consent covers only its own subject).
-        let (_, other) = st
-            .owner
-            .post("/v1/subjects", &json!({"local_id": "RSC-0002"}))
-            .await;
+        let (_, other) = st.owner.post("/v1/subjects", &json!({"local_id": "RSC-0002"})).await;
         let other = other["id"].as_str().unwrap();
         st.owner
-            .post(&format!("/v1/subjects/{other}/records"), &json!({"purpose": "care", "sections": [{"category": "identity", "content": "山田 花子"}]}))
+            .post(
+                &format!("/v1/subjects/{other}/records"),
+                &json!({"purpose": "care", "sections": [{"category": "identity", "content": "山田 花子"}]}),
+            )
             .await;
         refused(
             &app,
@@ -166,11 +153,7 @@ async fn every_consent_refusal_has_its_reason_and_is_logged() {
         refused(
             &app,
             &st.jobota,
-            disclosure_body(
-                &st.subject,
-                future["id"].as_str().unwrap(),
-                "employment support",
-            ),
+            disclosure_body(&st.subject, future["id"].as_str().unwrap(), "employment support"),
             "consent_not_yet_valid",
         )
         .await;
@@ -184,11 +167,7 @@ async fn every_consent_refusal_has_its_reason_and_is_logged() {
         refused(
             &app,
             &st.jobota,
-            disclosure_body(
-                &st.subject,
-                past["id"].as_str().unwrap(),
-                "employment support",
-            ),
+            disclosure_body(&st.subject, past["id"].as_str().unwrap(), "employment support"),
             "consent_expired",
         )
         .await;
@@ -233,11 +212,7 @@ async fn every_consent_refusal_has_its_reason_and_is_logged() {
         refused(
             &app,
             &st.jobota,
-            disclosure_body(
-                &uuid::Uuid::new_v4().to_string(),
-                &st.consent,
-                "employment support",
-            ),
+            disclosure_body(&uuid::Uuid::new_v4().to_string(), &st.consent, "employment support"),
             "subject_not_found",
         )
         .await;
@@ -258,28 +233,18 @@ async fn special_care_needs_explicit_consent_and_policy_limits_roles() {
             .post(&format!("/v1/subjects/{}/consents", st.subject), &body)
             .await;
         assert!(
-            !all["categories"]
-                .as_array()
-                .unwrap()
-                .contains(&json!("health")),
+            !all["categories"].as_array().unwrap().contains(&json!("health")),
             "{all}"
         );
         let (s, resp) = st
             .jobota
             .post(
                 "/v1/disclosures",
-                &disclosure_body(
-                    &st.subject,
-                    all["id"].as_str().unwrap(),
-                    "employment support",
-                ),
+                &disclosure_body(&st.subject, all["id"].as_str().unwrap(), "employment support"),
             )
             .await;
         assert_eq!(s, 200);
-        assert_eq!(
-            resp["disclosed"],
-            json!(["identity", "household", "employment"])
-        );
+        assert_eq!(resp["disclosed"], json!(["identity", "household", "employment"]));
         // Named explicitly, health flows to a caseworker — but never to an agency's system account.
         body["categories"] = json!(["identity", "health"]);
         let (_, explicit) = st

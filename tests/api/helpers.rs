@@ -258,9 +258,7 @@ pub fn consent_body(valid_from: &str, valid_until: &str) -> Value {
 pub async fn story(app: &TestApp) -> Story {
     let owner = app.caller("sato", "regional-support-centre", "caseworker");
     let jobota = app.caller("tanaka", "jobota", "caseworker");
-    let (s, subject) = owner
-        .post("/v1/subjects", &json!({"local_id": "RSC-0001"}))
-        .await;
+    let (s, subject) = owner.post("/v1/subjects", &json!({"local_id": "RSC-0001"})).await;
     assert_eq!(s, 201, "{subject}");
     let subject = subject["id"].as_str().unwrap().to_owned();
     let (s, rec) = owner

@@ -34,24 +34,16 @@ async fn decision_tables_hold_for_the_default_policy() {
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
-    for path in files
-        .iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-    {
+    for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
         let table: Table = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         for c in table.cases {
             let role = Role::parse(&c.role).unwrap();
             let want = match c.expect.as_str() {
                 "allow" => true,
                 "deny" => false,
-                other => panic!(
-                    "{}: expect must be allow or deny, not {other}",
-                    path.display()
-                ),
+                other => panic!("{}: expect must be allow or deny, not {other}", path.display()),
             };
-            let plain = set
-                .decide_uncached(role, &c.agency, &c.action, &c.object)
-                .unwrap();
+            let plain = set.decide_uncached(role, &c.agency, &c.action, &c.object).unwrap();
             let cached = set.decide(role, &c.agency, &c.action, &c.object).unwrap();
             let cached_again = set.decide(role, &c.agency, &c.action, &c.object).unwrap();
             assert_eq!(
@@ -63,14 +55,9 @@ async fn decision_tables_hold_for_the_default_policy() {
             // Sealed categories are refused in code whatever the rules say.
             let effective = match Category::parse(&c.object) {
                 Ok(cat) => {
-                    set.may_receive(
-                        &[role],
-                        &AgencyId::parse(&c.agency).unwrap(),
-                        &c.action,
-                        cat,
-                    )
-                    .unwrap()
-                    .0
+                    set.may_receive(&[role], &AgencyId::parse(&c.agency).unwrap(), &c.action, cat)
+                        .unwrap()
+                        .0
                 }
                 Err(_) => plain.allowed,
             };
@@ -85,10 +72,7 @@ async fn decision_tables_hold_for_the_default_policy() {
                 c.object
             );
             if want {
-                assert!(
-                    !plain.rules.is_empty(),
-                    "an allow names the rule that allowed it"
-                );
+                assert!(!plain.rules.is_empty(), "an allow names the rule that allowed it");
             }
             n += 1;
         }

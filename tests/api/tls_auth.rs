@@ -16,11 +16,7 @@ async fn handshake_fails(app: &TestApp, client: reqwest::Client, what: &str) {
     );
 }
 
-fn write_pair(
-    dir: &std::path::Path,
-    cert: &str,
-    key: &str,
-) -> (std::path::PathBuf, std::path::PathBuf) {
+fn write_pair(dir: &std::path::Path, cert: &str, key: &str) -> (std::path::PathBuf, std::path::PathBuf) {
     let c = dir.join("c.pem");
     let k = dir.join("c.key");
     std::fs::write(&c, cert).unwrap();
@@ -31,11 +27,7 @@ fn write_pair(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_valid_agency_certificates_complete_the_handshake() {
     let app = spawn_app(Engine::Sqlite).await;
-    let ok = agency_client("jobota")
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .unwrap();
+    let ok = agency_client("jobota").get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(ok.status().as_u16(), 200);
 
     handshake_fails(&app, client_with(None), "no client certificate").await;
@@ -45,12 +37,7 @@ async fn only_valid_agency_certificates_complete_the_handshake() {
     let tmp = tempfile::tempdir().unwrap();
     let (_ca, cert, key) = tsunagi::devcerts::foreign_client_cert("jobota").unwrap();
     let (c, k) = write_pair(tmp.path(), &cert, &key);
-    handshake_fails(
-        &app,
-        client_with(Some((&c, &k))),
-        "certificate from an unknown CA",
-    )
-    .await;
+    handshake_fails(&app, client_with(Some((&c, &k))), "certificate from an unknown CA").await;
 
     let ca_cert = std::fs::read_to_string(dev("ca.pem")).unwrap();
     let ca_key = std::fs::read_to_string(dev("ca.key")).unwrap();
@@ -117,24 +104,16 @@ async fn bad_tokens_are_refused_with_reason_codes() {
             let r = rb.send().await.unwrap();
             let status = r.status().as_u16();
             let body: serde_json::Value = r.json().await.unwrap();
-            (
-                status,
-                body["error"]["code"].as_str().unwrap_or("").to_owned(),
-            )
+            (status, body["error"]["code"].as_str().unwrap_or("").to_owned())
         }
     };
     let aud = tsunagi::devcerts::DEV_AUDIENCE;
     assert_eq!(
-        call(Some(mint(&claims("jobota", &["caseworker"], 0, aud))))
-            .await
-            .0,
+        call(Some(mint(&claims("jobota", &["caseworker"], 0, aud)))).await.0,
         200
     );
     assert_eq!(call(None).await, (401, "token_missing".into()));
-    assert_eq!(
-        call(Some("not.a.token".into())).await,
-        (401, "token_malformed".into())
-    );
+    assert_eq!(call(Some("not.a.token".into())).await, (401, "token_malformed".into()));
     assert_eq!(
         call(Some(mint(&claims("jobota", &["caseworker"], -7200, aud)))).await,
         (401, "token_expired".into())
@@ -144,13 +123,7 @@ async fn bad_tokens_are_refused_with_reason_codes() {
         (401, "token_not_yet_valid".into())
     );
     assert_eq!(
-        call(Some(mint(&claims(
-            "jobota",
-            &["caseworker"],
-            0,
-            "another-service"
-        ))))
-        .await,
+        call(Some(mint(&claims("jobota", &["caseworker"], 0, "another-service")))).await,
         (401, "token_wrong_audience".into())
     );
     let c = claims("jobota", &["caseworker"], 0, aud);
@@ -159,23 +132,16 @@ async fn bad_tokens_are_refused_with_reason_codes() {
         &c,
         None,
     );
-    assert_eq!(
-        call(Some(none)).await,
-        (401, "token_algorithm_not_allowed".into())
-    );
+    assert_eq!(call(Some(none)).await, (401, "token_algorithm_not_allowed".into()));
     // HS256 "signed" with the issuer's public key (algorithm confusion).
-    let jwks: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dev("jwks.json")).unwrap()).unwrap();
+    let jwks: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dev("jwks.json")).unwrap()).unwrap();
     let public = B64.decode(jwks["keys"][0]["x"].as_str().unwrap()).unwrap();
     let hs = forged(
         json!({"alg": "HS256", "typ": "JWT", "kid": tsunagi::devcerts::DEV_JWT_KID}),
         &c,
         Some(&public),
     );
-    assert_eq!(
-        call(Some(hs)).await,
-        (401, "token_algorithm_not_allowed".into())
-    );
+    assert_eq!(call(Some(hs)).await, (401, "token_algorithm_not_allowed".into()));
     // The token's agency must be the certificate's.
     assert_eq!(
         call(Some(mint(&claims("sapota", &["caseworker"], 0, aud)))).await,

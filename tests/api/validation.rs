@@ -28,10 +28,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
             .owner
             .post("/v1/subjects", &json!({"local_id": "123456789018"}))
             .await;
-        assert_eq!(
-            (s, b["error"]["code"].as_str()),
-            (422, Some("my_number_refused"))
-        );
+        assert_eq!((s, b["error"]["code"].as_str()), (422, Some("my_number_refused")));
         // Unknown category, unknown field, not JSON, too large.
         let (s, b) = st
             .owner
@@ -40,21 +37,12 @@ async fn bad_input_is_refused_and_changes_nothing() {
                 &json!({"purpose": "care", "sections": [{"category": "secrets", "content": "x"}]}),
             )
             .await;
-        assert_eq!(
-            (s, b["error"]["code"].as_str()),
-            (422, Some("unknown_category"))
-        );
+        assert_eq!((s, b["error"]["code"].as_str()), (422, Some("unknown_category")));
         let (s, b) = st
             .owner
-            .post(
-                &records_path,
-                &json!({"purpose": "care", "sections": [], "extra": 1}),
-            )
+            .post(&records_path, &json!({"purpose": "care", "sections": [], "extra": 1}))
             .await;
-        assert_eq!(
-            (s, b["error"]["code"].as_str()),
-            (400, Some("invalid_json"))
-        );
+        assert_eq!((s, b["error"]["code"].as_str()), (400, Some("invalid_json")));
         let r = st
             .owner
             .client
@@ -67,41 +55,32 @@ async fn bad_input_is_refused_and_changes_nothing() {
             .unwrap();
         assert_eq!(r.status().as_u16(), 400);
         let big = "x".repeat(300 * 1024);
-        let (s, b) = st.owner.post(&records_path, &json!({"purpose": "care", "sections": [{"category": "case-notes", "content": big}]})).await;
-        assert_eq!(
-            (s, b["error"]["code"].as_str()),
-            (413, Some("payload_too_large"))
-        );
+        let (s, b) = st
+            .owner
+            .post(
+                &records_path,
+                &json!({"purpose": "care", "sections": [{"category": "case-notes", "content": big}]}),
+            )
+            .await;
+        assert_eq!((s, b["error"]["code"].as_str()), (413, Some("payload_too_large")));
         // Consent with a sealed category, an oral consent without witness, a period that ends first.
         let consents_path = format!("/v1/subjects/{}/consents", st.subject);
         let mut c = consent_body("2026-01-01T00:00:00Z", "2099-01-01T00:00:00Z");
         c["categories"] = json!(["reporter-identity"]);
         let (s, b) = st.owner.post(&consents_path, &c).await;
-        assert_eq!(
-            (s, b["error"]["code"].as_str()),
-            (422, Some("category_sealed"))
-        );
+        assert_eq!((s, b["error"]["code"].as_str()), (422, Some("category_sealed")));
         let mut c = consent_body("2026-01-01T00:00:00Z", "2099-01-01T00:00:00Z");
         c["method"] = json!("oral-with-witness");
         let (s, b) = st.owner.post(&consents_path, &c).await;
-        assert_eq!(
-            (s, b["error"]["code"].as_str()),
-            (422, Some("witness_required"))
-        );
+        assert_eq!((s, b["error"]["code"].as_str()), (422, Some("witness_required")));
         let c = consent_body("2099-01-01T00:00:00Z", "2026-01-01T00:00:00Z");
         let (s, b) = st.owner.post(&consents_path, &c).await;
-        assert_eq!(
-            (s, b["error"]["code"].as_str()),
-            (422, Some("invalid_period"))
-        );
+        assert_eq!((s, b["error"]["code"].as_str()), (422, Some("invalid_period")));
         // A disclosure request with an unknown basis.
         let mut d = disclosure_body(&st.subject, &st.consent, "employment support");
         d["basis"] = json!({"type": "gut-feeling"});
         let (s, b) = st.jobota.post("/v1/disclosures", &d).await;
-        assert_eq!(
-            (s, b["error"]["code"].as_str()),
-            (422, Some("unknown_basis"))
-        );
+        assert_eq!((s, b["error"]["code"].as_str()), (422, Some("unknown_basis")));
         // Another agency cannot write records about a subject it does not know.
         let (s, b) = st
             .jobota
@@ -110,10 +89,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
                 &json!({"purpose": "x", "sections": [{"category": "identity", "content": "x"}]}),
             )
             .await;
-        assert_eq!(
-            (s, b["error"]["code"].as_str()),
-            (404, Some("subject_not_found"))
-        );
+        assert_eq!((s, b["error"]["code"].as_str()), (404, Some("subject_not_found")));
 
         let (_, after) = st.owner.get(&records_path).await;
         assert_eq!(before, after, "no record changed");
@@ -123,11 +99,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
             "no decision was made, nothing logged"
         );
         let (_, consents) = st.owner.get(&consents_path).await;
-        assert_eq!(
-            consents.as_array().unwrap().len(),
-            1,
-            "no consent was added"
-        );
+        assert_eq!(consents.as_array().unwrap().len(), 1, "no consent was added");
         app.stop().await;
     }
 }
