@@ -11,7 +11,12 @@
 //! worker threads, default 2), `BENCH_DATABASE_URL` (e.g. a `postgres://` database to run the
 //! disclosure phase on PostgreSQL; it must exist and be empty or hold a previous run).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::field_reassign_with_default
+)]
 
 use std::path::PathBuf;
 use std::sync::Arc;

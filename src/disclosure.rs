@@ -15,7 +15,7 @@ use crate::policy::PolicyError;
 use crate::policy::basis::{self, BasisQuestion, BasisVerdict};
 use crate::principal::Principal;
 use crate::state::AppState;
-use crate::store::{DisclosedSection, SectionMeta, StoreError};
+use crate::store::{DisclosedSection, SectionMeta, StoreError, SubjectRow};
 
 /// A disclosure request, parsed.
 #[derive(Debug, Clone)]
@@ -104,13 +104,11 @@ pub async fn disclose(
     // One policy version for the whole request.
     let policy = state.policy.current();
 
-    let subject_row = state.store.subject(req.subject).await?;
-    let index: Vec<SectionMeta> = match &subject_row {
-        Some(_) if state.agencies.contains_key(&req.owner) => {
-            state.store.section_index(req.subject, &req.owner).await?
-        }
-        _ => Vec::new(),
-    };
+    let (subject_row, index): (Option<SubjectRow>, Vec<SectionMeta>) =
+        match state.store.subject_with_index(req.subject, &req.owner).await? {
+            Some((row, index)) => (Some(row), index),
+            None => (None, Vec::new()),
+        };
     let requested: BTreeSet<Category> = match &req.categories {
         Some(c) => c.iter().copied().collect(),
         None => index.iter().map(|s| s.category).collect(),

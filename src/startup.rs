@@ -118,6 +118,7 @@ impl Application {
                         .add(("X-Content-Type-Options", "nosniff"))
                         .add(("Strict-Transport-Security", "max-age=31536000")),
                 )
+                .wrap(middleware::from_fn(crate::http::trace::trace_request))
                 .configure(crate::http::configure(max_body))
         })
         // Must be registered before binding, or it is silently ignored.

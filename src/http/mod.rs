@@ -9,6 +9,7 @@ pub mod extract;
 pub mod health;
 pub mod openapi;
 pub mod subjects;
+pub mod trace;
 
 use actix_web::web;
 

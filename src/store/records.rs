@@ -163,3 +163,46 @@ impl Store {
         Ok(out)
     }
 }
+
+type SubjectIndexRow = (
+    String,
+    Option<String>,
+    String,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+impl Store {
+    /// The subject (if it exists) and the index of `owner`'s sections about them, in one query:
+    /// the first read of the disclosure road.
+    pub async fn subject_with_index(
+        &self,
+        subject: SubjectId,
+        owner: &AgencyId,
+    ) -> Result<Option<(super::SubjectRow, Vec<SectionMeta>)>, StoreError> {
+        let rows: Vec<SubjectIndexRow> = sqlx::query_as(
+            "SELECT subj.id, subj.household_id, subj.created_by_agency, subj.created_at_ms, r.id, s.id, s.category \
+             FROM subjects subj \
+             LEFT JOIN records r ON r.subject_id = subj.id AND r.owner_agency = $2 \
+             LEFT JOIN sections s ON s.record_id = r.id \
+             WHERE subj.id = $1 ORDER BY r.created_at_ms, r.id, s.position",
+        )
+        .bind(subject.to_string())
+        .bind(owner.as_str().to_owned())
+        .fetch_all(self.pool())
+        .await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let row = super::subjects::subject_row(&first.0, first.1.clone(), &first.2, first.3)?;
+        let mut index = Vec::new();
+        for (_, _, _, _, record, section, category) in &rows {
+            if let (Some(r), Some(s), Some(c)) = (record, section, category) {
+                index.push(parse_meta(r, s, c)?);
+            }
+        }
+        Ok(Some((row, index)))
+    }
+}

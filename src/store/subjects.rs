@@ -125,17 +125,8 @@ impl Store {
                 .bind(id.to_string())
                 .fetch_optional(self.pool())
                 .await?;
-        row.map(|(sid, hh, agency, at)| {
-            Ok(SubjectRow {
-                id: SubjectId::parse(&sid).map_err(|_| corrupt("subject id"))?,
-                household: hh
-                    .map(|h| HouseholdId::parse(&h).map_err(|_| corrupt("household id")))
-                    .transpose()?,
-                created_by_agency: AgencyId::parse(&agency).map_err(|_| corrupt("agency id"))?,
-                created_at: from_ms(at)?,
-            })
-        })
-        .transpose()
+        row.map(|(sid, hh, agency, at)| subject_row(&sid, hh, &agency, at))
+            .transpose()
     }
 
     /// The subject `agency` knows as `local_id`, if linked.
@@ -180,4 +171,20 @@ impl Store {
                 .await?;
         Ok(row.is_some())
     }
+}
+
+pub(super) fn subject_row(
+    id: &str,
+    household: Option<String>,
+    agency: &str,
+    at_ms: i64,
+) -> Result<SubjectRow, StoreError> {
+    Ok(SubjectRow {
+        id: SubjectId::parse(id).map_err(|_| corrupt("subject id"))?,
+        household: household
+            .map(|h| HouseholdId::parse(&h).map_err(|_| corrupt("household id")))
+            .transpose()?,
+        created_by_agency: AgencyId::parse(agency).map_err(|_| corrupt("agency id"))?,
+        created_at: from_ms(at_ms)?,
+    })
 }
