@@ -8,7 +8,7 @@
 //! on a 1,000-rule policy.
 //!
 //! Knobs: `BENCH_SECS` (default 10 per phase), `BENCH_CLIENTS` (32), `BENCH_WORKERS` (server
-//! worker threads, default 2), `BENCH_DATABASE_URL` (e.g. a `postgres://` database to run the
+//! worker threads, default 2), `BENCH_DB_CONNECTIONS` (pool size), `BENCH_DATABASE_URL` (e.g. a `postgres://` database to run the
 //! disclosure phase on PostgreSQL; it must exist and be empty or hold a previous run).
 
 #![allow(
@@ -193,6 +193,7 @@ fn main() {
         config.database_url = std::env::var("BENCH_DATABASE_URL")
             .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
         config.workers = workers;
+        config.database_max_connections = env_or("BENCH_DB_CONNECTIONS", config.database_max_connections);
         config.log_level = "error".into();
         config.policy_dir = repo().join("policies");
         config.tls.ca_cert = dev("ca.pem");

@@ -1,6 +1,6 @@
 //! The disclosure road (ARCHITECTURE.md): basis check → policy → audit log → read → response.
 //! One function, one straight path; every exit after the request was understood leaves an
-//! audit entry, and content is read only with the [`Release`] the audit log returns.
+//! audit entry, and content is opened only with the [`Release`] the audit log returns.
 
 use std::collections::BTreeSet;
 
@@ -15,7 +15,7 @@ use crate::policy::PolicyError;
 use crate::policy::basis::{self, BasisQuestion, BasisVerdict};
 use crate::principal::Principal;
 use crate::state::AppState;
-use crate::store::{DisclosedSection, SectionMeta, StoreError, SubjectRow};
+use crate::store::{DisclosedSection, SealedSections, SectionMeta, StoreError, SubjectRow};
 
 /// A disclosure request, parsed.
 #[derive(Debug, Clone)]
@@ -104,11 +104,16 @@ pub async fn disclose(
     // One policy version for the whole request.
     let policy = state.policy.current();
 
-    let (subject_row, index): (Option<SubjectRow>, Vec<SectionMeta>) =
-        match state.store.subject_with_index(req.subject, &req.owner).await? {
-            Some((row, index)) => (Some(row), index),
-            None => (None, Vec::new()),
+    // The one read before the decision: the subject and the owner's sections, still sealed.
+    let (subject_row, sealed): (Option<SubjectRow>, Option<SealedSections>) =
+        match state.store.subject_with_sections(req.subject, &req.owner).await? {
+            Some((row, sealed)) => (Some(row), Some(sealed)),
+            None => (None, None),
         };
+    let index: Vec<SectionMeta> = sealed
+        .as_ref()
+        .map(|s| s.index().cloned().collect())
+        .unwrap_or_default();
     let requested: BTreeSet<Category> = match &req.categories {
         Some(c) => c.iter().copied().collect(),
         None => index.iter().map(|s| s.category).collect(),
@@ -248,7 +253,7 @@ pub async fn disclose(
         .await?;
     match recorded {
         Recorded::Allowed(release) => {
-            let sections = read(state, &release).await?;
+            let sections = open(state, sealed.as_ref(), &release)?;
             let disclosed = sections
                 .iter()
                 .map(|s| s.category)
@@ -275,7 +280,15 @@ pub async fn disclose(
     }
 }
 
-#[tracing::instrument(name = "records_read", skip_all, fields(sections = release.sections().len()))]
-async fn read(state: &AppState, release: &Release) -> Result<Vec<DisclosedSection>, StoreError> {
-    state.store.read_released(release).await
+#[tracing::instrument(name = "records_open", skip_all, fields(sections = release.sections().len()))]
+fn open(
+    state: &AppState,
+    sealed: Option<&SealedSections>,
+    release: &Release,
+) -> Result<Vec<DisclosedSection>, StoreError> {
+    match sealed {
+        Some(sealed) => state.store.open_released(sealed, release),
+        None if release.sections().is_empty() => Ok(Vec::new()),
+        None => Err(StoreError::Corrupt("a release without sections to open".into())),
+    }
 }

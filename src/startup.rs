@@ -89,6 +89,7 @@ impl Application {
         )
         .map_err(|e| anyhow::anyhow!("loading the token issuer keys: {e}"))?;
         let audit = AuditLog::start(store.clone(), config.audit.max_batch);
+        store.spawn_wal_checkpointer(std::time::Duration::from_millis(500));
 
         let state = AppState {
             store,

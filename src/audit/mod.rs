@@ -2,7 +2,7 @@
 //! appended here and committed durably before anything else happens.
 //!
 //! The guarantee "no data without a durable log record" lives in the types: record content can
-//! only be read through [`crate::store::Store::read_released`], which needs a [`Release`], and a
+//! only be opened through [`crate::store::Store::open_released`], which needs a [`Release`], and a
 //! `Release` can only be made here, by [`AuditLog::record_disclosure`], after the entry that
 //! describes exactly that release is committed.
 //!

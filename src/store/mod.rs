@@ -3,7 +3,7 @@
 //! once with `$n` placeholders and the portable types (TEXT, 64-bit integers, bytes); what
 //! differs per engine — migrations, connection pragmas, the audit sequencer's lock — is chosen by
 //! [`Engine`]. Record content never touches this layer in plaintext: it is sealed with the
-//! subject's data key before it is written and opened only for an audit-issued release.
+//! subject's data key before it is written and opened only with an audit-issued release.
 
 mod audit_rows;
 mod consents;
@@ -11,7 +11,7 @@ mod records;
 mod subjects;
 
 pub use audit_rows::{AuditRow, NewAuditRow};
-pub use records::{DisclosedSection, NewRecord, NewSection, SectionMeta};
+pub use records::{DisclosedSection, NewRecord, NewSection, SealedSections, SectionMeta};
 pub use subjects::{Agency, OrganKind, SubjectRow};
 
 use std::str::FromStr;
@@ -105,6 +105,9 @@ impl Store {
                         sqlx::query("PRAGMA synchronous = FULL").execute(&mut *conn).await?;
                         sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
                         sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                        // Checkpoints run in the background (see `spawn_checkpointer`), not
+                        // inside the commit of whichever write crosses the threshold.
+                        sqlx::query("PRAGMA wal_autocheckpoint = 0").execute(&mut *conn).await?;
                     }
                     Ok(())
                 })
@@ -129,6 +132,28 @@ impl Store {
             Engine::Postgres => sqlx::migrate!("./migrations/postgres").run(&self.pool).await?,
         }
         Ok(())
+    }
+
+    /// SQLite only: copies the write-ahead log back into the database file every `every`, in
+    /// the background and without blocking writers (`PASSIVE`), so that no request's commit
+    /// pays for a checkpoint. Stops when the pool is closed.
+    pub fn spawn_wal_checkpointer(&self, every: Duration) {
+        if self.engine != Engine::Sqlite {
+            return;
+        }
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                if pool.is_closed() {
+                    break;
+                }
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                }
+            }
+        });
     }
 
     /// A cheap round trip, for readiness checks.
@@ -159,7 +184,7 @@ impl Store {
         self.unwrap_data_key(subject, &WrappedKey { kek_id, bytes })
     }
 
-    fn unwrap_data_key(&self, subject: SubjectId, wrapped: &WrappedKey) -> Result<DataKey, StoreError> {
+    pub(super) fn unwrap_data_key(&self, subject: SubjectId, wrapped: &WrappedKey) -> Result<DataKey, StoreError> {
         Ok(self
             .kek
             .unwrap_key(wrapped, Self::subject_context(subject).as_bytes())?)

@@ -109,81 +109,57 @@ impl Store {
         .await?;
         rows.iter().map(|(r, s, c)| parse_meta(r, s, c)).collect()
     }
-
-    /// Opens exactly the sections a durable audit entry released, and nothing else: one query
-    /// fetches those sections (and the subject's wrapped key), each is checked to still belong
-    /// to the released subject, owner and category, then opened.
-    pub async fn read_released(&self, release: &Release) -> Result<Vec<DisclosedSection>, StoreError> {
-        let wanted = release.sections();
-        if wanted.is_empty() {
-            return Ok(Vec::new());
-        }
-        // Only generated `$n` placeholders are spliced into the text; every value is bound.
-        let placeholders: Vec<String> = (0..wanted.len()).map(|i| format!("${}", i + 3)).collect();
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT s.id, r.id, s.category, s.ciphertext, subj.wrapped_key, subj.kek_id FROM sections s \
-             JOIN records r ON r.id = s.record_id JOIN subjects subj ON subj.id = r.subject_id \
-             WHERE r.subject_id = $1 AND r.owner_agency = $2 AND s.id IN ({})",
-            placeholders.join(", ")
-        ));
-        let mut query = sqlx::query_as::<_, (String, String, String, Vec<u8>, Vec<u8>, String)>(sql)
-            .bind(release.subject().to_string())
-            .bind(release.owner().as_str().to_owned());
-        for meta in wanted {
-            query = query.bind(meta.section.to_string());
-        }
-        let rows = query.fetch_all(self.pool()).await?;
-        let Some(first) = rows.first() else {
-            return Err(StoreError::NotFound("section"));
-        };
-        let wrapped = crate::crypto::WrappedKey {
-            kek_id: first.5.clone(),
-            bytes: first.4.clone(),
-        };
-        let key = self.unwrap_data_key(release.subject(), &wrapped)?;
-        let mut out = Vec::with_capacity(wanted.len());
-        for meta in wanted {
-            let (_, record, category, sealed, _, _) = rows
-                .iter()
-                .find(|r| r.0 == meta.section.to_string())
-                .ok_or(StoreError::NotFound("section"))?;
-            if *record != meta.record.to_string() || category != meta.category.as_str() {
-                return Err(StoreError::Corrupt("released section does not match its record".into()));
-            }
-            let aad = section_aad(release.subject(), meta.record, meta.section, meta.category);
-            let plain = key.open(aad.as_bytes(), sealed)?;
-            let content = String::from_utf8(plain).map_err(|_| StoreError::Corrupt("section is not UTF-8".into()))?;
-            out.push(DisclosedSection {
-                record_id: meta.record,
-                section_id: meta.section,
-                category: meta.category,
-                content,
-            });
-        }
-        Ok(out)
-    }
 }
 
 type SubjectIndexRow = (
-    String,
-    Option<String>,
-    String,
-    i64,
-    Option<String>,
-    Option<String>,
-    Option<String>,
+    String,          // subject id
+    Option<String>,  // household id
+    String,          // created by agency
+    i64,             // created at
+    Vec<u8>,         // wrapped data key
+    String,          // kek id
+    Option<String>,  // record id
+    Option<String>,  // section id
+    Option<String>,  // category
+    Option<Vec<u8>>, // ciphertext
 );
 
+/// The owner's sections about one subject, still sealed. Plaintext comes out only through
+/// [`Store::open_released`] with the [`Release`] the audit log issues for exactly these
+/// sections once the decision is durable.
+pub struct SealedSections {
+    subject: SubjectId,
+    owner: AgencyId,
+    wrapped: crate::crypto::WrappedKey,
+    sections: Vec<(SectionMeta, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for SealedSections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealedSections")
+            .field("sections", &self.sections.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SealedSections {
+    /// Ids and categories, in record order.
+    pub fn index(&self) -> impl Iterator<Item = &SectionMeta> {
+        self.sections.iter().map(|(m, _)| m)
+    }
+}
+
 impl Store {
-    /// The subject (if it exists) and the index of `owner`'s sections about them, in one query:
-    /// the first read of the disclosure road.
-    pub async fn subject_with_index(
+    /// The subject (if it exists) and `owner`'s sections about them, sealed, in one query: the
+    /// only read of the disclosure road before its decision is on record.
+    pub async fn subject_with_sections(
         &self,
         subject: SubjectId,
         owner: &AgencyId,
-    ) -> Result<Option<(super::SubjectRow, Vec<SectionMeta>)>, StoreError> {
+    ) -> Result<Option<(super::SubjectRow, SealedSections)>, StoreError> {
         let rows: Vec<SubjectIndexRow> = sqlx::query_as(
-            "SELECT subj.id, subj.household_id, subj.created_by_agency, subj.created_at_ms, r.id, s.id, s.category \
+            "SELECT subj.id, subj.household_id, subj.created_by_agency, subj.created_at_ms, subj.wrapped_key, subj.kek_id, \
+             r.id, s.id, s.category, s.ciphertext \
              FROM subjects subj \
              LEFT JOIN records r ON r.subject_id = subj.id AND r.owner_agency = $2 \
              LEFT JOIN sections s ON s.record_id = r.id \
@@ -197,12 +173,57 @@ impl Store {
             return Ok(None);
         };
         let row = super::subjects::subject_row(&first.0, first.1.clone(), &first.2, first.3)?;
-        let mut index = Vec::new();
-        for (_, _, _, _, record, section, category) in &rows {
-            if let (Some(r), Some(s), Some(c)) = (record, section, category) {
-                index.push(parse_meta(r, s, c)?);
+        let wrapped = crate::crypto::WrappedKey {
+            bytes: first.4.clone(),
+            kek_id: first.5.clone(),
+        };
+        let mut sections = Vec::new();
+        for r in rows {
+            if let (Some(rec), Some(sec), Some(cat), Some(ct)) = (r.6, r.7, r.8, r.9) {
+                sections.push((parse_meta(&rec, &sec, &cat)?, ct));
             }
         }
-        Ok(Some((row, index)))
+        Ok(Some((
+            row,
+            SealedSections {
+                subject,
+                owner: owner.clone(),
+                wrapped,
+                sections,
+            },
+        )))
+    }
+
+    /// Opens exactly the sections a durable audit entry released, and nothing else.
+    pub fn open_released(
+        &self,
+        sealed: &SealedSections,
+        release: &Release,
+    ) -> Result<Vec<DisclosedSection>, StoreError> {
+        if release.sections().is_empty() {
+            return Ok(Vec::new());
+        }
+        if release.subject() != sealed.subject || release.owner() != &sealed.owner {
+            return Err(StoreError::Corrupt("release does not match the sealed sections".into()));
+        }
+        let key = self.unwrap_data_key(sealed.subject, &sealed.wrapped)?;
+        let mut out = Vec::with_capacity(release.sections().len());
+        for meta in release.sections() {
+            let (_, ciphertext) = sealed
+                .sections
+                .iter()
+                .find(|(m, _)| m == meta)
+                .ok_or(StoreError::NotFound("section"))?;
+            let aad = section_aad(sealed.subject, meta.record, meta.section, meta.category);
+            let plain = key.open(aad.as_bytes(), ciphertext)?;
+            let content = String::from_utf8(plain).map_err(|_| StoreError::Corrupt("section is not UTF-8".into()))?;
+            out.push(DisclosedSection {
+                record_id: meta.record,
+                section_id: meta.section,
+                category: meta.category,
+                content,
+            });
+        }
+        Ok(out)
     }
 }
