@@ -1,4 +1,4 @@
-//! The disclosure road (ARCHITECTURE.md): basis check → policy → audit log → read → response.
+//! The disclosure road (ARCHITECTURE.md): basis check → policy → audit log → open → response.
 //! One function, one straight path; every exit after the request was understood leaves an
 //! audit entry, and content is opened only with the [`Release`] the audit log returns.
 
@@ -10,7 +10,7 @@ use tracing::Instrument;
 use crate::audit::{
     AuditError, DisclosureEntry, Outcome, PolicyRef, Receipt, Recorded, Release, ReleasePlan, Requester, Withheld,
 };
-use crate::domain::{AgencyId, Basis, Category, Purpose, SubjectId};
+use crate::domain::{AgencyId, Basis, BasisContext, BasisKind, Category, FreeText, Purpose, SessionId, SubjectId};
 use crate::policy::PolicyError;
 use crate::policy::basis::{self, BasisQuestion, BasisVerdict};
 use crate::principal::Principal;
@@ -26,6 +26,8 @@ pub struct DisclosureRequest {
     pub basis: Basis,
     /// Categories asked for; `None` asks for everything the basis and policy allow.
     pub categories: Option<Vec<Category>>,
+    /// Why special-care categories are needed (required for them in meetings and conferences).
+    pub justification: Option<FreeText>,
 }
 
 #[derive(Debug)]
@@ -55,33 +57,40 @@ pub enum DisclosureError {
     Policy(#[from] PolicyError),
 }
 
-/// Refusal reason codes that do not come from a basis check.
+/// Refusal and withholding reason codes that do not come from a basis check.
 pub mod reasons {
     pub const SUBJECT_NOT_FOUND: &str = "subject_not_found";
     pub const OWNER_UNKNOWN: &str = "owner_agency_unknown";
     pub const NO_RECORDS: &str = "no_records";
     pub const NO_CATEGORY_ALLOWED: &str = "no_category_allowed";
+    pub const INTERNAL_REASON_REQUIRED: &str = "internal_reason_required";
     /// Withheld-category reasons.
     pub const SEALED: &str = "sealed";
     pub const NOT_COVERED: &str = "not_covered_by_basis";
     pub const POLICY_DENIED: &str = "policy_denied";
+    pub const JUSTIFICATION_REQUIRED: &str = "justification_required";
+    pub const ONWARD_DISCLOSURE: &str = "onward_disclosure";
 }
 
+/// The decision, before it is recorded.
 struct Decided {
     outcome: Outcome,
     reason: Option<(String, String)>,
-    allowed: Vec<Category>,
+    /// Sections to release when allowed.
+    sections: Vec<SectionMeta>,
     withheld: Vec<Withheld>,
     rules: Vec<String>,
+    context: BasisContext,
 }
 
 fn refused(code: &str, message: impl Into<String>, withheld: Vec<Withheld>) -> Decided {
     Decided {
         outcome: Outcome::Refused,
         reason: Some((code.to_owned(), message.into())),
-        allowed: Vec::new(),
+        sections: Vec::new(),
         withheld,
         rules: Vec::new(),
+        context: BasisContext::default(),
     }
 }
 
@@ -91,6 +100,12 @@ fn rfc3339_ms(t: OffsetDateTime) -> String {
         .unwrap_or(t);
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+fn withhold(list: &mut Vec<Withheld>, category: Category, reason: &'static str) {
+    if !list.iter().any(|w| w.category == category && w.reason == reason) {
+        list.push(Withheld { category, reason });
+    }
 }
 
 /// Walks one disclosure request down the road.
@@ -110,113 +125,22 @@ pub async fn disclose(
             Some((row, sealed)) => (Some(row), Some(sealed)),
             None => (None, None),
         };
-    let index: Vec<SectionMeta> = sealed
-        .as_ref()
-        .map(|s| s.index().cloned().collect())
-        .unwrap_or_default();
-    let requested: BTreeSet<Category> = match &req.categories {
-        Some(c) => c.iter().copied().collect(),
-        None => index.iter().map(|s| s.category).collect(),
-    };
-    let all_withheld = |reason: &'static str| {
-        requested
-            .iter()
-            .map(|c| Withheld { category: *c, reason })
-            .collect::<Vec<_>>()
-    };
-
-    let decided = if subject_row.is_none() {
-        refused(reasons::SUBJECT_NOT_FOUND, "no subject with that id", Vec::new())
-    } else if !state.agencies.contains_key(&req.owner) {
-        refused(
+    let decided = match (&subject_row, &sealed) {
+        (Some(row), Some(sealed)) if state.agencies.contains_key(&req.owner) => {
+            decide(state, who, &req, row, sealed, now, &policy).await?
+        }
+        (Some(_), _) => refused(
             reasons::OWNER_UNKNOWN,
             "the owning agency is not registered",
             Vec::new(),
-        )
-    } else {
-        let question = BasisQuestion {
-            subject: req.subject,
-            owner: &req.owner,
-            recipient: &who.agency,
-            purpose: &req.purpose,
-            now,
-        };
-        let verdict = basis::check(&state.store, &req.basis, &question)
-            .instrument(tracing::info_span!("basis_check"))
-            .await?;
-        match verdict {
-            BasisVerdict::Fails { code, message } => refused(code, message, all_withheld(code)),
-            BasisVerdict::Holds { covered } => {
-                let _span = tracing::info_span!("policy_decision").entered();
-                let action = req.basis.kind().disclose_action();
-                let mut d = Decided {
-                    outcome: Outcome::Allowed,
-                    reason: None,
-                    allowed: Vec::new(),
-                    withheld: Vec::new(),
-                    rules: Vec::new(),
-                };
-                for c in &requested {
-                    if c.is_sealed() {
-                        d.withheld.push(Withheld {
-                            category: *c,
-                            reason: reasons::SEALED,
-                        });
-                        continue;
-                    }
-                    if !covered.contains(c) {
-                        d.withheld.push(Withheld {
-                            category: *c,
-                            reason: reasons::NOT_COVERED,
-                        });
-                        continue;
-                    }
-                    let (ok, rules) = policy.may_receive(&who.roles, &who.agency, action, *c)?;
-                    d.rules.extend(rules);
-                    if ok {
-                        d.allowed.push(*c);
-                    } else {
-                        d.withheld.push(Withheld {
-                            category: *c,
-                            reason: reasons::POLICY_DENIED,
-                        });
-                    }
-                }
-                d.rules.sort();
-                d.rules.dedup();
-                let present: BTreeSet<Category> = index.iter().map(|s| s.category).collect();
-                if index.is_empty() {
-                    Decided {
-                        rules: d.rules,
-                        ..refused(
-                            reasons::NO_RECORDS,
-                            "the owning agency holds no record about this subject",
-                            Vec::new(),
-                        )
-                    }
-                } else if !d.allowed.iter().any(|c| present.contains(c)) {
-                    Decided {
-                        rules: d.rules,
-                        ..refused(
-                            reasons::NO_CATEGORY_ALLOWED,
-                            "no requested category may be disclosed",
-                            d.withheld,
-                        )
-                    }
-                } else {
-                    d
-                }
-            }
-        }
+        ),
+        _ => refused(reasons::SUBJECT_NOT_FOUND, "no subject with that id", Vec::new()),
     };
 
     let plan = ReleasePlan {
         subject: req.subject,
         owner: req.owner.clone(),
-        sections: index
-            .into_iter()
-            .filter(|s| decided.allowed.contains(&s.category))
-            .collect(),
+        sections: decided.sections.clone(),
     };
     let entry = DisclosureEntry {
         request_id: uuid::Uuid::new_v4(),
@@ -238,6 +162,8 @@ pub async fn disclose(
         disclosed: Vec::new(),
         withheld: decided.withheld.clone(),
         basis: req.basis.clone(),
+        basis_context: decided.context.clone(),
+        justification: req.justification.as_ref().map(|j| j.as_str().to_owned()),
         purpose: req.purpose.to_string(),
         decision: decided.outcome,
         reason: decided.reason.as_ref().map(|(c, _)| c.clone()),
@@ -278,6 +204,149 @@ pub async fn disclose(
             })
         }
     }
+}
+
+/// Basis, provenance, justification and policy, for a subject that exists.
+async fn decide(
+    state: &AppState,
+    who: &Principal,
+    req: &DisclosureRequest,
+    row: &SubjectRow,
+    sealed: &SealedSections,
+    now: OffsetDateTime,
+    policy: &crate::policy::PolicySet,
+) -> Result<Decided, DisclosureError> {
+    let index: Vec<SectionMeta> = sealed.index().cloned().collect();
+    let requested: BTreeSet<Category> = match &req.categories {
+        Some(c) => c.iter().copied().collect(),
+        None => index.iter().map(|s| s.category).collect(),
+    };
+    let all_withheld = |reason: &'static str| requested.iter().map(|c| Withheld { category: *c, reason }).collect();
+    let question = BasisQuestion {
+        subject: req.subject,
+        household: row.household,
+        owner: &req.owner,
+        requester: who,
+        purpose: &req.purpose,
+        now,
+        agencies: &state.agencies,
+        config: &state.bases,
+    };
+    let verdict = basis::check(&state.store, &req.basis, &question)
+        .instrument(tracing::info_span!("basis_check"))
+        .await?;
+    let (covered, context) = match verdict {
+        BasisVerdict::Fails { code, message } => return Ok(refused(code, message, all_withheld(code))),
+        BasisVerdict::Holds { covered, context } => (covered, context),
+    };
+    if index.is_empty() {
+        let mut d = refused(
+            reasons::NO_RECORDS,
+            "the owning agency holds no record about this subject",
+            Vec::new(),
+        );
+        d.context = context;
+        return Ok(d);
+    }
+    let kind = req.basis.kind();
+    // Internal use for another purpose than the records' own needs a recorded reason.
+    if let Basis::Internal { reason } = &req.basis {
+        let differs = index.iter().any(|s| {
+            sealed
+                .purpose_of(s.record)
+                .is_none_or(|p| Purpose::parse(p).map_or(true, |p| !p.same_purpose(&req.purpose)))
+        });
+        if differs && reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+            let mut d = refused(
+                reasons::INTERNAL_REASON_REQUIRED,
+                "the purpose differs from the records' original purpose: state the reason",
+                all_withheld(reasons::INTERNAL_REASON_REQUIRED),
+            );
+            d.context = context;
+            return Ok(d);
+        }
+    }
+    // Provenance (G3): material from a meeting or conference stays in that body unless its
+    // coordinator approved this basis.
+    let mut blocked_records = Vec::new();
+    for s in &index {
+        if blocked_records.contains(&s.record) {
+            continue;
+        }
+        if let Some(origin) = sealed.origin_session_of(s.record) {
+            let same_body = match SessionId::parse(origin) {
+                Ok(origin) => match state.store.session(origin).await? {
+                    Some(o) => context.body == Some(o.body_id),
+                    None => false,
+                },
+                Err(_) => false,
+            };
+            if !same_body && !state.store.origin_approved(s.record, kind.as_str()).await? {
+                blocked_records.push(s.record);
+            }
+        }
+    }
+
+    let _span = tracing::info_span!("policy_decision").entered();
+    let action = kind.disclose_action();
+    let mut withheld = Vec::new();
+    let mut rules = Vec::new();
+    let mut allowed_categories = Vec::new();
+    for c in &requested {
+        if c.is_sealed() {
+            withhold(&mut withheld, *c, reasons::SEALED);
+            continue;
+        }
+        if !covered.contains(c) {
+            withhold(&mut withheld, *c, reasons::NOT_COVERED);
+            continue;
+        }
+        if c.is_special_care() && kind.needs_special_care_justification() && req.justification.is_none() {
+            withhold(&mut withheld, *c, reasons::JUSTIFICATION_REQUIRED);
+            continue;
+        }
+        let (ok, matched) = policy.may_receive(&who.roles, &who.agency, action, *c)?;
+        rules.extend(matched);
+        if ok {
+            allowed_categories.push(*c);
+        } else {
+            withhold(&mut withheld, *c, reasons::POLICY_DENIED);
+        }
+    }
+    rules.sort();
+    rules.dedup();
+    let mut sections = Vec::new();
+    for s in index.into_iter().filter(|s| allowed_categories.contains(&s.category)) {
+        if blocked_records.contains(&s.record) {
+            withhold(&mut withheld, s.category, reasons::ONWARD_DISCLOSURE);
+        } else {
+            sections.push(s);
+        }
+    }
+    if sections.is_empty() {
+        let mut d = refused(
+            reasons::NO_CATEGORY_ALLOWED,
+            "no requested category may be disclosed",
+            withheld,
+        );
+        d.rules = rules;
+        d.context = context;
+        return Ok(d);
+    }
+    if kind == BasisKind::Emergency {
+        tracing::warn!(
+            alert = "emergency-disclosure",
+            "break-glass disclosure under an emergency grant"
+        );
+    }
+    Ok(Decided {
+        outcome: Outcome::Allowed,
+        reason: None,
+        sections,
+        withheld,
+        rules,
+        context,
+    })
 }
 
 #[tracing::instrument(name = "records_open", skip_all, fields(sections = release.sections().len()))]

@@ -80,6 +80,8 @@ impl Application {
             rules = policy.rules().len(),
             "sharing policy loaded"
         );
+        let bases =
+            crate::policy::bases::BasesConfig::load_dir(&config.policy_dir).context("loading policies/bases.toml")?;
         let agencies: HashMap<_, _> = store.agencies().await?.into_iter().map(|a| (a.id.clone(), a)).collect();
         let jwt = JwtVerifier::from_jwks_file(
             &config.jwt.jwks_file,
@@ -99,6 +101,7 @@ impl Application {
             clock,
             agencies: Arc::new(agencies),
             jwt: Arc::new(jwt),
+            bases: Arc::new(bases),
         };
 
         let tls_config = tls::server_config(&TlsPaths {

@@ -9,6 +9,7 @@ use crate::clock::Clock;
 use crate::crypto::Pseudonymizer;
 use crate::domain::AgencyId;
 use crate::policy::PolicyEngine;
+use crate::policy::bases::BasesConfig;
 use crate::store::{Agency, Store};
 
 #[derive(Clone)]
@@ -21,6 +22,8 @@ pub struct AppState {
     /// The agency registry (agency → organ), loaded from the store.
     pub agencies: Arc<HashMap<AgencyId, Agency>>,
     pub jwt: Arc<JwtVerifier>,
+    /// Local configuration of the lawful bases (`policies/bases.toml`).
+    pub bases: Arc<BasesConfig>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::domain::{Basis, Category, RecordId, Role};
+use crate::domain::{Basis, BasisContext, Category, RecordId, Role};
 
 /// Who asked: the user from the token, the system from the certificate.
 #[derive(Debug, Clone, Serialize)]
@@ -63,6 +63,10 @@ pub struct DisclosureEntry {
     pub disclosed: Vec<Category>,
     pub withheld: Vec<Withheld>,
     pub basis: Basis,
+    /// Statute, body, conference type, agenda item, information request — what made the basis hold.
+    pub basis_context: BasisContext,
+    /// The per-disclosure justification (required for special-care categories in meetings).
+    pub justification: Option<String>,
     pub purpose: String,
     pub decision: Outcome,
     /// The refusal reason code, when refused.
@@ -77,6 +81,21 @@ pub enum AuditEntry {
     Disclosure(Box<DisclosureEntry>),
     ConsentRecorded(ConsentEvent),
     ConsentRevoked(ConsentEvent),
+    /// Other events that change what may be disclosed or review it (report filed, emergency
+    /// grant made or reviewed).
+    Event(EventEntry),
+}
+
+/// A non-disclosure event on record.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventEntry {
+    pub event: &'static str,
+    pub at: String,
+    pub user: String,
+    pub agency: String,
+    pub subject: String,
+    pub reference: String,
+    pub detail: serde_json::Value,
 }
 
 /// A change to a consent, recorded because it changes what may be disclosed.
@@ -113,6 +132,7 @@ impl AuditEntry {
             AuditEntry::Disclosure(_) => "disclosure",
             AuditEntry::ConsentRecorded(_) => "consent-recorded",
             AuditEntry::ConsentRevoked(_) => "consent-revoked",
+            AuditEntry::Event(e) => e.event,
         }
     }
 }

@@ -13,7 +13,7 @@ pub mod checkpoint;
 pub mod entry;
 pub mod merkle;
 
-pub use entry::{AuditEntry, ConsentEvent, DisclosureEntry, Outcome, PolicyRef, Requester, Withheld};
+pub use entry::{AuditEntry, ConsentEvent, DisclosureEntry, EventEntry, Outcome, PolicyRef, Requester, Withheld};
 
 use std::collections::BTreeSet;
 
@@ -127,6 +127,7 @@ impl AuditLog {
             requester_user: index.requester_user,
             owner_agency: index.owner_agency,
             basis: index.basis,
+            basis_ref: index.basis_ref,
         };
         let (reply, wait) = oneshot::channel();
         self.tx
@@ -173,6 +174,7 @@ impl AuditLog {
             requester_user: Some(entry.requester.user.clone()),
             owner_agency: Some(entry.owner_agency.clone()),
             basis: Some(entry.basis.kind().as_str().to_owned()),
+            basis_ref: entry.basis.reference(),
         };
         let receipt = self.append(&AuditEntry::Disclosure(Box::new(entry)), index).await?;
         if allowed {
@@ -200,6 +202,8 @@ pub struct IndexFields {
     pub requester_user: Option<String>,
     pub owner_agency: Option<String>,
     pub basis: Option<String>,
+    /// The basis reference (consent, session, report or grant id).
+    pub basis_ref: Option<String>,
 }
 
 /// The sequencer: takes the first waiting append, gathers whatever else is queued (up to

@@ -120,6 +120,30 @@ uuid_id!(
     /// A recorded consent (本人同意).
     ConsentId, "consent_id"
 );
+uuid_id!(
+    /// A standing body: a support meeting (支援会議) or a statutory conference.
+    BodyId, "body_id"
+);
+uuid_id!(
+    /// One dated session of a body.
+    SessionId, "session_id"
+);
+uuid_id!(
+    /// An item on a session's agenda (one subject or household).
+    AgendaItemId, "agenda_item_id"
+);
+uuid_id!(
+    /// An information request of a session to an agency (Art. 106-6(3)).
+    InfoRequestId, "info_request_id"
+);
+uuid_id!(
+    /// An abuse report (legal reporting duty).
+    ReportId, "report_id"
+);
+uuid_id!(
+    /// A break-glass emergency grant.
+    GrantId, "grant_id"
+);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

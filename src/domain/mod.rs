@@ -10,10 +10,13 @@ pub mod my_number;
 pub mod role;
 pub mod text;
 
-pub use basis::{Basis, BasisKind};
+pub use basis::{Basis, BasisContext, BasisKind, BodyKind};
 pub use category::{Category, Sensitivity};
 pub use consent::{Consent, ConsentMethod, ConsentScope, ConsentScopeError, GivenBy, NewConsent};
-pub use ids::{AgencyId, ConsentId, HouseholdId, OrganId, RecordId, SectionId, SubjectId, UserId};
+pub use ids::{
+    AgencyId, AgendaItemId, BodyId, ConsentId, GrantId, HouseholdId, InfoRequestId, OrganId, RecordId, ReportId,
+    SectionId, SessionId, SubjectId, UserId,
+};
 pub use role::Role;
 pub use text::{FreeText, Purpose};
 

@@ -142,6 +142,7 @@ async fn log_consent_event(state: &AppState, who: &Principal, c: &Consent, revok
         requester_user: Some(who.user.to_string()),
         owner_agency: Some(c.scope.recorded_by_agency.to_string()),
         basis: Some("consent".into()),
+        basis_ref: Some(c.scope.id.to_string()),
         ..IndexFields::default()
     };
     state.audit.append(&entry, index).await?;
@@ -227,5 +228,19 @@ pub async fn revoke_consent(
         .revoke_consent(consent.scope.id, &who.user, reason.as_str(), state.clock.now())
         .await?;
     log_consent_event(&state, &who, &revoked, true).await?;
+    // Tell every agency that received data under this consent (DOMAIN.md §3.1).
+    let now = state.clock.now();
+    for agency in state.store.recipients_under(&revoked.scope.id.to_string()).await? {
+        state
+            .store
+            .notify(
+                &agency,
+                "consent-revoked",
+                &revoked.scope.id.to_string(),
+                "a consent under which your agency received data has been revoked: stop further use and onward sharing",
+                now,
+            )
+            .await?;
+    }
     Ok(HttpResponse::Ok().json(revoked))
 }

@@ -8,7 +8,10 @@ use utoipa::ToSchema;
 use super::error::{ApiError, ErrorBody};
 use crate::audit::{Receipt, Withheld};
 use crate::disclosure::{DisclosureOutcome, DisclosureRequest, disclose};
-use crate::domain::{AgencyId, Basis, BasisKind, Category, ConsentId, Purpose, SubjectId, ValidationError};
+use crate::domain::{
+    AgencyId, Basis, BasisKind, Category, ConsentId, FreeText, GrantId, InfoRequestId, Purpose, ReportId, SessionId,
+    SubjectId, ValidationError,
+};
 use crate::principal::Principal;
 use crate::state::AppState;
 use crate::store::DisclosedSection;
@@ -16,11 +19,22 @@ use crate::store::DisclosedSection;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BasisInput {
-    /// The lawful basis: `consent`.
+    /// The lawful basis: `consent`, `support-meeting`, `statutory-conference`, `legal-report`,
+    /// `emergency` or `internal`.
     #[serde(rename = "type")]
     pub kind: String,
     /// With `consent`: the consent's id.
     pub consent_id: Option<String>,
+    /// With `support-meeting` / `statutory-conference`: the session's id.
+    pub session_id: Option<String>,
+    /// With a meeting basis, when answering an information request (Art. 106-6(3)).
+    pub info_request_id: Option<String>,
+    /// With `legal-report`: the report's id.
+    pub report_id: Option<String>,
+    /// With `emergency`: the grant's id.
+    pub grant_id: Option<String>,
+    /// With `internal`: the reason, required when the purpose differs from the records' own.
+    pub reason: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -33,6 +47,8 @@ pub struct CreateDisclosure {
     pub basis: BasisInput,
     /// Categories asked for; omit to ask for everything the basis and policy allow.
     pub categories: Option<Vec<String>>,
+    /// Why special-care categories are needed; required for them under meeting bases.
+    pub justification: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -47,6 +63,59 @@ pub struct DisclosureView {
     pub policy_version: String,
 }
 
+/// A required id field of the basis.
+fn id_field<T>(
+    value: Option<&str>,
+    field: &'static str,
+    parse: fn(&str) -> Result<T, ValidationError>,
+) -> Result<T, ValidationError> {
+    let v = value.ok_or_else(|| ValidationError::new(field, "missing_field", format!("this basis needs {field}")))?;
+    parse(v).map_err(|e| ValidationError {
+        field: field.into(),
+        ..e
+    })
+}
+
+fn parse_basis(b: &BasisInput) -> Result<Basis, ValidationError> {
+    let info_request = |b: &BasisInput| {
+        b.info_request_id
+            .as_deref()
+            .map(|v| {
+                InfoRequestId::parse(v).map_err(|e| ValidationError {
+                    field: "basis.info_request_id".into(),
+                    ..e
+                })
+            })
+            .transpose()
+    };
+    Ok(match BasisKind::parse(&b.kind)? {
+        BasisKind::Consent => Basis::Consent {
+            consent_id: id_field(b.consent_id.as_deref(), "basis.consent_id", ConsentId::parse)?,
+        },
+        BasisKind::SupportMeeting => Basis::SupportMeeting {
+            session_id: id_field(b.session_id.as_deref(), "basis.session_id", SessionId::parse)?,
+            info_request_id: info_request(b)?,
+        },
+        BasisKind::StatutoryConference => Basis::StatutoryConference {
+            session_id: id_field(b.session_id.as_deref(), "basis.session_id", SessionId::parse)?,
+            info_request_id: info_request(b)?,
+        },
+        BasisKind::LegalReport => Basis::LegalReport {
+            report_id: id_field(b.report_id.as_deref(), "basis.report_id", ReportId::parse)?,
+        },
+        BasisKind::Emergency => Basis::Emergency {
+            grant_id: id_field(b.grant_id.as_deref(), "basis.grant_id", GrantId::parse)?,
+        },
+        BasisKind::Internal => Basis::Internal {
+            reason: b
+                .reason
+                .as_deref()
+                .map(|r| FreeText::parse("basis.reason", r).map(FreeText::into_string))
+                .transpose()?,
+        },
+    })
+}
+
 fn parse(b: CreateDisclosure) -> Result<DisclosureRequest, ValidationError> {
     let subject = SubjectId::parse(&b.subject_id)?;
     let owner = AgencyId::parse(&b.owner_agency).map_err(|e| ValidationError {
@@ -54,23 +123,7 @@ fn parse(b: CreateDisclosure) -> Result<DisclosureRequest, ValidationError> {
         ..e
     })?;
     let purpose = Purpose::parse(&b.purpose)?;
-    let basis = match BasisKind::parse(&b.basis.kind)? {
-        BasisKind::Consent => {
-            let id = b.basis.consent_id.as_deref().ok_or_else(|| {
-                ValidationError::new(
-                    "basis.consent_id",
-                    "missing_field",
-                    "a consent basis names its consent_id",
-                )
-            })?;
-            Basis::Consent {
-                consent_id: ConsentId::parse(id).map_err(|e| ValidationError {
-                    field: "basis.consent_id".into(),
-                    ..e
-                })?,
-            }
-        }
-    };
+    let basis = parse_basis(&b.basis)?;
     let categories = b
         .categories
         .map(|list| {
@@ -91,12 +144,18 @@ fn parse(b: CreateDisclosure) -> Result<DisclosureRequest, ValidationError> {
                 .collect::<Result<Vec<_>, _>>()
         })
         .transpose()?;
+    let justification = b
+        .justification
+        .as_deref()
+        .map(|j| FreeText::parse("justification", j))
+        .transpose()?;
     Ok(DisclosureRequest {
         subject,
         owner,
         purpose,
         basis,
         categories,
+        justification,
     })
 }
 

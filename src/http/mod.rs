@@ -2,11 +2,13 @@
 //! boundary and the OpenAPI document. Handlers parse input into domain types, ask the policy,
 //! and call the store or the disclosure road; they make no access decision of their own.
 
+pub mod bases;
 pub mod consents;
 pub mod disclosures;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod meetings;
 pub mod openapi;
 pub mod subjects;
 pub mod trace;
@@ -67,7 +69,47 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                     .route("/subjects/{id}/consents", web::get().to(consents::list_consents))
                     .route("/consents/{id}", web::get().to(consents::get_consent))
                     .route("/consents/{id}/revoke", web::post().to(consents::revoke_consent))
-                    .route("/disclosures", web::post().to(disclosures::create_disclosure)),
+                    .route("/disclosures", web::post().to(disclosures::create_disclosure))
+                    .route("/subjects/{id}/assignments", web::post().to(bases::assign_case))
+                    .route("/legal-reports", web::post().to(bases::create_legal_report))
+                    .route("/emergency-grants", web::post().to(bases::create_grant))
+                    .route("/emergency-grants/unreviewed", web::get().to(bases::unreviewed_grants))
+                    .route("/emergency-grants/{id}/review", web::post().to(bases::review_grant))
+                    .route("/notifications", web::get().to(bases::notifications))
+                    .route("/bodies", web::post().to(meetings::create_body))
+                    .route("/bodies/{id}", web::get().to(meetings::get_body))
+                    .route("/bodies/{id}/pledge-texts", web::post().to(meetings::add_pledge_text))
+                    .route("/bodies/{id}/pledges", web::post().to(meetings::accept_pledge))
+                    .route(
+                        "/bodies/{id}/members/{user_id}",
+                        web::delete().to(meetings::remove_member),
+                    )
+                    .route("/bodies/{id}/sessions", web::post().to(meetings::create_session))
+                    .route("/sessions/{id}", web::get().to(meetings::get_session))
+                    .route("/sessions/{id}/roster", web::post().to(meetings::add_to_roster))
+                    .route("/sessions/{id}/agenda", web::post().to(meetings::add_agenda_item))
+                    .route(
+                        "/sessions/{id}/agenda/{item_id}",
+                        web::delete().to(meetings::remove_agenda_item),
+                    )
+                    .route(
+                        "/sessions/{id}/publish-agenda",
+                        web::post().to(meetings::publish_agenda),
+                    )
+                    .route(
+                        "/sessions/{id}/info-requests",
+                        web::post().to(meetings::create_info_request),
+                    )
+                    .route("/sessions/{id}/followups", web::post().to(meetings::add_followup))
+                    .route(
+                        "/sessions/{id}/decision-summary",
+                        web::put().to(meetings::set_decision_summary),
+                    )
+                    .route("/sessions/{id}/record", web::get().to(meetings::session_record))
+                    .route(
+                        "/records/{id}/origin-approvals",
+                        web::post().to(meetings::approve_origin),
+                    ),
             )
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::not_found("not_found", "no such resource"))

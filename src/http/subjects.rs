@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::authorize;
-use crate::domain::{Category, FreeText, HouseholdId, Purpose, SubjectId, ValidationError};
+use crate::domain::{Category, FreeText, HouseholdId, Purpose, SessionId, SubjectId, ValidationError};
 use crate::principal::Principal;
 use crate::state::AppState;
 use crate::store::{NewRecord, NewSection};
@@ -198,6 +198,10 @@ pub struct CreateRecord {
     /// The purpose the information was collected for.
     pub purpose: String,
     pub sections: Vec<SectionInput>,
+    /// When the material comes from a support meeting or statutory conference session: that
+    /// session's id. Such a record stays inside that body (no onward disclosure) unless the
+    /// body's coordinator approves.
+    pub origin_session_id: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -225,6 +229,12 @@ pub async fn create_record(
     let subject = subject_id(&path)?;
     let body = body.into_inner();
     let purpose = Purpose::parse(&body.purpose)?;
+    let origin_session = body.origin_session_id.as_deref().map(SessionId::parse).transpose()?;
+    if let Some(session) = origin_session
+        && state.store.session(session).await?.is_none()
+    {
+        return Err(ValidationError::new("origin_session_id", "session_not_found", "no such session").into());
+    }
     if body.sections.is_empty() || body.sections.len() > 64 {
         return Err(ValidationError::new("sections", "invalid_sections", "a record has 1 to 64 sections").into());
     }
@@ -245,6 +255,8 @@ pub async fn create_record(
         purpose,
         created_by: who.user.clone(),
         sections,
+        origin_basis: "intake",
+        origin_session,
     };
     let (id, section_ids) = state.store.create_record(record, state.clock.now()).await?;
     Ok(HttpResponse::Created().json(RecordView {

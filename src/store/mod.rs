@@ -6,11 +6,15 @@
 //! subject's data key before it is written and opened only with an audit-issued release.
 
 mod audit_rows;
+mod bases;
 mod consents;
+mod meetings;
 mod records;
 mod subjects;
 
 pub use audit_rows::{AuditRow, NewAuditRow};
+pub use bases::{EmergencyGrant, LegalReport, Notification};
+pub use meetings::{AgendaItem, Body, FollowUp, InfoRequest, NewBody, RosterEntry, Session};
 pub use records::{DisclosedSection, NewRecord, NewSection, SealedSections, SectionMeta};
 pub use subjects::{Agency, OrganKind, SubjectRow};
 

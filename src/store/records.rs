@@ -22,6 +22,11 @@ pub struct NewRecord {
     pub purpose: Purpose,
     pub created_by: UserId,
     pub sections: Vec<NewSection>,
+    /// Provenance (G3): how the record came in — `intake` (from its owner), `legal-report`, …
+    pub origin_basis: &'static str,
+    /// The meeting or conference session the material came from, if any: such a record stays
+    /// inside that body unless its coordinator approves otherwise.
+    pub origin_session: Option<crate::domain::SessionId>,
 }
 
 /// What the hub may know about a section without opening it.
@@ -65,13 +70,15 @@ impl Store {
         let id = RecordId::new_random();
         let mut tx = self.pool().begin().await?;
         sqlx::query(
-            "INSERT INTO records (id, subject_id, owner_agency, purpose, origin_basis, origin_body, created_by_user, created_at_ms) \
-             VALUES ($1, $2, $3, $4, 'intake', NULL, $5, $6)",
+            "INSERT INTO records (id, subject_id, owner_agency, purpose, origin_basis, origin_body, origin_session, created_by_user, \
+             created_at_ms) VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8)",
         )
         .bind(id.to_string())
         .bind(record.subject.to_string())
         .bind(record.owner.as_str().to_owned())
         .bind(record.purpose.as_str().to_owned())
+        .bind(record.origin_basis)
+        .bind(record.origin_session.map(|s| s.to_string()))
         .bind(record.created_by.as_str().to_owned())
         .bind(to_ms(now))
         .execute(&mut *tx)
@@ -122,6 +129,8 @@ type SubjectIndexRow = (
     Option<String>,  // section id
     Option<String>,  // category
     Option<Vec<u8>>, // ciphertext
+    Option<String>,  // record purpose
+    Option<String>,  // record origin session
 );
 
 /// The owner's sections about one subject, still sealed. Plaintext comes out only through
@@ -132,6 +141,8 @@ pub struct SealedSections {
     owner: AgencyId,
     wrapped: crate::crypto::WrappedKey,
     sections: Vec<(SectionMeta, Vec<u8>)>,
+    /// Per record: its original purpose and the session it came from, if any.
+    records: Vec<(crate::domain::RecordId, String, Option<String>)>,
 }
 
 impl std::fmt::Debug for SealedSections {
@@ -147,6 +158,16 @@ impl SealedSections {
     pub fn index(&self) -> impl Iterator<Item = &SectionMeta> {
         self.sections.iter().map(|(m, _)| m)
     }
+
+    /// The original purpose of a record.
+    pub fn purpose_of(&self, record: crate::domain::RecordId) -> Option<&str> {
+        self.records.iter().find(|r| r.0 == record).map(|r| r.1.as_str())
+    }
+
+    /// The session a record's material came from, if any (G3 provenance).
+    pub fn origin_session_of(&self, record: crate::domain::RecordId) -> Option<&str> {
+        self.records.iter().find(|r| r.0 == record).and_then(|r| r.2.as_deref())
+    }
 }
 
 impl Store {
@@ -159,7 +180,7 @@ impl Store {
     ) -> Result<Option<(super::SubjectRow, SealedSections)>, StoreError> {
         let rows: Vec<SubjectIndexRow> = sqlx::query_as(
             "SELECT subj.id, subj.household_id, subj.created_by_agency, subj.created_at_ms, subj.wrapped_key, subj.kek_id, \
-             r.id, s.id, s.category, s.ciphertext \
+             r.id, s.id, s.category, s.ciphertext, r.purpose, r.origin_session \
              FROM subjects subj \
              LEFT JOIN records r ON r.subject_id = subj.id AND r.owner_agency = $2 \
              LEFT JOIN sections s ON s.record_id = r.id \
@@ -178,9 +199,14 @@ impl Store {
             kek_id: first.5.clone(),
         };
         let mut sections = Vec::new();
+        let mut records: Vec<(crate::domain::RecordId, String, Option<String>)> = Vec::new();
         for r in rows {
             if let (Some(rec), Some(sec), Some(cat), Some(ct)) = (r.6, r.7, r.8, r.9) {
-                sections.push((parse_meta(&rec, &sec, &cat)?, ct));
+                let meta = parse_meta(&rec, &sec, &cat)?;
+                if !records.iter().any(|x| x.0 == meta.record) {
+                    records.push((meta.record, r.10.unwrap_or_default(), r.11));
+                }
+                sections.push((meta, ct));
             }
         }
         Ok(Some((
@@ -190,6 +216,7 @@ impl Store {
                 owner: owner.clone(),
                 wrapped,
                 sections,
+                records,
             },
         )))
     }

@@ -1,0 +1,331 @@
+//! The other lawful bases' own resources: abuse reports (legal reporting duties), emergency
+//! break-glass grants and their reviews, case assignments for internal use, and notifications.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::authorize;
+use crate::audit::{AuditEntry, IndexFields};
+use crate::domain::{AgencyId, Category, FreeText, GrantId, Purpose, SubjectId, UserId, ValidationError};
+use crate::principal::Principal;
+use crate::state::AppState;
+use crate::store::{NewRecord, NewSection};
+
+fn text(field: &str, s: &str, max: usize) -> Result<FreeText, ValidationError> {
+    if s.chars().count() > max {
+        return Err(ValidationError::new(
+            field,
+            "too_long",
+            format!("at most {max} characters"),
+        ));
+    }
+    FreeText::parse(field, s)
+}
+
+/// Appends a non-disclosure event (report filed, grant made, review recorded) to the log.
+async fn log_event(
+    state: &AppState,
+    who: &Principal,
+    kind: &'static str,
+    subject: SubjectId,
+    reference: String,
+    detail: serde_json::Value,
+) -> Result<(), ApiError> {
+    let now = state.clock.now();
+    let subject = state.pseudonyms.pseudonym("subject", &subject.to_string());
+    let entry = AuditEntry::Event(crate::audit::EventEntry {
+        event: kind,
+        at: now
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        user: who.user.to_string(),
+        agency: who.agency.to_string(),
+        subject: subject.clone(),
+        reference: reference.clone(),
+        detail,
+    });
+    let index = IndexFields {
+        at_ms: crate::store::to_ms(now),
+        decision: "recorded",
+        subject_pseudonym: Some(subject),
+        requester_agency: Some(who.agency.to_string()),
+        requester_user: Some(who.user.to_string()),
+        basis_ref: Some(reference),
+        ..IndexFields::default()
+    };
+    state.audit.append(&entry, index).await?;
+    Ok(())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReporterInput {
+    pub name: String,
+    pub contact: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSection {
+    pub category: String,
+    pub content: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateLegalReport {
+    /// A report type from `policies/bases.toml` (`child-abuse`, `elder-abuse`, `disability-abuse`).
+    pub report_type: String,
+    pub subject_id: String,
+    pub sections: Vec<ReportSection>,
+    /// Who reported: stored sealed as `reporter-identity`, never disclosed.
+    pub reporter: ReporterInput,
+}
+
+/// Files an abuse report. It goes to the designated receiving agency only, never blocked by
+/// missing consent; the reporter's identity is sealed.
+#[utoipa::path(post, path = "/v1/legal-reports", tag = "bases", request_body = CreateLegalReport,
+    responses((status = 201, description = "filed"), (status = 422, body = ErrorBody)))]
+pub async fn create_legal_report(
+    state: web::Data<AppState>,
+    who: Principal,
+    b: web::Json<CreateLegalReport>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&state, &who, "legal-reports:write")?;
+    let route = state.bases.report_route(&b.report_type).cloned().ok_or_else(|| {
+        ValidationError::new(
+            "report_type",
+            "unknown_report_type",
+            "not a report type in policies/bases.toml",
+        )
+    })?;
+    let subject = SubjectId::parse(&b.subject_id)?;
+    if b.sections.is_empty() || b.sections.len() > 32 {
+        return Err(ValidationError::new("sections", "invalid_sections", "a report has 1 to 32 sections").into());
+    }
+    let mut sections = Vec::with_capacity(b.sections.len() + 1);
+    for (i, s) in b.sections.iter().enumerate() {
+        let category = Category::parse(&s.category).map_err(|e| ValidationError {
+            field: format!("sections[{i}].category"),
+            ..e
+        })?;
+        if category.is_sealed() {
+            return Err(ValidationError::new(
+                format!("sections[{i}].category"),
+                "category_sealed",
+                "give the reporter in `reporter`",
+            )
+            .into());
+        }
+        sections.push(NewSection {
+            category,
+            content: text(&format!("sections[{i}].content"), &s.content, FreeText::MAX_CHARS)?,
+        });
+    }
+    let reporter = format!(
+        "{} / {} ({})",
+        text("reporter.name", &b.reporter.name, 200)?.as_str(),
+        b.reporter
+            .contact
+            .as_deref()
+            .map(|c| text("reporter.contact", c, 200))
+            .transpose()?
+            .map(FreeText::into_string)
+            .unwrap_or_default(),
+        who.agency
+    );
+    sections.push(NewSection {
+        category: Category::ReporterIdentity,
+        content: FreeText::parse("reporter", &reporter)?,
+    });
+    if state.store.subject(subject).await?.is_none() {
+        return Err(ValidationError::new("subject_id", "subject_not_found", "no such subject").into());
+    }
+    let record = NewRecord {
+        subject,
+        owner: route.receiving_agency.clone(),
+        purpose: Purpose::parse(&format!("{} report", route.report_type))?,
+        created_by: who.user.clone(),
+        sections,
+        origin_basis: "legal-report",
+        origin_session: None,
+    };
+    let now = state.clock.now();
+    let (id, record_id) = state
+        .store
+        .create_legal_report(&route.report_type, record, &who.agency, now)
+        .await?;
+    log_event(
+        &state,
+        &who,
+        "legal-report-filed",
+        subject,
+        id.to_string(),
+        serde_json::json!({"report_type": route.report_type, "receiving_agency": route.receiving_agency, "statute": route.statute}),
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({
+        "id": id, "record_id": record_id, "receiving_agency": route.receiving_agency, "statute": route.statute
+    })))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateGrant {
+    pub subject_id: String,
+    pub owner_agency: String,
+    /// The imminent risk to life or body.
+    pub risk: String,
+    /// Why the person's consent cannot be obtained in time.
+    pub why_consent_impracticable: String,
+    /// Requested duration; capped by `emergency.max_hours` (default 72).
+    pub hours: Option<u32>,
+}
+
+/// Break-glass: grants the caller short access to the minimal categories. Raises an alert and
+/// stays unreviewed until a privacy officer records an outcome.
+#[utoipa::path(post, path = "/v1/emergency-grants", tag = "bases", request_body = CreateGrant,
+    responses((status = 201, description = "the grant"), (status = 422, body = ErrorBody)))]
+pub async fn create_grant(
+    state: web::Data<AppState>,
+    who: Principal,
+    b: web::Json<CreateGrant>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&state, &who, "emergency:request")?;
+    let subject = SubjectId::parse(&b.subject_id)?;
+    let owner = AgencyId::parse(&b.owner_agency).map_err(|e| ValidationError {
+        field: "owner_agency".into(),
+        ..e
+    })?;
+    if !state.agencies.contains_key(&owner) {
+        return Err(ValidationError::new("owner_agency", "agency_unknown", "not a registered agency").into());
+    }
+    if state.store.subject(subject).await?.is_none() {
+        return Err(ValidationError::new("subject_id", "subject_not_found", "no such subject").into());
+    }
+    let risk = text("risk", &b.risk, 2000)?;
+    let why = text("why_consent_impracticable", &b.why_consent_impracticable, 2000)?;
+    let max = state.bases.emergency.max_hours;
+    let hours = b.hours.unwrap_or(max).clamp(1, max);
+    let now = state.clock.now();
+    let expires_at = now + time::Duration::hours(i64::from(hours));
+    let grounds = format!(
+        "risk: {}\nwhy consent is impracticable: {}",
+        risk.as_str(),
+        why.as_str()
+    );
+    let id = state
+        .store
+        .create_emergency_grant(subject, &owner, &who.user, &who.agency, &grounds, now, expires_at)
+        .await?;
+    tracing::warn!(alert = "emergency-grant", grant = %id, agency = %who.agency, "break-glass emergency grant issued; privacy-officer review required");
+    log_event(
+        &state,
+        &who,
+        "emergency-granted",
+        subject,
+        id.to_string(),
+        serde_json::json!({"owner_agency": owner, "hours": hours}),
+    )
+    .await?;
+    let grant = state
+        .store
+        .emergency_grant(id, false)
+        .await?
+        .ok_or(ApiError::not_found("grant_not_found", "no such grant"))?;
+    Ok(HttpResponse::Created().json(grant))
+}
+
+/// Emergency grants awaiting review (privacy officers): the emergency-use alert list.
+#[utoipa::path(get, path = "/v1/emergency-grants/unreviewed", tag = "bases",
+    responses((status = 200, description = "unreviewed grants, oldest first"), (status = 403, body = ErrorBody)))]
+pub async fn unreviewed_grants(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, ApiError> {
+    authorize(&state, &who, "emergency:review")?;
+    Ok(HttpResponse::Ok().json(state.store.unreviewed_grants().await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewInput {
+    /// `justified` or `not-justified`.
+    pub outcome: String,
+    pub note: String,
+}
+
+#[utoipa::path(post, path = "/v1/emergency-grants/{id}/review", tag = "bases", request_body = ReviewInput,
+    responses((status = 200, description = "reviewed"), (status = 409, body = ErrorBody)))]
+pub async fn review_grant(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+    b: web::Json<ReviewInput>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&state, &who, "emergency:review")?;
+    let id = GrantId::parse(&path).map_err(|_| ApiError::not_found("grant_not_found", "no such grant"))?;
+    if !matches!(b.outcome.as_str(), "justified" | "not-justified") {
+        return Err(ValidationError::new("outcome", "invalid_value", "justified or not-justified").into());
+    }
+    let note = text("note", &b.note, 2000)?;
+    let grant = state
+        .store
+        .emergency_grant(id, false)
+        .await?
+        .ok_or(ApiError::not_found("grant_not_found", "no such grant"))?;
+    state
+        .store
+        .review_grant(id, &who.user, &b.outcome, note.as_str(), state.clock.now())
+        .await?;
+    log_event(
+        &state,
+        &who,
+        "emergency-reviewed",
+        grant.subject_id,
+        id.to_string(),
+        serde_json::json!({"outcome": b.outcome}),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(state.store.emergency_grant(id, true).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignInput {
+    pub user_id: String,
+}
+
+/// Assigns a user of your agency to a person's case (internal use, §3.6).
+#[utoipa::path(post, path = "/v1/subjects/{id}/assignments", tag = "bases", request_body = AssignInput,
+    responses((status = 201, description = "assigned"), (status = 404, body = ErrorBody)))]
+pub async fn assign_case(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+    b: web::Json<AssignInput>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&state, &who, "assignments:write")?;
+    let subject = SubjectId::parse(&path).map_err(|_| ApiError::not_found("subject_not_found", "no such subject"))?;
+    if !state.store.is_linked(&who.agency, subject).await? {
+        return Err(ApiError::not_found(
+            "subject_not_found",
+            "your agency has no subject with that id",
+        ));
+    }
+    let user = UserId::parse(&b.user_id).map_err(|e| ValidationError {
+        field: "user_id".into(),
+        ..e
+    })?;
+    state
+        .store
+        .assign_case(subject, &who.agency, &user, &who.user, state.clock.now())
+        .await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({"subject_id": subject, "agency": who.agency, "user_id": user})))
+}
+
+/// Notices for your agency (e.g. a consent under which you received data was revoked).
+#[utoipa::path(get, path = "/v1/notifications", tag = "bases", responses((status = 200, description = "newest first")))]
+pub async fn notifications(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, ApiError> {
+    authorize(&state, &who, "notifications:read")?;
+    Ok(HttpResponse::Ok().json(state.store.notifications(&who.agency).await?))
+}
