@@ -112,7 +112,9 @@ pub async fn create_body(
             (BodyKind::StatutoryConference, Some(c.kind.clone()), c.statute.clone())
         }
         _ => {
-            return Err(ValidationError::new("kind", "invalid_value", "support-meeting or statutory-conference").into());
+            return Err(
+                ValidationError::new("kind", "invalid_value", "support-meeting or statutory-conference").into(),
+            );
         }
     };
     let window_days = b.window_days.unwrap_or(state.bases.meetings.window_days);

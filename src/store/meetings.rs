@@ -75,6 +75,9 @@ pub struct FollowUp {
     pub until: OffsetDateTime,
 }
 
+type SessionRow = (String, String, i64, Option<i64>, Option<String>);
+type AgendaRow = (String, Option<String>, Option<String>, Option<i64>);
+
 fn bad(what: &str) -> StoreError {
     StoreError::Corrupt(format!("invalid stored {what}"))
 }
@@ -232,7 +235,7 @@ impl Store {
     }
 
     pub async fn session(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
-        let row: Option<(String, String, i64, Option<i64>, Option<String>)> = sqlx::query_as(
+        let row: Option<SessionRow> = sqlx::query_as(
             "SELECT id, body_id, held_at_ms, agenda_published_at_ms, decision_summary FROM sessions WHERE id = $1",
         )
         .bind(id.to_string())
@@ -369,7 +372,7 @@ impl Store {
     }
 
     pub async fn agenda(&self, session: SessionId) -> Result<Vec<AgendaItem>, StoreError> {
-        let rows: Vec<(String, Option<String>, Option<String>, Option<i64>)> = sqlx::query_as(
+        let rows: Vec<AgendaRow> = sqlx::query_as(
             "SELECT id, subject_id, household_id, removed_at_ms FROM agenda_items WHERE session_id = $1 ORDER BY added_at_ms, id",
         )
         .bind(session.to_string())
@@ -393,6 +396,7 @@ impl Store {
             .collect()
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_info_request(
         &self,
         session: SessionId,
@@ -443,6 +447,7 @@ impl Store {
             .collect()
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub async fn add_followup(
         &self,
         session: SessionId,

@@ -111,13 +111,18 @@ pub fn test_config(database_url: &str) -> Config {
 }
 
 pub async fn spawn_app(engine: Engine) -> TestApp {
+    spawn_app_with_clock(engine, Arc::new(SystemClock)).await
+}
+
+/// A hub whose clock the test controls (validity periods, windows, grant expiry).
+pub async fn spawn_app_with_clock(engine: Engine, clock: Arc<dyn tsunagi::clock::Clock>) -> TestApp {
     tsunagi::tls::install_crypto_provider();
     let dir = tempfile::tempdir().unwrap();
     let database_url = match engine {
         Engine::Sqlite => format!("sqlite://{}", dir.path().join("tsunagi.db").display()),
         Engine::Postgres => fresh_postgres_db().await,
     };
-    let app = Application::build_with_clock(test_config(&database_url), Arc::new(SystemClock))
+    let app = Application::build_with_clock(test_config(&database_url), clock)
         .await
         .expect("build app");
     let port = app.port();

@@ -10,8 +10,10 @@
 )]
 
 mod audit_guarantee;
+mod bases;
 mod disclosures;
 mod helpers;
+mod meetings;
 mod policy_cases;
 mod tls_auth;
 mod validation;
