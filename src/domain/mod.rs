@@ -7,6 +7,7 @@ pub mod category;
 pub mod consent;
 pub mod ids;
 pub mod my_number;
+pub mod preconditions;
 pub mod role;
 pub mod text;
 

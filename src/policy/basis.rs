@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use time::{Duration, OffsetDateTime};
 
 use super::bases::BasesConfig;
+use crate::domain::preconditions as pre;
 use crate::domain::{
     AgencyId, Basis, BasisContext, BasisKind, Category, HouseholdId, InfoRequestId, Purpose, SessionId, SubjectId,
 };
@@ -85,22 +86,20 @@ pub async fn check(store: &Store, basis: &Basis, q: &BasisQuestion<'_>) -> Resul
             info_request_id,
         } => meeting(store, BasisKind::StatutoryConference, *session_id, *info_request_id, q).await,
         Basis::LegalReport { report_id } => {
-            let Some(report) = store.legal_report(*report_id).await? else {
-                return fails("report_not_found", "no abuse report with that id is on record");
+            let report = store.legal_report(*report_id).await?;
+            let facts = pre::ReportFacts {
+                report_found: report.is_some(),
+                requester_is_receiver: report
+                    .as_ref()
+                    .is_some_and(|r| r.receiving_agency == q.requester.agency),
+                scope_matches: report
+                    .as_ref()
+                    .is_some_and(|r| &r.reporter_agency == q.owner && r.subject_id == q.subject),
             };
-            if report.receiving_agency != q.requester.agency {
-                return fails(
-                    "not_designated_receiver",
-                    "only the designated receiving agency may ask under this report",
-                );
+            if let Err(code) = pre::legal_report(&facts) {
+                return fails(code, "the abuse report does not let you ask for this");
             }
-            if &report.reporter_agency != q.owner || report.subject_id != q.subject {
-                return fails(
-                    "report_scope_mismatch",
-                    "the report concerns another person or another reporting agency",
-                );
-            }
-            let statute = q.config.report_route(&report.report_type).map(|r| r.statute.clone());
+            let statute = report.and_then(|r| q.config.report_route(&r.report_type).map(|r| r.statute.clone()));
             Ok(BasisVerdict::Holds {
                 covered: all_unsealed(),
                 context: BasisContext {
@@ -110,20 +109,19 @@ pub async fn check(store: &Store, basis: &Basis, q: &BasisQuestion<'_>) -> Resul
             })
         }
         Basis::Emergency { grant_id } => {
-            let Some(grant) = store.emergency_grant(*grant_id, false).await? else {
-                return fails("grant_not_found", "no emergency grant with that id is on record");
+            let grant = store.emergency_grant(*grant_id, false).await?;
+            let facts = pre::EmergencyFacts {
+                grant_found: grant.is_some(),
+                granted_to_requester: grant
+                    .as_ref()
+                    .is_some_and(|g| g.user_id == q.requester.user.as_str() && g.agency_id == q.requester.agency),
+                scope_matches: grant
+                    .as_ref()
+                    .is_some_and(|g| g.subject_id == q.subject && &g.owner_agency == q.owner),
+                expired: grant.as_ref().is_none_or(|g| q.now >= g.expires_at),
             };
-            if grant.user_id != q.requester.user.as_str() || grant.agency_id != q.requester.agency {
-                return fails("grant_not_yours", "the emergency grant was made to another user");
-            }
-            if grant.subject_id != q.subject || &grant.owner_agency != q.owner {
-                return fails(
-                    "grant_scope_mismatch",
-                    "the emergency grant concerns another person or agency",
-                );
-            }
-            if q.now >= grant.expires_at {
-                return fails("grant_expired", "the emergency grant has expired");
+            if let Err(code) = pre::emergency(&facts) {
+                return fails(code, "the emergency grant does not cover this request");
             }
             let private_owner = q
                 .agencies
@@ -143,18 +141,17 @@ pub async fn check(store: &Store, basis: &Basis, q: &BasisQuestion<'_>) -> Resul
             })
         }
         Basis::Internal { .. } => {
-            let owner_organ = q.agencies.get(q.owner).map(|a| &a.organ);
-            if owner_organ != Some(&q.requester.organ) {
+            let facts = pre::InternalFacts {
+                same_organ: q.agencies.get(q.owner).map(|a| &a.organ) == Some(&q.requester.organ),
+                assigned: store
+                    .is_assigned(q.subject, &q.requester.agency, &q.requester.user)
+                    .await?,
+            };
+            if let Err(code) = pre::internal(&facts) {
                 return fails(
-                    "organ_boundary",
-                    "the requesting and owning agencies belong to different organs: not internal use",
+                    code,
+                    "not internal use by staff of the owning organ assigned to the case",
                 );
-            }
-            if !store
-                .is_assigned(q.subject, &q.requester.agency, &q.requester.user)
-                .await?
-            {
-                return fails("not_assigned", "you are not assigned to this person's case");
             }
             Ok(BasisVerdict::Holds {
                 covered: all_unsealed(),
@@ -167,7 +164,8 @@ pub async fn check(store: &Store, basis: &Basis, q: &BasisQuestion<'_>) -> Resul
     }
 }
 
-/// §3.2 / §3.3: roster, pledge, agenda (or information request), access window, membership.
+/// §3.2 / §3.3: gathers the facts (roster, pledge, agenda or information request, access
+/// window, membership) and lets [`pre::meeting`] decide.
 async fn meeting(
     store: &Store,
     kind: BasisKind,
@@ -175,101 +173,72 @@ async fn meeting(
     info_request_id: Option<InfoRequestId>,
     q: &BasisQuestion<'_>,
 ) -> Result<BasisVerdict, StoreError> {
-    let Some(session) = store.session(session_id).await? else {
-        return fails("session_not_found", "no session with that id");
-    };
-    let Some(body) = store.body(session.body_id).await? else {
-        return fails("session_not_found", "the session's body is missing");
-    };
-    if body.kind.basis() != kind {
-        return fails(
-            "basis_body_mismatch",
-            format!("the session belongs to a {}, not a {kind}", body.kind.as_str()),
-        );
-    }
-    let user = q.requester.user.as_str();
-    let request = match info_request_id {
-        Some(id) => match store.info_requests(session_id).await?.into_iter().find(|r| r.id == id) {
-            Some(r) if &r.asked_agency == q.owner && r.subject_id == q.subject => Some(r),
-            Some(_) => {
-                return fails(
-                    "info_request_scope_mismatch",
-                    "the information request names another agency or person",
-                );
-            }
-            None => return fails("info_request_not_found", "no such information request in this session"),
-        },
+    let session = store.session(session_id).await?;
+    let body = match &session {
+        Some(s) => store.body(s.body_id).await?,
         None => None,
     };
-    let named_by_request = request
-        .as_ref()
-        .is_some_and(|r| r.recipient_user == user && r.recipient_agency == q.requester.agency);
-
-    // Recipient: on the roster (and not a former member), or named by the request.
+    let (Some(session), Some(body)) = (session, body) else {
+        return fails("session_not_found", "no session with that id");
+    };
+    let user = q.requester.user.as_str();
+    let request = match info_request_id {
+        Some(id) => store.info_requests(session_id).await?.into_iter().find(|r| r.id == id),
+        None => None,
+    };
+    let request_fact = match (info_request_id, &request) {
+        (None, _) => pre::RequestFact::None,
+        (Some(_), None) => pre::RequestFact::NotFound,
+        (Some(_), Some(r)) if &r.asked_agency != q.owner || r.subject_id != q.subject => pre::RequestFact::OtherScope,
+        (Some(_), Some(r)) => pre::RequestFact::Matching {
+            names_requester: r.recipient_user == user && r.recipient_agency == q.requester.agency,
+        },
+    };
     let roster = store.roster(session_id).await?;
-    match roster.iter().find(|e| e.user_id == user) {
-        Some(e) if e.removed_at.is_some_and(|t| t <= q.now) => {
-            return fails(
-                "former_member",
-                "you left this meeting: access ended (the duty of confidentiality remains)",
-            );
-        }
-        Some(e) if e.agency_id != q.requester.agency.as_str() => {
-            return fails("not_on_roster", "you are on the roster for another agency");
-        }
-        Some(_) => {}
-        None if named_by_request => {}
-        None => return fails("not_on_roster", "you are not on this session's roster"),
-    }
-    // The owner must take part: a current member agency, or the agency the meeting asked.
-    let owner_member = roster
-        .iter()
-        .any(|e| e.agency_id == q.owner.as_str() && e.removed_at.is_none_or(|t| t > q.now));
-    if !owner_member && request.is_none() {
-        return fails(
-            "owner_not_member",
-            "the owning agency does not take part in this session",
-        );
-    }
-    if !store.has_current_pledge(session.body_id, &q.requester.user).await? {
-        return fails(
-            "no_pledge",
-            "no current confidentiality pledge (誓約書) on file for this meeting",
-        );
-    }
-    // Subject on the agenda (directly or through the household), or named by the request.
+    let live = |removed: Option<time::OffsetDateTime>| removed.is_none_or(|t| t > q.now);
+    let roster_fact = match roster.iter().find(|e| e.user_id == user) {
+        None => pre::RosterFact::Absent,
+        Some(e) if !live(e.removed_at) => pre::RosterFact::Former,
+        Some(e) if e.agency_id != q.requester.agency.as_str() => pre::RosterFact::OtherAgency,
+        Some(_) => pre::RosterFact::Current,
+    };
     let agenda = store.agenda(session_id).await?;
     let item = agenda.iter().find(|i| {
-        i.removed_at.is_none_or(|t| t > q.now)
+        live(i.removed_at)
             && (i.subject_id == Some(q.subject) || (i.household_id.is_some() && i.household_id == q.household))
     });
-    if item.is_none() && request.is_none() {
-        return fails("not_on_agenda", "the person is not on this session's agenda");
-    }
-    // Access window: from agenda publication until `window_days` after the session.
-    let Some(published) = session.agenda_published_at else {
-        return fails("window_not_open", "the agenda has not been published");
-    };
-    if q.now < published {
-        return fails("window_not_open", "the agenda has not been published yet");
-    }
-    let closes = session.held_at + Duration::days(body.window_days);
-    let mut via_follow_up = false;
-    if q.now > closes {
-        let follow_up = store.followups(session_id).await?.into_iter().any(|f| {
-            f.subject_id == q.subject
-                && f.user_id == user
-                && f.agency_id == q.requester.agency.as_str()
-                && q.now < f.until
-        });
-        if !follow_up {
-            return fails(
-                "window_closed",
-                "the session's access window has closed and you are not assigned to follow-up",
-            );
+    let window = match session.agenda_published_at {
+        Some(published) if q.now >= published => {
+            if q.now <= session.held_at + Duration::days(body.window_days) {
+                pre::WindowFact::Open
+            } else {
+                let follow_up = store.followups(session_id).await?.into_iter().any(|f| {
+                    f.subject_id == q.subject
+                        && f.user_id == user
+                        && f.agency_id == q.requester.agency.as_str()
+                        && q.now < f.until
+                });
+                pre::WindowFact::Closed { follow_up }
+            }
         }
-        via_follow_up = true;
-    }
+        _ => pre::WindowFact::NotPublished,
+    };
+    let facts = pre::MeetingFacts {
+        session_found: true,
+        body_kind_matches: body.kind.basis() == kind,
+        request: request_fact,
+        roster: roster_fact,
+        owner_takes_part: roster
+            .iter()
+            .any(|e| e.agency_id == q.owner.as_str() && live(e.removed_at)),
+        pledge_current: store.has_current_pledge(session.body_id, &q.requester.user).await?,
+        on_agenda: item.is_some(),
+        window,
+    };
+    let via_follow_up = match pre::meeting(&facts) {
+        Ok(v) => v,
+        Err(code) => return fails(code, meeting_message(code)),
+    };
     let statute = match &body.conference_type {
         Some(t) => q
             .config
@@ -289,4 +258,20 @@ async fn meeting(
             via_follow_up,
         },
     })
+}
+
+fn meeting_message(code: &str) -> &'static str {
+    match code {
+        "basis_body_mismatch" => "the session belongs to another kind of body than the basis names",
+        "info_request_not_found" => "no such information request in this session",
+        "info_request_scope_mismatch" => "the information request names another agency or person",
+        "former_member" => "you left this meeting: access ended (the duty of confidentiality remains)",
+        "not_on_roster" => "you are not on this session's roster for your agency",
+        "owner_not_member" => "the owning agency does not take part in this session",
+        "no_pledge" => "no current confidentiality pledge (誓約書) on file for this meeting",
+        "not_on_agenda" => "the person is not on this session's agenda",
+        "window_not_open" => "the agenda has not been published",
+        "window_closed" => "the session's access window has closed and you are not assigned to follow-up",
+        _ => "the meeting basis does not hold",
+    }
 }

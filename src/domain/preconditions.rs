@@ -1,0 +1,164 @@
+//! The preconditions of the non-consent bases as pure functions of facts (DOMAIN.md §3.2–§3.6).
+//! `policy::basis` gathers the facts from the store; these functions decide. The order of the
+//! checks fixes which reason a requester sees when several fail, and the decision tables in
+//! `policies/cases/preconditions.json` walk every one of them both ways.
+
+use serde::Deserialize;
+
+/// The requester's place on the session's roster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RosterFact {
+    Absent,
+    /// On the roster, for the agency they now call from.
+    Current,
+    /// On the roster, but for another agency (they moved).
+    OtherAgency,
+    /// Removed: a former member.
+    Former,
+}
+
+/// An information request named in the disclosure, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RequestFact {
+    None,
+    NotFound,
+    /// Found, but it asks another agency or about another person.
+    OtherScope,
+    /// Found and matching; `names_requester` is whether it names the requester as recipient.
+    Matching {
+        names_requester: bool,
+    },
+}
+
+/// Where "now" falls relative to the session's access window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WindowFact {
+    NotPublished,
+    Open,
+    /// Closed; `follow_up` is whether the requester holds a live follow-up assignment.
+    Closed {
+        follow_up: bool,
+    },
+}
+
+/// Everything §3.2 / §3.3 depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingFacts {
+    pub session_found: bool,
+    /// The session's body is of the kind the basis names (meeting vs. conference).
+    pub body_kind_matches: bool,
+    pub request: RequestFact,
+    pub roster: RosterFact,
+    /// The owning agency takes part (a current roster member's agency).
+    pub owner_takes_part: bool,
+    pub pledge_current: bool,
+    pub on_agenda: bool,
+    pub window: WindowFact,
+}
+
+/// Ok(via_follow_up) or the refusal code.
+pub fn meeting(f: &MeetingFacts) -> Result<bool, &'static str> {
+    if !f.session_found {
+        return Err("session_not_found");
+    }
+    if !f.body_kind_matches {
+        return Err("basis_body_mismatch");
+    }
+    let (has_request, named) = match f.request {
+        RequestFact::None => (false, false),
+        RequestFact::NotFound => return Err("info_request_not_found"),
+        RequestFact::OtherScope => return Err("info_request_scope_mismatch"),
+        RequestFact::Matching { names_requester } => (true, names_requester),
+    };
+    match f.roster {
+        RosterFact::Former => return Err("former_member"),
+        RosterFact::OtherAgency => return Err("not_on_roster"),
+        RosterFact::Absent if !named => return Err("not_on_roster"),
+        RosterFact::Absent | RosterFact::Current => {}
+    }
+    if !f.owner_takes_part && !has_request {
+        return Err("owner_not_member");
+    }
+    if !f.pledge_current {
+        return Err("no_pledge");
+    }
+    if !f.on_agenda && !has_request {
+        return Err("not_on_agenda");
+    }
+    match f.window {
+        WindowFact::NotPublished => Err("window_not_open"),
+        WindowFact::Open => Ok(false),
+        WindowFact::Closed { follow_up: true } => Ok(true),
+        WindowFact::Closed { follow_up: false } => Err("window_closed"),
+    }
+}
+
+/// §3.5: a grant made to this user, for this person and owner, not expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmergencyFacts {
+    pub grant_found: bool,
+    pub granted_to_requester: bool,
+    pub scope_matches: bool,
+    pub expired: bool,
+}
+
+pub fn emergency(f: &EmergencyFacts) -> Result<(), &'static str> {
+    if !f.grant_found {
+        return Err("grant_not_found");
+    }
+    if !f.granted_to_requester {
+        return Err("grant_not_yours");
+    }
+    if !f.scope_matches {
+        return Err("grant_scope_mismatch");
+    }
+    if f.expired {
+        return Err("grant_expired");
+    }
+    Ok(())
+}
+
+/// §3.4: the designated receiving agency asks the reporter about the reported person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportFacts {
+    pub report_found: bool,
+    pub requester_is_receiver: bool,
+    pub scope_matches: bool,
+}
+
+pub fn legal_report(f: &ReportFacts) -> Result<(), &'static str> {
+    if !f.report_found {
+        return Err("report_not_found");
+    }
+    if !f.requester_is_receiver {
+        return Err("not_designated_receiver");
+    }
+    if !f.scope_matches {
+        return Err("report_scope_mismatch");
+    }
+    Ok(())
+}
+
+/// §3.6 and G4: same organ, assigned to the case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InternalFacts {
+    pub same_organ: bool,
+    pub assigned: bool,
+}
+
+pub fn internal(f: &InternalFacts) -> Result<(), &'static str> {
+    if !f.same_organ {
+        return Err("organ_boundary");
+    }
+    if !f.assigned {
+        return Err("not_assigned");
+    }
+    Ok(())
+}
