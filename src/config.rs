@@ -68,6 +68,15 @@ pub struct AuditConfig {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct PolicyAdminConfig {
+    /// A second policy admin must approve a proposal before it is applied.
+    pub require_approval: bool,
+    /// How often every instance checks for a newer policy version, milliseconds.
+    pub refresh_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Config {
     pub environment: Environment,
     pub listen: SocketAddr,
@@ -86,6 +95,7 @@ pub struct Config {
     pub jwt: JwtConfig,
     pub keys: KeysConfig,
     pub audit: AuditConfig,
+    pub policy_admin: PolicyAdminConfig,
 }
 
 impl Default for Config {
@@ -121,6 +131,10 @@ impl Default for Config {
             },
             audit: AuditConfig {
                 max_batch: crate::audit::DEFAULT_MAX_BATCH,
+            },
+            policy_admin: PolicyAdminConfig {
+                require_approval: false,
+                refresh_ms: 500,
             },
         }
     }

@@ -17,7 +17,7 @@ use crate::config::{Config, Environment};
 use crate::crypto::keyfile::read_key;
 use crate::crypto::{Kek, Pseudonymizer};
 use crate::http::PeerCertificate;
-use crate::policy::{PolicyEngine, PolicySet};
+use crate::policy::PolicyEngine;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::tls::{self, TlsPaths};
@@ -72,12 +72,19 @@ impl Application {
 
         let store = open_store(&config).await?;
         let pseudonyms = Pseudonymizer::new(&read_key::<32>(&config.keys.pseudonym_key_file)?);
-        let policy = PolicySet::load_dir(&config.policy_dir)
-            .await
-            .context("loading the sharing policy")?;
+        let policy = Arc::new(
+            PolicyEngine::open(&store, &config.policy_dir, clock.now())
+                .await
+                .context("loading the sharing policy")?,
+        );
+        policy.spawn_watcher(
+            store.clone(),
+            std::time::Duration::from_millis(config.policy_admin.refresh_ms.max(50)),
+        );
+        let current = policy.current();
         tracing::info!(
-            version = policy.version(),
-            rules = policy.rules().len(),
+            version = current.version(),
+            rules = current.rules().len(),
             "sharing policy loaded"
         );
         let bases =
@@ -96,7 +103,8 @@ impl Application {
         let state = AppState {
             store,
             audit,
-            policy: Arc::new(PolicyEngine::new(policy)),
+            policy,
+            policy_admin: config.policy_admin.clone(),
             pseudonyms: Arc::new(pseudonyms),
             clock,
             agencies: Arc::new(agencies),

@@ -24,6 +24,7 @@ pub struct AppState {
     pub jwt: Arc<JwtVerifier>,
     /// Local configuration of the lawful bases (`policies/bases.toml`).
     pub bases: Arc<BasesConfig>,
+    pub policy_admin: crate::config::PolicyAdminConfig,
 }
 
 impl std::fmt::Debug for AppState {

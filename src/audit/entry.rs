@@ -93,7 +93,8 @@ pub struct EventEntry {
     pub at: String,
     pub user: String,
     pub agency: String,
-    pub subject: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
     pub reference: String,
     pub detail: serde_json::Value,
 }

@@ -42,7 +42,7 @@ async fn log_event(
             .unwrap_or_default(),
         user: who.user.to_string(),
         agency: who.agency.to_string(),
-        subject: subject.clone(),
+        subject: Some(subject.clone()),
         reference: reference.clone(),
         detail,
     });

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod health;
 pub mod meetings;
 pub mod openapi;
+pub mod policy;
 pub mod subjects;
 pub mod trace;
 
@@ -109,7 +110,21 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                     .route(
                         "/records/{id}/origin-approvals",
                         web::post().to(meetings::approve_origin),
-                    ),
+                    )
+                    .route("/policy", web::get().to(policy::current))
+                    .route("/policy/versions", web::get().to(policy::versions))
+                    .route("/policy/versions/{version}", web::get().to(policy::version))
+                    .route("/policy/diff", web::get().to(policy::diff_versions))
+                    .route("/policy/proposals", web::post().to(policy::propose))
+                    .route("/policy/proposals/{id}", web::get().to(policy::get_proposal))
+                    .route(
+                        "/policy/proposals/{id}/simulate",
+                        web::post().to(policy::simulate_proposal),
+                    )
+                    .route("/policy/proposals/{id}/approve", web::post().to(policy::approve))
+                    .route("/policy/proposals/{id}/apply", web::post().to(policy::apply))
+                    .route("/policy/rollback", web::post().to(policy::rollback))
+                    .route("/policy/explain", web::post().to(policy::explain)),
             )
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::not_found("not_found", "no such resource"))

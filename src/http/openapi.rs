@@ -47,6 +47,17 @@ use utoipa::OpenApi;
         super::meetings::set_decision_summary,
         super::meetings::session_record,
         super::meetings::approve_origin,
+        super::policy::current,
+        super::policy::versions,
+        super::policy::version,
+        super::policy::diff_versions,
+        super::policy::propose,
+        super::policy::get_proposal,
+        super::policy::simulate_proposal,
+        super::policy::approve,
+        super::policy::apply,
+        super::policy::rollback,
+        super::policy::explain,
     )
 )]
 pub struct ApiDoc;

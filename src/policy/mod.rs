@@ -10,6 +10,8 @@
 //! The basis checks that turn stored facts into the question Casbin answers live in
 //! [`basis`].
 
+pub mod adapter;
+pub mod admin;
 pub mod bases;
 pub mod basis;
 pub mod rules;
@@ -55,6 +57,9 @@ const CACHE_LIMIT: usize = 100_000;
 /// An immutable policy version.
 pub struct PolicySet {
     version: String,
+    /// The stored version number, for sets loaded from the store.
+    number: Option<i64>,
+    model: String,
     rules: Vec<PolicyRule>,
     enforcer: Enforcer,
     cache: RwLock<HashMap<CacheKey, Arc<RuleDecision>>>,
@@ -91,6 +96,8 @@ impl PolicySet {
             .map_err(|e| PolicyError::Model(e.to_string()))?;
         let set = Self {
             version: version_of(model_text, &rules),
+            number: None,
+            model: model_text.to_owned(),
             rules,
             enforcer,
             cache: RwLock::new(HashMap::new()),
@@ -117,6 +124,46 @@ impl PolicySet {
 
     pub fn version(&self) -> &str {
         &self.version
+    }
+
+    /// The stored version number (sets loaded from the store).
+    pub fn number(&self) -> Option<i64> {
+        self.number
+    }
+
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// Loads a stored version; Casbin reads its rules through our [`adapter::StoreAdapter`].
+    pub async fn from_store(store: &crate::store::Store, version: i64) -> Result<Self, PolicyError> {
+        let row = store
+            .policy_version(version)
+            .await
+            .map_err(|e| PolicyError::Evaluate(e.to_string()))?
+            .ok_or_else(|| PolicyError::Model(format!("policy version {version} not found")))?;
+        let rules = parse_policy(&row.rules)?;
+        let model = DefaultModel::from_str(&row.model)
+            .await
+            .map_err(|e| PolicyError::Model(e.to_string()))?;
+        let enforcer = Enforcer::new(model, adapter::StoreAdapter::new(store.clone(), version))
+            .await
+            .map_err(|e| PolicyError::Model(e.to_string()))?;
+        let set = Self {
+            version: format!("v{version}"),
+            number: Some(version),
+            model: row.model,
+            rules,
+            enforcer,
+            cache: RwLock::new(HashMap::new()),
+        };
+        set.decide_uncached(Role::Caseworker, "probe", "consents:read", "*")?;
+        Ok(set)
+    }
+
+    /// The rules as policy.csv text.
+    pub fn rules_text(&self) -> String {
+        self.rules.iter().map(|r| format!("{r}\n")).collect()
     }
 
     pub fn rules(&self) -> &[PolicyRule] {
@@ -229,5 +276,81 @@ impl PolicyEngine {
     /// Replaces the current version; requests in flight keep the one they hold.
     pub fn replace(&self, set: PolicySet) {
         self.current.store(Arc::new(set));
+    }
+
+    /// Seeds the store from the policy files on first start, then loads the head version.
+    pub async fn open(store: &crate::store::Store, dir: &Path, now: time::OffsetDateTime) -> Result<Self, PolicyError> {
+        let head = store
+            .policy_head()
+            .await
+            .map_err(|e| PolicyError::Evaluate(e.to_string()))?;
+        let head = match head {
+            Some(v) => v,
+            None => {
+                let seed = PolicySet::load_dir(dir).await?;
+                match store
+                    .insert_policy_version(
+                        None,
+                        seed.model(),
+                        &seed.rules_text(),
+                        "seed",
+                        "tsunagi",
+                        "seeded from policies/",
+                        None,
+                        now,
+                    )
+                    .await
+                {
+                    Ok(v) => v,
+                    // Another instance seeded first.
+                    Err(crate::store::StoreError::Conflict(_)) => store
+                        .policy_head()
+                        .await
+                        .map_err(|e| PolicyError::Evaluate(e.to_string()))?
+                        .ok_or_else(|| PolicyError::Model("no policy version after seeding".into()))?,
+                    Err(e) => return Err(PolicyError::Evaluate(e.to_string())),
+                }
+            }
+        };
+        Ok(Self::new(PolicySet::from_store(store, head).await?))
+    }
+
+    /// Loads the head version if it is newer than the current one. Returns the new number.
+    pub async fn refresh(&self, store: &crate::store::Store) -> Result<Option<i64>, PolicyError> {
+        let head = store
+            .policy_head()
+            .await
+            .map_err(|e| PolicyError::Evaluate(e.to_string()))?;
+        match (head, self.current().number()) {
+            (Some(h), Some(c)) if h > c => {
+                self.replace(PolicySet::from_store(store, h).await?);
+                Ok(Some(h))
+            }
+            (Some(h), None) => {
+                self.replace(PolicySet::from_store(store, h).await?);
+                Ok(Some(h))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Every instance polls the version head, so a change applied anywhere is in force
+    /// everywhere within `every` — and an instance that was down catches up at start.
+    pub fn spawn_watcher(self: &Arc<Self>, store: crate::store::Store, every: std::time::Duration) {
+        let engine = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                if store.is_closed() {
+                    break;
+                }
+                match engine.refresh(&store).await {
+                    Ok(Some(v)) => tracing::info!(version = v, "sharing policy version now in force"),
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "policy refresh failed"),
+                }
+            }
+        });
     }
 }

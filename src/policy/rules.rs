@@ -11,7 +11,7 @@ use crate::domain::{AgencyId, BasisKind, Category, Role};
 
 /// Actions the policy speaks about. Disclosure actions are `disclose:<basis>` with a category
 /// as object; management actions take `*` as object.
-pub const MANAGEMENT_ACTIONS: [&str; 13] = [
+pub const MANAGEMENT_ACTIONS: [&str; 16] = [
     "subjects:write",
     "records:write",
     "records:read-index",
@@ -25,6 +25,9 @@ pub const MANAGEMENT_ACTIONS: [&str; 13] = [
     "emergency:request",
     "emergency:review",
     "notifications:read",
+    "policy:read",
+    "policy:write",
+    "policy:approve",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

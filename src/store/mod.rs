@@ -9,12 +9,14 @@ mod audit_rows;
 mod bases;
 mod consents;
 mod meetings;
+mod policies;
 mod records;
 mod subjects;
 
 pub use audit_rows::{AuditRow, NewAuditRow};
 pub use bases::{EmergencyGrant, LegalReport, Notification};
 pub use meetings::{AgendaItem, Body, FollowUp, InfoRequest, NewBody, RosterEntry, Session};
+pub use policies::{PolicyProposal, PolicyVersion};
 pub use records::{DisclosedSection, NewRecord, NewSection, SealedSections, SectionMeta};
 pub use subjects::{Agency, OrganKind, SubjectRow};
 
@@ -164,6 +166,10 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.pool.is_closed()
     }
 
     pub async fn close(&self) {
