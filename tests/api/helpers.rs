@@ -116,15 +116,27 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
 
 /// A hub whose clock the test controls (validity periods, windows, grant expiry).
 pub async fn spawn_app_with_clock(engine: Engine, clock: Arc<dyn tsunagi::clock::Clock>) -> TestApp {
+    spawn_configured(engine, None, clock, |_| {}).await
+}
+
+/// A hub with a tweaked configuration, on a fresh database or on `database_url` (a second
+/// instance of the same deployment).
+pub async fn spawn_configured(
+    engine: Engine,
+    database_url: Option<String>,
+    clock: Arc<dyn tsunagi::clock::Clock>,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
     tsunagi::tls::install_crypto_provider();
     let dir = tempfile::tempdir().unwrap();
-    let database_url = match engine {
-        Engine::Sqlite => format!("sqlite://{}", dir.path().join("tsunagi.db").display()),
-        Engine::Postgres => fresh_postgres_db().await,
+    let database_url = match (database_url, engine) {
+        (Some(url), _) => url,
+        (None, Engine::Sqlite) => format!("sqlite://{}", dir.path().join("tsunagi.db").display()),
+        (None, Engine::Postgres) => fresh_postgres_db().await,
     };
-    let app = Application::build_with_clock(test_config(&database_url), clock)
-        .await
-        .expect("build app");
+    let mut config = test_config(&database_url);
+    tweak(&mut config);
+    let app = Application::build_with_clock(config, clock).await.expect("build app");
     let port = app.port();
     let state = app.state().clone();
     let handle = app.handle();
@@ -203,11 +215,16 @@ impl TestApp {
     }
 
     pub async fn stop(self) {
-        self.handle.stop(true).await;
-        self.state.store.close().await;
+        self.stop_keeping_database().await;
         if self.engine == Engine::Postgres {
             drop_postgres_db(&self.database_url).await;
         }
+    }
+
+    /// Stops this instance; the database stays (another instance may use it).
+    pub async fn stop_keeping_database(&self) {
+        self.handle.stop(true).await;
+        self.state.store.close().await;
     }
 }
 

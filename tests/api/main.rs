@@ -14,6 +14,7 @@ mod bases;
 mod disclosures;
 mod helpers;
 mod meetings;
+mod policy_admin;
 mod policy_cases;
 mod tls_auth;
 mod validation;
