@@ -41,6 +41,28 @@ enum Command {
         #[arg(long, default_value_t = 3600)]
         ttl: i64,
     },
+    /// Sharing-policy tools.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Validate a policy directory (model.conf, policy.csv, bases.toml) and run its decision
+    /// tables (cases/*.json). Exit 0 only when everything holds.
+    Check {
+        #[arg(default_value = "policies")]
+        dir: PathBuf,
+    },
+    /// Write a stored policy version (default: the one in force) as model.conf + policy.csv.
+    Export {
+        #[arg(long)]
+        version: Option<i64>,
+        #[arg(long, default_value = "policy-export")]
+        out: PathBuf,
+    },
+    /// Rules added and removed from FROM to TO; each is a stored version number or a directory.
+    Diff { from: String, to: String },
 }
 
 fn main() -> std::process::ExitCode {
@@ -53,6 +75,87 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+/// A policy from a stored version number or a policy directory.
+async fn policy_from(config: &Config, what: &str) -> anyhow::Result<tsunagi::policy::PolicySet> {
+    match what.parse::<i64>() {
+        Ok(version) => {
+            let store = tsunagi::startup::open_store(config).await?;
+            let set = tsunagi::policy::PolicySet::from_store(&store, version).await?;
+            store.close().await;
+            Ok(set)
+        }
+        Err(_) => Ok(tsunagi::policy::PolicySet::load_dir(std::path::Path::new(what)).await?),
+    }
+}
+
+fn policy_command(cmd: PolicyCommand, config_path: Option<&std::path::Path>) -> anyhow::Result<()> {
+    match cmd {
+        PolicyCommand::Check { dir } => runtime()?.block_on(async move {
+            let set = tsunagi::policy::PolicySet::load_dir(&dir).await?;
+            tsunagi::policy::bases::BasesConfig::load_dir(&dir)?;
+            let report = tsunagi::policy::cases::run_cases(&set, &dir.join("cases")).map_err(|e| anyhow::anyhow!(e))?;
+            println!(
+                "{}: {} rules valid (version {}); {} policy cases, {} precondition cases",
+                dir.display(),
+                set.rules().len(),
+                set.version(),
+                report.policy_cases,
+                report.precondition_cases
+            );
+            if report.failures.is_empty() {
+                println!("all decision tables hold");
+                Ok(())
+            } else {
+                for f in &report.failures {
+                    println!("FAIL {f}");
+                }
+                anyhow::bail!("{} decision-table cases do not hold", report.failures.len())
+            }
+        }),
+        PolicyCommand::Export { version, out } => {
+            let config = load_config(config_path)?;
+            runtime()?.block_on(async move {
+                let store = tsunagi::startup::open_store(&config).await?;
+                let version = match version {
+                    Some(v) => v,
+                    None => store.policy_head().await?.ok_or_else(|| anyhow::anyhow!("no policy stored yet"))?,
+                };
+                let row = store.policy_version(version).await?.ok_or_else(|| anyhow::anyhow!("no policy version {version}"))?;
+                std::fs::create_dir_all(&out)?;
+                std::fs::write(out.join("model.conf"), &row.model)?;
+                let header = format!(
+                    "# Tsunagi sharing policy, version {version} ({}, by {}: {})\n# p, role, agency, action, object, allow|deny\n",
+                    row.kind, row.author, row.reason
+                );
+                std::fs::write(out.join("policy.csv"), format!("{header}{}", row.rules))?;
+                store.close().await;
+                println!("policy version {version} written to {}", out.display());
+                Ok(())
+            })
+        }
+        PolicyCommand::Diff { from, to } => {
+            let config = load_config(config_path)?;
+            runtime()?.block_on(async move {
+                let a = policy_from(&config, &from).await?;
+                let b = policy_from(&config, &to).await?;
+                let (added, removed) = tsunagi::policy::admin::diff(a.rules(), b.rules());
+                for r in &removed {
+                    println!("- {r}");
+                }
+                for r in &added {
+                    println!("+ {r}");
+                }
+                println!("{} added, {} removed", added.len(), removed.len());
+                Ok(())
+            })
+        }
+    }
+}
+
 fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
     Config::load(path).map_err(|e| anyhow::anyhow!("configuration: {e}"))
 }
@@ -60,6 +163,7 @@ fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
 fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Policy(cmd) => policy_command(cmd, cli.config.as_deref()),
         Command::Serve => {
             let config = load_config(cli.config.as_deref())?;
             let _guard = tsunagi::telemetry::init(config.log_format, &config.log_level)?;

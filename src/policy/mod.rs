@@ -14,6 +14,7 @@ pub mod adapter;
 pub mod admin;
 pub mod bases;
 pub mod basis;
+pub mod cases;
 pub mod rules;
 
 pub use rules::{Effect, PolicyRule, RuleError, parse_policy};

@@ -11,6 +11,7 @@
 
 mod audit_guarantee;
 mod bases;
+mod cli;
 mod disclosures;
 mod helpers;
 mod meetings;
