@@ -9,11 +9,16 @@
 //! Appends are sequenced by one task that commits whatever has queued up together (group
 //! commit): under load one fsync covers many requests.
 
+pub mod alerts;
 pub mod checkpoint;
+pub mod checkpointer;
 pub mod entry;
+pub mod keys;
 pub mod merkle;
+pub mod proofs;
+pub mod stored;
 
-pub use entry::{AuditEntry, ConsentEvent, DisclosureEntry, Outcome, PolicyRef, Requester, Withheld};
+pub use entry::{AuditEntry, ConsentEvent, DisclosureEntry, LogReadEvent, Outcome, PolicyRef, Requester, Withheld};
 
 use std::collections::BTreeSet;
 
@@ -127,6 +132,7 @@ impl AuditLog {
             requester_user: index.requester_user,
             owner_agency: index.owner_agency,
             basis: index.basis,
+            session_ref: index.session_ref.or_else(|| entry.session_ref()),
         };
         let (reply, wait) = oneshot::channel();
         self.tx
@@ -173,6 +179,7 @@ impl AuditLog {
             requester_user: Some(entry.requester.user.clone()),
             owner_agency: Some(entry.owner_agency.clone()),
             basis: Some(entry.basis.kind().as_str().to_owned()),
+            session_ref: None,
         };
         let receipt = self.append(&AuditEntry::Disclosure(Box::new(entry)), index).await?;
         if allowed {
@@ -200,6 +207,8 @@ pub struct IndexFields {
     pub requester_user: Option<String>,
     pub owner_agency: Option<String>,
     pub basis: Option<String>,
+    /// The meeting session the entry's basis names; filled from the entry when left `None`.
+    pub session_ref: Option<String>,
 }
 
 /// The sequencer: takes the first waiting append, gathers whatever else is queued (up to

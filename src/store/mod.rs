@@ -5,12 +5,16 @@
 //! [`Engine`]. Record content never touches this layer in plaintext: it is sealed with the
 //! subject's data key before it is written and opened only with an audit-issued release.
 
+mod audit_alerts;
 mod audit_rows;
+mod audit_tree;
 mod consents;
 mod records;
 mod subjects;
 
+pub use audit_alerts::AlertRow;
 pub use audit_rows::{AuditRow, NewAuditRow};
+pub use audit_tree::{RoundGuard, StoredCheckpoint};
 pub use records::{DisclosedSection, NewRecord, NewSection, SealedSections, SectionMeta};
 pub use subjects::{Agency, OrganKind, SubjectRow};
 
