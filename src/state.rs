@@ -4,6 +4,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::audit::AuditLog;
+use crate::audit::alerts::Alerts;
+use crate::audit::checkpointer::Checkpointer;
 use crate::auth::JwtVerifier;
 use crate::clock::Clock;
 use crate::crypto::Pseudonymizer;
@@ -21,6 +23,10 @@ pub struct AppState {
     /// The agency registry (agency → organ), loaded from the store.
     pub agencies: Arc<HashMap<AgencyId, Agency>>,
     pub jwt: Arc<JwtVerifier>,
+    /// Signs checkpoints; holds the log's keys.
+    pub checkpoints: Checkpointer,
+    /// Raises and checks privacy officers' alerts.
+    pub alerts: Alerts,
 }
 
 impl std::fmt::Debug for AppState {

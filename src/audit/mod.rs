@@ -13,10 +13,15 @@ pub mod alerts;
 pub mod checkpoint;
 pub mod checkpointer;
 pub mod entry;
+pub mod export;
 pub mod keys;
 pub mod merkle;
+pub mod proof_file;
 pub mod proofs;
+pub mod report;
 pub mod stored;
+pub mod tiles;
+pub mod verify;
 
 pub use entry::{AuditEntry, ConsentEvent, DisclosureEntry, LogReadEvent, Outcome, PolicyRef, Requester, Withheld};
 

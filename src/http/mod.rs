@@ -2,6 +2,8 @@
 //! boundary and the OpenAPI document. Handlers parse input into domain types, ask the policy,
 //! and call the store or the disclosure road; they make no access decision of their own.
 
+pub mod audit;
+pub mod audit_officer;
 pub mod consents;
 pub mod disclosures;
 pub mod error;
@@ -67,7 +69,8 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                     .route("/subjects/{id}/consents", web::get().to(consents::list_consents))
                     .route("/consents/{id}", web::get().to(consents::get_consent))
                     .route("/consents/{id}/revoke", web::post().to(consents::revoke_consent))
-                    .route("/disclosures", web::post().to(disclosures::create_disclosure)),
+                    .route("/disclosures", web::post().to(disclosures::create_disclosure))
+                    .configure(audit::routes),
             )
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::not_found("not_found", "no such resource"))

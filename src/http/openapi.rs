@@ -25,6 +25,14 @@ use utoipa::OpenApi;
         super::consents::get_consent,
         super::consents::revoke_consent,
         super::disclosures::create_disclosure,
+        super::audit::checkpoint,
+        super::audit::verifier_keys,
+        super::audit::inclusion_proof,
+        super::audit::consistency_proof,
+        super::audit_officer::search,
+        super::audit_officer::subject_report,
+        super::audit_officer::resolve_pseudonym,
+        super::audit_officer::alerts,
     )
 )]
 pub struct ApiDoc;

@@ -11,12 +11,15 @@ use crate::domain::{AgencyId, BasisKind, Category, Role};
 
 /// Actions the policy speaks about. Disclosure actions are `disclose:<basis>` with a category
 /// as object; management actions take `*` as object.
-pub const MANAGEMENT_ACTIONS: [&str; 5] = [
+pub const MANAGEMENT_ACTIONS: [&str; 8] = [
     "subjects:write",
     "records:write",
     "records:read-index",
     "consents:write",
     "consents:read",
+    "audit:checkpoint",
+    "audit:proof",
+    "audit:read",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

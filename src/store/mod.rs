@@ -7,6 +7,7 @@
 
 mod audit_alerts;
 mod audit_rows;
+mod audit_search;
 mod audit_tree;
 mod consents;
 mod records;
@@ -14,6 +15,7 @@ mod subjects;
 
 pub use audit_alerts::AlertRow;
 pub use audit_rows::{AuditRow, NewAuditRow};
+pub use audit_search::{AuditFilter, FoundEntry};
 pub use audit_tree::{RoundGuard, StoredCheckpoint};
 pub use records::{DisclosedSection, NewRecord, NewSection, SealedSections, SectionMeta};
 pub use subjects::{Agency, OrganKind, SubjectRow};
