@@ -197,7 +197,9 @@ impl Checkpointer {
             key_id: hex::encode(keys.signer().key_id()),
             signed_at_ms: crate::store::to_ms(self.inner.clock.now()),
         };
-        guard.insert_checkpoint(&cp).await?;
+        if !guard.insert_checkpoint(&cp).await? {
+            return Ok(None);
+        }
         Ok(Some(cp))
     }
 

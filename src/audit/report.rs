@@ -214,7 +214,7 @@ mod tests {
         let mut legal = e;
         legal["basis"] = serde_json::json!({"type": "legal-report", "report_id": "r-9"});
         let l = line(&found(legal), &[]).unwrap();
-        assert_eq!((l.recipient_agency.as_str(), l.basis_ref), (WITHHELD, None));
+        assert_eq!((l.recipient_agency.as_str(), l.basis_ref.as_deref()), (WITHHELD, None));
         let report = SubjectReport {
             subject_id: "s".into(),
             generated_at: "now".into(),

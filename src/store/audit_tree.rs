@@ -74,11 +74,12 @@ impl RoundGuard {
         Ok(())
     }
 
-    /// Stores a new checkpoint and ends the round.
-    pub async fn insert_checkpoint(mut self, cp: &StoredCheckpoint) -> Result<(), StoreError> {
+    /// Stores a new checkpoint and ends the round; `false` when one of that size was stored
+    /// meanwhile (SQLite databases shared by two processes have no round lock).
+    pub async fn insert_checkpoint(mut self, cp: &StoredCheckpoint) -> Result<bool, StoreError> {
         let q = sqlx::query(
             "INSERT INTO audit_checkpoints (size, root, note, key_name, key_id, signed_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (size) DO NOTHING",
         )
         .bind(to_i64(cp.size)?)
         .bind(cp.root.to_vec())
@@ -88,12 +89,12 @@ impl RoundGuard {
         .bind(cp.signed_at_ms);
         match self.tx.take() {
             Some(mut tx) => {
-                q.execute(&mut *tx).await?;
+                let done = q.execute(&mut *tx).await?;
                 tx.commit().await?;
+                Ok(done.rows_affected() == 1)
             }
-            None => return Err(StoreError::Conflict("checkpoint_round_not_held")),
+            None => Err(StoreError::Conflict("checkpoint_round_not_held")),
         }
-        Ok(())
     }
 }
 

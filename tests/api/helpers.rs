@@ -111,13 +111,20 @@ pub fn test_config(database_url: &str) -> Config {
 }
 
 pub async fn spawn_app(engine: Engine) -> TestApp {
+    spawn_app_with(engine, |_| {}).await
+}
+
+/// Like [`spawn_app`], with the configuration adjusted first.
+pub async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Config)) -> TestApp {
     tsunagi::tls::install_crypto_provider();
     let dir = tempfile::tempdir().unwrap();
     let database_url = match engine {
         Engine::Sqlite => format!("sqlite://{}", dir.path().join("tsunagi.db").display()),
         Engine::Postgres => fresh_postgres_db().await,
     };
-    let app = Application::build_with_clock(test_config(&database_url), Arc::new(SystemClock))
+    let mut config = test_config(&database_url);
+    tweak(&mut config);
+    let app = Application::build_with_clock(config, Arc::new(SystemClock))
         .await
         .expect("build app");
     let port = app.port();

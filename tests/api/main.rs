@@ -12,6 +12,8 @@
 mod audit_guarantee;
 mod disclosures;
 mod helpers;
+mod log_checkpoints;
+mod log_support;
 mod policy_cases;
 mod tls_auth;
 mod validation;
