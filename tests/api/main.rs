@@ -14,6 +14,7 @@ mod disclosures;
 mod helpers;
 mod log_checkpoints;
 mod log_support;
+mod log_tamper;
 mod policy_cases;
 mod tls_auth;
 mod validation;
