@@ -13,6 +13,7 @@ mod audit_guarantee;
 mod disclosures;
 mod helpers;
 mod log_checkpoints;
+mod log_officer;
 mod log_support;
 mod log_tamper;
 mod policy_cases;
