@@ -13,6 +13,8 @@ mod audit_guarantee;
 mod disclosures;
 mod helpers;
 mod log_checkpoints;
+mod log_crash;
+mod log_export;
 mod log_officer;
 mod log_support;
 mod log_tamper;
