@@ -64,6 +64,44 @@ pub struct KeysConfig {
 pub struct AuditConfig {
     /// Most entries committed in one transaction.
     pub max_batch: usize,
+    /// The log's name: checkpoints carry the origin line `tsunagi.<log_name>`, and the signing
+    /// key is named after the origin.
+    pub log_name: String,
+    /// While the log grows, a new checkpoint is signed at least this often (milliseconds).
+    pub checkpoint_interval_ms: u64,
+    /// Verifier keys (C2SP `name+keyid+base64` text) of earlier signing keys, so checkpoints
+    /// they signed still verify after a rotation.
+    pub old_verifier_keys: Vec<String>,
+    pub alerts: AlertConfig,
+}
+
+/// Unusual-volume alerts: a user (or agency) is flagged when its allowed disclosures on one
+/// local day exceed both its minimum and `usual_multiple` times its average day over the
+/// previous `baseline_days` days.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertConfig {
+    pub user_daily_min: u64,
+    pub agency_daily_min: u64,
+    pub usual_multiple: u64,
+    pub baseline_days: u32,
+    /// Offset of the local day from UTC, minutes (Japan: 540).
+    pub day_offset_minutes: i32,
+    /// How often volumes are checked, seconds.
+    pub check_interval_secs: u64,
+}
+
+impl Default for AlertConfig {
+    fn default() -> Self {
+        Self {
+            user_daily_min: 40,
+            agency_daily_min: 400,
+            usual_multiple: 3,
+            baseline_days: 28,
+            day_offset_minutes: 540,
+            check_interval_secs: 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,6 +169,10 @@ impl Default for Config {
             },
             audit: AuditConfig {
                 max_batch: crate::audit::DEFAULT_MAX_BATCH,
+                log_name: "local".into(),
+                checkpoint_interval_ms: 2000,
+                old_verifier_keys: Vec::new(),
+                alerts: AlertConfig::default(),
             },
             policy_admin: PolicyAdminConfig {
                 require_approval: false,

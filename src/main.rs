@@ -1,5 +1,7 @@
 //! The `tsunagi` command line: a thin layer over the library.
 
+mod audit_cli;
+
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -40,6 +42,11 @@ enum Command {
         /// Lifetime in seconds.
         #[arg(long, default_value_t = 3600)]
         ttl: i64,
+    },
+    /// The disclosure log: verify, checkpoint, export, proofs.
+    Audit {
+        #[command(subcommand)]
+        command: audit_cli::AuditCommand,
     },
     /// Sharing-policy tools.
     #[command(subcommand)]
@@ -216,6 +223,14 @@ fn run() -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("minting the token: {e}"))?;
             println!("{token}");
             Ok(())
+        }
+        Command::Audit { command } => {
+            tsunagi::tls::install_crypto_provider();
+            if audit_cli::run(load_config(cli.config.as_deref()), command)? {
+                Ok(())
+            } else {
+                anyhow::bail!("the log did not verify")
+            }
         }
     }
 }

@@ -11,6 +11,9 @@ use actix_web::{App, HttpServer, middleware, web};
 use anyhow::Context;
 
 use crate::audit::AuditLog;
+use crate::audit::alerts::Alerts;
+use crate::audit::checkpointer::Checkpointer;
+use crate::audit::keys::LogKeys;
 use crate::auth::JwtVerifier;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Environment};
@@ -61,6 +64,33 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
+/// The log's keys, the checkpointer and the alert checks, started in the background.
+pub fn start_log_services(
+    config: &Config,
+    store: &Store,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<(Checkpointer, Alerts)> {
+    let keys = log_keys(config)?;
+    tracing::info!(origin = keys.origin(), vkey = %keys.vkeys_text().trim_end(), "disclosure log keys loaded");
+    let alerts = Alerts::new(store.clone(), clock.clone(), config.audit.alerts.clone());
+    let checkpoints = Checkpointer::new(store.clone(), Arc::new(keys), clock, alerts.clone());
+    checkpoints.spawn(std::time::Duration::from_millis(
+        config.audit.checkpoint_interval_ms.max(10),
+    ));
+    alerts.spawn();
+    Ok((checkpoints, alerts))
+}
+
+/// The log's origin, signing key and verifier keys from configuration.
+pub fn log_keys(config: &Config) -> anyhow::Result<LogKeys> {
+    LogKeys::load(
+        &config.audit.log_name,
+        &config.keys.audit_signing_key_file,
+        &config.audit.old_verifier_keys,
+    )
+    .context("loading the disclosure log's keys")
+}
+
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         Self::build_with_clock(config, Arc::new(SystemClock)).await
@@ -99,6 +129,7 @@ impl Application {
         .map_err(|e| anyhow::anyhow!("loading the token issuer keys: {e}"))?;
         let audit = AuditLog::start(store.clone(), config.audit.max_batch);
         store.spawn_wal_checkpointer(std::time::Duration::from_millis(500));
+        let (checkpoints, alerts) = start_log_services(&config, &store, clock.clone())?;
 
         let state = AppState {
             store,
@@ -110,6 +141,8 @@ impl Application {
             agencies: Arc::new(agencies),
             jwt: Arc::new(jwt),
             bases: Arc::new(bases),
+            checkpoints,
+            alerts,
         };
 
         let tls_config = tls::server_config(&TlsPaths {

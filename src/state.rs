@@ -4,6 +4,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::audit::AuditLog;
+use crate::audit::alerts::Alerts;
+use crate::audit::checkpointer::Checkpointer;
 use crate::auth::JwtVerifier;
 use crate::clock::Clock;
 use crate::crypto::Pseudonymizer;
@@ -25,6 +27,10 @@ pub struct AppState {
     /// Local configuration of the lawful bases (`policies/bases.toml`).
     pub bases: Arc<BasesConfig>,
     pub policy_admin: crate::config::PolicyAdminConfig,
+    /// Signs checkpoints; holds the log's keys.
+    pub checkpoints: Checkpointer,
+    /// Raises and checks privacy officers' alerts.
+    pub alerts: Alerts,
 }
 
 impl std::fmt::Debug for AppState {

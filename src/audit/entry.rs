@@ -84,6 +84,8 @@ pub enum AuditEntry {
     /// Other events that change what may be disclosed or review it (report filed, emergency
     /// grant made or reviewed).
     Event(EventEntry),
+    /// Someone read the log itself (privacy officer search, subject report, pseudonym lookup).
+    LogRead(LogReadEvent),
 }
 
 /// A non-disclosure event on record.
@@ -97,6 +99,25 @@ pub struct EventEntry {
     pub subject: Option<String>,
     pub reference: String,
     pub detail: serde_json::Value,
+}
+
+/// A read of the log: who looked at what. Subject and household ids in `query` are replaced by
+/// their pseudonyms, so this entry names no person either.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogReadEvent {
+    pub at: String,
+    pub user: String,
+    pub roles: Vec<Role>,
+    pub agency: String,
+    pub organ: String,
+    /// SHA-256 fingerprint of the client certificate the request came over.
+    pub client_cert: String,
+    /// `search`, `subject-report` or `pseudonym-lookup`.
+    pub action: String,
+    /// The filters as given (ids replaced by pseudonyms), in name order.
+    pub query: std::collections::BTreeMap<String, String>,
+    /// How many entries (or lines) the answer held.
+    pub results: u64,
 }
 
 /// A change to a consent, recorded because it changes what may be disclosed.
@@ -134,6 +155,19 @@ impl AuditEntry {
             AuditEntry::ConsentRecorded(_) => "consent-recorded",
             AuditEntry::ConsentRevoked(_) => "consent-revoked",
             AuditEntry::Event(e) => e.event,
+            AuditEntry::LogRead(_) => "log-read",
+        }
+    }
+
+    /// The meeting session the entry's basis names (`basis.session_id`), for the search column.
+    pub fn session_ref(&self) -> Option<String> {
+        match self {
+            AuditEntry::Disclosure(d) => serde_json::to_value(&d.basis)
+                .ok()?
+                .get("session_id")?
+                .as_str()
+                .map(str::to_owned),
+            _ => None,
         }
     }
 }

@@ -9,11 +9,23 @@
 //! Appends are sequenced by one task that commits whatever has queued up together (group
 //! commit): under load one fsync covers many requests.
 
+pub mod alerts;
 pub mod checkpoint;
+pub mod checkpointer;
 pub mod entry;
+pub mod export;
+pub mod keys;
 pub mod merkle;
+pub mod proof_file;
+pub mod proofs;
+pub mod report;
+pub mod stored;
+pub mod tiles;
+pub mod verify;
 
-pub use entry::{AuditEntry, ConsentEvent, DisclosureEntry, EventEntry, Outcome, PolicyRef, Requester, Withheld};
+pub use entry::{
+    AuditEntry, ConsentEvent, DisclosureEntry, EventEntry, LogReadEvent, Outcome, PolicyRef, Requester, Withheld,
+};
 
 use std::collections::BTreeSet;
 
@@ -128,6 +140,7 @@ impl AuditLog {
             owner_agency: index.owner_agency,
             basis: index.basis,
             basis_ref: index.basis_ref,
+            session_ref: index.session_ref.or_else(|| entry.session_ref()),
         };
         let (reply, wait) = oneshot::channel();
         self.tx
@@ -175,6 +188,7 @@ impl AuditLog {
             owner_agency: Some(entry.owner_agency.clone()),
             basis: Some(entry.basis.kind().as_str().to_owned()),
             basis_ref: entry.basis.reference(),
+            session_ref: None,
         };
         let receipt = self.append(&AuditEntry::Disclosure(Box::new(entry)), index).await?;
         if allowed {
@@ -204,6 +218,8 @@ pub struct IndexFields {
     pub basis: Option<String>,
     /// The basis reference (consent, session, report or grant id).
     pub basis_ref: Option<String>,
+    /// The meeting session the entry's basis names; filled from the entry when left `None`.
+    pub session_ref: Option<String>,
 }
 
 /// The sequencer: takes the first waiting append, gathers whatever else is queued (up to

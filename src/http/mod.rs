@@ -2,6 +2,8 @@
 //! boundary and the OpenAPI document. Handlers parse input into domain types, ask the policy,
 //! and call the store or the disclosure road; they make no access decision of their own.
 
+pub mod audit;
+pub mod audit_officer;
 pub mod bases;
 pub mod consents;
 pub mod disclosures;
@@ -124,7 +126,8 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                     .route("/policy/proposals/{id}/approve", web::post().to(policy::approve))
                     .route("/policy/proposals/{id}/apply", web::post().to(policy::apply))
                     .route("/policy/rollback", web::post().to(policy::rollback))
-                    .route("/policy/explain", web::post().to(policy::explain)),
+                    .route("/policy/explain", web::post().to(policy::explain))
+                    .configure(audit::routes),
             )
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::not_found("not_found", "no such resource"))

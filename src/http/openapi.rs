@@ -58,6 +58,14 @@ use utoipa::OpenApi;
         super::policy::apply,
         super::policy::rollback,
         super::policy::explain,
+        super::audit::checkpoint,
+        super::audit::verifier_keys,
+        super::audit::inclusion_proof,
+        super::audit::consistency_proof,
+        super::audit_officer::search,
+        super::audit_officer::subject_report,
+        super::audit_officer::resolve_pseudonym,
+        super::audit_officer::alerts,
     )
 )]
 pub struct ApiDoc;

@@ -11,7 +11,7 @@ use crate::domain::{AgencyId, BasisKind, Category, Role};
 
 /// Actions the policy speaks about. Disclosure actions are `disclose:<basis>` with a category
 /// as object; management actions take `*` as object.
-pub const MANAGEMENT_ACTIONS: [&str; 16] = [
+pub const MANAGEMENT_ACTIONS: [&str; 19] = [
     "subjects:write",
     "records:write",
     "records:read-index",
@@ -28,6 +28,9 @@ pub const MANAGEMENT_ACTIONS: [&str; 16] = [
     "policy:read",
     "policy:write",
     "policy:approve",
+    "audit:checkpoint",
+    "audit:proof",
+    "audit:read",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

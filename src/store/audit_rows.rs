@@ -21,6 +21,8 @@ pub struct NewAuditRow {
     pub owner_agency: Option<String>,
     pub basis: Option<String>,
     pub basis_ref: Option<String>,
+    /// The meeting session named by the entry's basis, if any.
+    pub session_ref: Option<String>,
 }
 
 /// A stored log entry as read back.
@@ -44,7 +46,7 @@ impl Store {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        const COLS: usize = 13;
+        const COLS: usize = 14;
         // Only generated `$n` placeholders and row positions are spliced into the text.
         let values: Vec<String> = (0..rows.len())
             .map(|i| {
@@ -54,9 +56,9 @@ impl Store {
             .collect();
         let sql = sqlx::AssertSqlSafe(format!(
             "INSERT INTO audit_entries (idx, leaf_hash, entry, at_ms, kind, decision, reason, subject_pseudonym, \
-             household_pseudonym, requester_agency, requester_user, owner_agency, basis, basis_ref) \
+             household_pseudonym, requester_agency, requester_user, owner_agency, basis, basis_ref, session_ref) \
              SELECT base.b + v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8, \
-             v.column9, v.column10, v.column11, v.column12, v.column13, v.column14 \
+             v.column9, v.column10, v.column11, v.column12, v.column13, v.column14, v.column15 \
              FROM (SELECT COALESCE(MAX(idx) + 1, 0) AS b FROM audit_entries) AS base, (VALUES {}) AS v \
              RETURNING idx",
             values.join(", ")
@@ -76,7 +78,8 @@ impl Store {
                 .bind(r.requester_user.clone())
                 .bind(r.owner_agency.clone())
                 .bind(r.basis.clone())
-                .bind(r.basis_ref.clone());
+                .bind(r.basis_ref.clone())
+                .bind(r.session_ref.clone());
         }
         let mut tx = self.pool().begin().await?;
         if self.engine() == Engine::Postgres {

@@ -5,7 +5,10 @@
 //! [`Engine`]. Record content never touches this layer in plaintext: it is sealed with the
 //! subject's data key before it is written and opened only with an audit-issued release.
 
+mod audit_alerts;
 mod audit_rows;
+mod audit_search;
+mod audit_tree;
 mod bases;
 mod consents;
 mod meetings;
@@ -13,7 +16,10 @@ mod policies;
 mod records;
 mod subjects;
 
+pub use audit_alerts::AlertRow;
 pub use audit_rows::{AuditRow, NewAuditRow};
+pub use audit_search::{AuditFilter, FoundEntry};
+pub use audit_tree::{RoundGuard, StoredCheckpoint};
 pub use bases::{EmergencyGrant, LegalReport, Notification};
 pub use meetings::{AgendaItem, Body, FollowUp, InfoRequest, NewBody, RosterEntry, Session};
 pub use policies::{PolicyProposal, PolicyVersion};
@@ -166,10 +172,6 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
-    }
-
-    pub fn is_closed(&self) -> bool {
-        self.pool.is_closed()
     }
 
     pub async fn close(&self) {

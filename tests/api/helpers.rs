@@ -114,6 +114,11 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
     spawn_app_with_clock(engine, Arc::new(SystemClock)).await
 }
 
+/// Like [`spawn_app`], with the configuration adjusted first.
+pub async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_configured(engine, None, Arc::new(SystemClock), tweak).await
+}
+
 /// A hub whose clock the test controls (validity periods, windows, grant expiry).
 pub async fn spawn_app_with_clock(engine: Engine, clock: Arc<dyn tsunagi::clock::Clock>) -> TestApp {
     spawn_configured(engine, None, clock, |_| {}).await

@@ -1,0 +1,58 @@
+-- The verifiable disclosure log (SQLite). Kept in lockstep with ../postgres/0002_verifiable_log.sql.
+
+-- The meeting session a disclosure was made under, when its basis names one (filled from the entry).
+ALTER TABLE audit_entries ADD COLUMN session_ref TEXT;
+CREATE INDEX audit_session ON audit_entries (session_ref);
+CREATE INDEX audit_household ON audit_entries (household_pseudonym);
+CREATE INDEX audit_requester_user ON audit_entries (requester_agency, requester_user, at_ms);
+CREATE INDEX audit_owner_agency ON audit_entries (owner_agency, at_ms);
+
+-- Signed checkpoints (C2SP tlog-checkpoint in a signed note). `note` is the exact signed text.
+CREATE TABLE audit_checkpoints (
+    size         INTEGER PRIMARY KEY,
+    root         BLOB NOT NULL,
+    note         TEXT NOT NULL,
+    key_name     TEXT NOT NULL,
+    key_id       TEXT NOT NULL,
+    signed_at_ms INTEGER NOT NULL
+);
+
+-- Roots of complete subtrees of 256^level entries (level >= 1): hash = MTH(D[idx * 256^level :
+-- (idx + 1) * 256^level]), the hashes of C2SP tlog-tiles tiles above level 0. A cache for proofs
+-- and roots; `audit verify` recomputes and checks every one from the entries.
+CREATE TABLE audit_subtrees (
+    level INTEGER NOT NULL,
+    idx   INTEGER NOT NULL,
+    hash  BLOB NOT NULL,
+    PRIMARY KEY (level, idx)
+);
+
+CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
+CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
+CREATE TRIGGER audit_subtrees_no_update BEFORE UPDATE ON audit_subtrees
+BEGIN SELECT RAISE(ABORT, 'audit_subtrees is append-only'); END;
+CREATE TRIGGER audit_subtrees_no_delete BEFORE DELETE ON audit_subtrees
+BEGIN SELECT RAISE(ABORT, 'audit_subtrees is append-only'); END;
+
+-- Alerts for privacy officers (unusual volume, failed verification, …). One per kind, scope and
+-- local day.
+CREATE TABLE audit_alerts (
+    id           TEXT PRIMARY KEY,
+    kind         TEXT NOT NULL,
+    scope        TEXT NOT NULL,
+    day          TEXT NOT NULL,
+    raised_at_ms INTEGER NOT NULL,
+    detail       TEXT NOT NULL,
+    UNIQUE (kind, scope, day)
+);
+CREATE INDEX audit_alerts_raised ON audit_alerts (raised_at_ms);
+
+-- Pseudonym → subject or household id, filled on demand for privacy officers.
+CREATE TABLE audit_pseudonyms (
+    pseudonym TEXT PRIMARY KEY,
+    kind      TEXT NOT NULL,
+    ref_id    TEXT NOT NULL
+);
+CREATE INDEX audit_pseudonyms_ref ON audit_pseudonyms (kind, ref_id);

@@ -1,0 +1,324 @@
+//! `tsunagi audit …`: the auditor's commands. `verify`, `checkpoint`, `export`, `vkeys` and
+//! `proof` read the hub's database (configuration as for `serve`); `check-proof` is offline and
+//! needs only the proof file, the entry (or its leaf hash) and the log's verifier keys.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+
+use tsunagi::audit::alerts::{AlertKind, Alerts};
+use tsunagi::audit::checkpoint::NoteVerifier;
+use tsunagi::audit::checkpointer::Checkpointer;
+use tsunagi::audit::keys::parse_vkeys;
+use tsunagi::audit::merkle::{self, Hash};
+use tsunagi::audit::proof_file::{ConsistencyProofFile, InclusionProofFile};
+use tsunagi::audit::proofs::ProofBuilder;
+use tsunagi::audit::verify::{VerifyOptions, verify_log};
+use tsunagi::clock::SystemClock;
+use tsunagi::config::Config;
+use tsunagi::store::Store;
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Replay the whole log and check every entry, leaf hash, checkpoint and subtree; exit 0
+    /// only when everything holds.
+    Verify {
+        /// A signed checkpoint saved earlier (repeatable): the log must still contain its tree.
+        #[arg(long = "checkpoint")]
+        checkpoints: Vec<PathBuf>,
+        /// Verifier keys to trust instead of those derived from the configuration.
+        #[arg(long)]
+        vkeys: Option<PathBuf>,
+        /// Rows per database read.
+        #[arg(long, default_value_t = 16_384)]
+        page: u32,
+    },
+    /// Sign a checkpoint of the current log now (the server does this every few seconds).
+    Checkpoint,
+    /// Write the log as C2SP tlog-tiles static files, cut at a signed checkpoint.
+    Export {
+        dir: PathBuf,
+        /// The size of a stored checkpoint to cut at (default: the latest).
+        #[arg(long)]
+        size: Option<u64>,
+    },
+    /// Print the log's verifier keys (current first).
+    Vkeys,
+    /// Write a proof file.
+    Proof {
+        #[command(subcommand)]
+        kind: ProofKind,
+    },
+    /// Check a proof file offline.
+    CheckProof {
+        #[command(subcommand)]
+        kind: CheckKind,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ProofKind {
+    /// C2SP tlog-proof of one entry in a signed checkpoint.
+    Inclusion {
+        #[arg(long)]
+        index: u64,
+        /// A stored checkpoint's size (default: the latest containing the entry).
+        #[arg(long)]
+        size: Option<u64>,
+        /// Proof file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also write the entry's exact bytes here.
+        #[arg(long)]
+        entry_out: Option<PathBuf>,
+    },
+    /// Consistency proof between two stored checkpoints.
+    Consistency {
+        #[arg(long)]
+        old: u64,
+        /// Default: the latest checkpoint.
+        #[arg(long)]
+        new: Option<u64>,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum CheckKind {
+    Inclusion {
+        file: PathBuf,
+        /// The log's verifier keys, one per line.
+        #[arg(long)]
+        vkeys: PathBuf,
+        /// The entry's exact bytes.
+        #[arg(long, conflicts_with = "leaf_hash", required_unless_present = "leaf_hash")]
+        entry: Option<PathBuf>,
+        /// Or its leaf hash (hex), as on a disclosure receipt.
+        #[arg(long)]
+        leaf_hash: Option<String>,
+        /// The origin the checkpoint must name.
+        #[arg(long)]
+        origin: Option<String>,
+    },
+    Consistency {
+        file: PathBuf,
+        #[arg(long)]
+        vkeys: PathBuf,
+        #[arg(long)]
+        origin: Option<String>,
+    },
+}
+
+fn read_text(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+fn read_vkeys(path: &Path) -> anyhow::Result<Vec<NoteVerifier>> {
+    let keys = parse_vkeys(&read_text(path)?).with_context(|| format!("verifier keys in {}", path.display()))?;
+    if keys.is_empty() {
+        bail!("{} holds no verifier key", path.display());
+    }
+    Ok(keys)
+}
+
+fn emit(out: Option<&Path>, text: &str) -> anyhow::Result<()> {
+    match out {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display())),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+/// Runs an audit command. `Ok(false)` means "ran, but the log did not verify".
+pub fn run(config: anyhow::Result<Config>, cmd: AuditCommand) -> anyhow::Result<bool> {
+    if let AuditCommand::CheckProof { kind } = cmd {
+        return check_proof(kind).map(|()| true);
+    }
+    let config = config?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        let store = tsunagi::startup::open_store(&config).await?;
+        let result = with_store(&config, &store, cmd).await;
+        store.close().await;
+        result
+    })
+}
+
+async fn with_store(config: &Config, store: &Store, cmd: AuditCommand) -> anyhow::Result<bool> {
+    let keys = Arc::new(tsunagi::startup::log_keys(config)?);
+    let clock = Arc::new(SystemClock);
+    let alerts = Alerts::new(store.clone(), clock.clone(), config.audit.alerts.clone());
+    let checkpointer = Checkpointer::new(store.clone(), keys.clone(), clock, alerts.clone());
+    match cmd {
+        AuditCommand::Verify {
+            checkpoints,
+            vkeys,
+            page,
+        } => {
+            let verifiers = match vkeys {
+                Some(p) => read_vkeys(&p)?,
+                None => keys.verifiers().to_vec(),
+            };
+            let saved = checkpoints
+                .iter()
+                .map(|p| read_text(p))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let started = std::time::Instant::now();
+            let opts = VerifyOptions {
+                verifiers,
+                origin: keys.origin().to_owned(),
+                saved_checkpoints: saved,
+                page,
+            };
+            let report = verify_log(store, &opts).await?;
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "replayed {} entries in {secs:.2}s ({:.0} entries/s); {} checkpoints, {} subtree roots checked",
+                report.entries,
+                report.entries as f64 / secs.max(1e-9),
+                report.checkpoints,
+                report.subtrees
+            );
+            match report.problems.first() {
+                None => {
+                    println!("OK: root {} at size {}", hex::encode(report.root), report.entries);
+                    Ok(true)
+                }
+                Some(first) => {
+                    println!("FAIL at index {}: {first}", first.index());
+                    for p in &report.problems[1..] {
+                        println!("also: {p}");
+                    }
+                    alerts
+                        .raise(AlertKind::VerificationFailed, "audit-verify", &first.to_string())
+                        .await?;
+                    Ok(false)
+                }
+            }
+        }
+        AuditCommand::Checkpoint => {
+            match checkpointer.checkpoint_now().await? {
+                Some(cp) => print!("{}", cp.note),
+                None => println!("no new entries since the latest checkpoint"),
+            }
+            Ok(true)
+        }
+        AuditCommand::Export { dir, size } => {
+            let s = tsunagi::audit::export::export(store, keys.verifiers(), &dir, size).await?;
+            println!(
+                "exported {} entries ({} tiles, {} entry bundles) at checkpoint root {} to {}",
+                s.checkpoint.size,
+                s.tiles,
+                s.bundles,
+                hex::encode(s.checkpoint.root),
+                dir.display()
+            );
+            Ok(true)
+        }
+        AuditCommand::Vkeys => {
+            print!("{}", keys.vkeys_text());
+            Ok(true)
+        }
+        AuditCommand::Proof { kind } => proof(store, &checkpointer, kind).await.map(|()| true),
+        AuditCommand::CheckProof { .. } => Ok(true),
+    }
+}
+
+async fn proof(store: &Store, checkpointer: &Checkpointer, kind: ProofKind) -> anyhow::Result<()> {
+    match kind {
+        ProofKind::Inclusion {
+            index,
+            size,
+            out,
+            entry_out,
+        } => {
+            let cp = match size {
+                Some(s) => store.checkpoint_at(s).await?,
+                None => checkpointer.covering(index).await?,
+            }
+            .context("no signed checkpoint contains that entry")?;
+            let entry = store.audit_entry(index).await?.context("no entry with that index")?;
+            let proof = ProofBuilder::new(store).inclusion(index, cp.size).await?;
+            let file = InclusionProofFile {
+                extra: None,
+                index,
+                proof,
+                checkpoint: cp.note,
+            };
+            emit(out.as_deref(), &file.to_text())?;
+            if let Some(p) = entry_out {
+                std::fs::write(&p, &entry.entry).with_context(|| format!("writing {}", p.display()))?;
+            }
+        }
+        ProofKind::Consistency { old, new, out } => {
+            let old = store
+                .checkpoint_at(old)
+                .await?
+                .context("no stored checkpoint of size --old")?;
+            let new = match new {
+                Some(n) => store.checkpoint_at(n).await?,
+                None => store.latest_checkpoint().await?,
+            }
+            .context("no stored checkpoint of size --new")?;
+            if old.size > new.size {
+                bail!("--old must not be larger than --new");
+            }
+            let proof = ProofBuilder::new(store).consistency(old.size, new.size).await?;
+            let file = ConsistencyProofFile {
+                proof,
+                old_checkpoint: old.note,
+                new_checkpoint: new.note,
+            };
+            emit(out.as_deref(), &file.to_text())?;
+        }
+    }
+    Ok(())
+}
+
+fn check_proof(kind: CheckKind) -> anyhow::Result<()> {
+    match kind {
+        CheckKind::Inclusion {
+            file,
+            vkeys,
+            entry,
+            leaf_hash,
+            origin,
+        } => {
+            let verifiers = read_vkeys(&vkeys)?;
+            let proof = InclusionProofFile::parse(&read_text(&file)?)?;
+            let leaf: Hash = match (entry, leaf_hash) {
+                (Some(p), _) => {
+                    merkle::leaf_hash(&std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?)
+                }
+                (None, Some(h)) => hex::decode(h.trim())
+                    .ok()
+                    .and_then(|b| Hash::try_from(b.as_slice()).ok())
+                    .context("--leaf-hash must be 64 hex digits")?,
+                (None, None) => bail!("give --entry or --leaf-hash"),
+            };
+            let cp = proof.check(&leaf, &verifiers, origin.as_deref())?;
+            println!(
+                "OK: entry {} (leaf {}) is in the log {} of size {}",
+                proof.index,
+                hex::encode(leaf),
+                cp.origin,
+                cp.size
+            );
+        }
+        CheckKind::Consistency { file, vkeys, origin } => {
+            let verifiers = read_vkeys(&vkeys)?;
+            let proof = ConsistencyProofFile::parse(&read_text(&file)?)?;
+            let (old, new) = proof.check(&verifiers, origin.as_deref())?;
+            println!(
+                "OK: the log {} of size {} extends its earlier tree of size {}",
+                new.origin, new.size, old.size
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,190 @@
+//! Reading the disclosure log for privacy officers: filtered, paginated search over the index
+//! columns, the entries about one subject, and the pseudonym → id map.
+
+use std::collections::HashMap;
+
+use super::audit_tree::{to_i64, to_u64};
+use super::{Store, StoreError};
+
+/// Search filters; `None` means "any". Pseudonyms, not ids: the caller maps ids first.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub subject_pseudonym: Option<String>,
+    pub household_pseudonym: Option<String>,
+    /// Requesting or owning agency.
+    pub agency: Option<String>,
+    /// Requesting user.
+    pub user: Option<String>,
+    pub basis: Option<String>,
+    pub session: Option<String>,
+    /// `allowed`, `refused`, `recorded`, `read`.
+    pub decision: Option<String>,
+    pub kind: Option<String>,
+    pub from_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    /// Only entries with a larger index (the cursor).
+    pub after: Option<u64>,
+    pub limit: u32,
+}
+
+/// A log entry with its index columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundEntry {
+    pub index: u64,
+    pub leaf_hash: Vec<u8>,
+    pub entry: Vec<u8>,
+    pub subject_pseudonym: Option<String>,
+    pub household_pseudonym: Option<String>,
+    pub requester_agency: Option<String>,
+    pub owner_agency: Option<String>,
+}
+
+type Row = (
+    i64,
+    Vec<u8>,
+    Vec<u8>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+const COLUMNS: &str = "SELECT idx, leaf_hash, entry, subject_pseudonym, household_pseudonym, requester_agency, owner_agency \
+                       FROM audit_entries";
+
+fn found(r: Row) -> Result<FoundEntry, StoreError> {
+    Ok(FoundEntry {
+        index: to_u64(r.0)?,
+        leaf_hash: r.1,
+        entry: r.2,
+        subject_pseudonym: r.3,
+        household_pseudonym: r.4,
+        requester_agency: r.5,
+        owner_agency: r.6,
+    })
+}
+
+enum Param {
+    Text(String),
+    Int(i64),
+}
+
+impl Store {
+    /// Entries matching every given filter, in index order, at most `limit`.
+    pub async fn search_audit(&self, f: &AuditFilter) -> Result<Vec<FoundEntry>, StoreError> {
+        let mut clauses: Vec<String> = Vec::new();
+        let mut params: Vec<Param> = Vec::new();
+        // Only these fixed fragments and generated placeholder numbers go into the text.
+        let mut text = |clause: &str, v: &Option<String>, params: &mut Vec<Param>| {
+            if let Some(v) = v {
+                params.push(Param::Text(v.clone()));
+                clauses.push(clause.replace('?', &format!("${}", params.len())));
+            }
+        };
+        text("subject_pseudonym = ?", &f.subject_pseudonym, &mut params);
+        text("household_pseudonym = ?", &f.household_pseudonym, &mut params);
+        text("(requester_agency = ? OR owner_agency = ?)", &f.agency, &mut params);
+        text("requester_user = ?", &f.user, &mut params);
+        text("basis = ?", &f.basis, &mut params);
+        text("session_ref = ?", &f.session, &mut params);
+        text("decision = ?", &f.decision, &mut params);
+        text("kind = ?", &f.kind, &mut params);
+        let mut int = |clause: &str, v: Option<i64>, params: &mut Vec<Param>| {
+            if let Some(v) = v {
+                params.push(Param::Int(v));
+                clauses.push(clause.replace('?', &format!("${}", params.len())));
+            }
+        };
+        int("at_ms >= ?", f.from_ms, &mut params);
+        int("at_ms < ?", f.until_ms, &mut params);
+        int("idx > ?", f.after.map(to_i64).transpose()?, &mut params);
+        params.push(Param::Int(i64::from(f.limit)));
+        let limit = format!("${}", params.len());
+        let filter = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", clauses.join(" AND "))
+        };
+        let sql = sqlx::AssertSqlSafe(format!("{COLUMNS}{filter} ORDER BY idx LIMIT {limit}"));
+        let mut q = sqlx::query_as::<_, Row>(sql);
+        for p in params {
+            q = match p {
+                Param::Text(s) => q.bind(s),
+                Param::Int(i) => q.bind(i),
+            };
+        }
+        q.fetch_all(self.pool()).await?.into_iter().map(found).collect()
+    }
+
+    /// One entry with its index columns.
+    pub async fn audit_entry(&self, index: u64) -> Result<Option<FoundEntry>, StoreError> {
+        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE idx = $1")))
+            .bind(to_i64(index)?)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(found).transpose()
+    }
+
+    /// Every disclosure entry (allowed or refused) about the subject with this pseudonym.
+    pub async fn disclosures_about(&self, subject_pseudonym: &str) -> Result<Vec<FoundEntry>, StoreError> {
+        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{COLUMNS} WHERE subject_pseudonym = $1 AND kind = 'disclosure' ORDER BY idx"
+        )))
+        .bind(subject_pseudonym.to_owned())
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter().map(found).collect()
+    }
+
+    /// Known pseudonyms among `pseudonyms`: pseudonym → (kind, id).
+    pub async fn pseudonyms(&self, pseudonyms: &[String]) -> Result<HashMap<String, (String, String)>, StoreError> {
+        let mut out = HashMap::new();
+        for chunk in pseudonyms.chunks(200) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = sqlx::AssertSqlSafe(format!(
+                "SELECT pseudonym, kind, ref_id FROM audit_pseudonyms WHERE pseudonym IN ({})",
+                marks.join(", ")
+            ));
+            let mut q = sqlx::query_as::<_, (String, String, String)>(sql);
+            for p in chunk {
+                q = q.bind(p.clone());
+            }
+            for (p, kind, id) in q.fetch_all(self.pool()).await? {
+                out.insert(p, (kind, id));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Subjects and households whose pseudonyms are not mapped yet: (kind, id).
+    pub async fn unmapped_people(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT 'subject', s.id FROM subjects s WHERE NOT EXISTS \
+             (SELECT 1 FROM audit_pseudonyms p WHERE p.kind = 'subject' AND p.ref_id = s.id) \
+             UNION ALL SELECT 'household', h.id FROM households h WHERE NOT EXISTS \
+             (SELECT 1 FROM audit_pseudonyms p WHERE p.kind = 'household' AND p.ref_id = h.id)",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows)
+    }
+
+    /// Stores (pseudonym, kind, id) triples; known pseudonyms are kept.
+    pub async fn insert_pseudonyms(&self, rows: &[(String, String, String)]) -> Result<(), StoreError> {
+        for chunk in rows.chunks(200) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(${}, ${}, ${})", i * 3 + 1, i * 3 + 2, i * 3 + 3))
+                .collect();
+            let sql = sqlx::AssertSqlSafe(format!(
+                "INSERT INTO audit_pseudonyms (pseudonym, kind, ref_id) VALUES {} ON CONFLICT (pseudonym) DO NOTHING",
+                values.join(", ")
+            ));
+            let mut q = sqlx::query(sql);
+            for (p, k, id) in chunk {
+                q = q.bind(p.clone()).bind(k.clone()).bind(id.clone());
+            }
+            q.execute(self.pool()).await?;
+        }
+        Ok(())
+    }
+}
