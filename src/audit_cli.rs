@@ -32,7 +32,7 @@ pub enum AuditCommand {
         #[arg(long)]
         vkeys: Option<PathBuf>,
         /// Rows per database read.
-        #[arg(long, default_value_t = 16_384)]
+        #[arg(long, default_value_t = 1024)]
         page: u32,
     },
     /// Sign a checkpoint of the current log now (the server does this every few seconds).

@@ -76,7 +76,7 @@ impl std::fmt::Debug for Checkpointer {
 }
 
 /// Entries read per page when checking new entries.
-const PAGE: u32 = 4096;
+const PAGE: u32 = 2048;
 
 impl Checkpointer {
     pub fn new(store: Store, keys: Arc<LogKeys>, clock: Arc<dyn Clock>, alerts: Alerts) -> Self {
@@ -221,18 +221,18 @@ impl Checkpointer {
     async fn check_new_entries(&self, from: u64, to: u64) -> Result<(), CheckpointError> {
         let mut next = from;
         while next < to {
-            let rows = self.inner.store.audit_entries(next, PAGE).await?;
-            if rows.is_empty() {
+            let page = self.inner.store.scan_audit(next, PAGE).await?;
+            if page.rows.is_empty() {
                 break;
             }
-            for row in rows {
+            for row in &page.rows {
                 if row.index >= to {
                     return Ok(());
                 }
                 if row.index != next {
                     return Err(CheckpointError::Inconsistent(format!("log entry {next} is missing")));
                 }
-                if row.leaf_hash != merkle::leaf_hash(&row.entry) {
+                if row.leaf_hash != merkle::leaf_hash(page.entry(row)) {
                     return Err(CheckpointError::Inconsistent(format!(
                         "log entry {next}: the entry does not hash to its stored leaf hash"
                     )));

@@ -83,24 +83,25 @@ pub async fn export(
     let (mut tiles_written, mut bundles) = (0u64, 0u64);
     let mut next = 0u64;
     while next < checkpoint.size {
-        let rows = store.audit_entries(next, 8192).await?;
-        if rows.is_empty() {
+        let page = store.scan_audit(next, 4096).await?;
+        if page.rows.is_empty() {
             return Err(ExportError::Mismatch(format!("entry {next} is missing")));
         }
-        for row in rows {
+        for row in &page.rows {
+            let entry = page.entry(row);
             if next == checkpoint.size {
                 break;
             }
             if row.index != next {
                 return Err(ExportError::Mismatch(format!("entry {next} is missing")));
             }
-            let leaf = merkle::leaf_hash(&row.entry);
+            let leaf = merkle::leaf_hash(entry);
             if row.leaf_hash != leaf {
                 return Err(ExportError::Mismatch(format!(
                     "entry {next} does not hash to its leaf hash"
                 )));
             }
-            tiles::bundle_push(&mut bundle, &row.entry).ok_or(ExportError::EntryTooLong(next))?;
+            tiles::bundle_push(&mut bundle, entry).ok_or(ExportError::EntryTooLong(next))?;
             let mut full = Vec::new();
             tree.push(leaf, |t| full.push((t.level, t.index, tile_bytes(t.hashes))));
             for (level, index, bytes) in full {

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::checkpoint::{NoteVerifier, open_checkpoint};
 use super::merkle::{self, Hash};
 use super::tiles::TileTree;
-use crate::store::{AuditRow, Store, StoreError};
+use crate::store::{ScanPage, Store, StoreError};
 
 /// What to verify against.
 #[derive(Debug, Clone)]
@@ -204,15 +204,15 @@ pub async fn verify_log(store: &Store, opts: &VerifyOptions) -> Result<VerifyRep
         problems: Vec::new(),
         stop: false,
     };
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<AuditRow>, StoreError>>(2);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<ScanPage, StoreError>>(4);
     let reader_store = store.clone();
     let page = opts.page.max(1);
     let reader = tokio::spawn(async move {
         let mut next = 0u64;
         loop {
-            let rows = reader_store.audit_entries(next, page).await;
+            let rows = reader_store.scan_audit(next, page).await;
             let done = match &rows {
-                Ok(r) => r.last().map(|l| l.index + 1),
+                Ok(r) => r.rows.last().map(|l| l.index + 1),
                 Err(_) => None,
             };
             if tx.send(rows).await.is_err() {
@@ -224,12 +224,12 @@ pub async fn verify_log(store: &Store, opts: &VerifyOptions) -> Result<VerifyRep
             }
         }
     });
-    while let Some(rows) = rx.recv().await {
-        let rows = rows?;
-        if rows.is_empty() {
+    while let Some(page) = rx.recv().await {
+        let page = page?;
+        if page.rows.is_empty() {
             break;
         }
-        replay.rows(&rows);
+        replay.page(&page);
         if replay.stop {
             break;
         }
@@ -268,15 +268,15 @@ struct Replay<'a> {
 }
 
 impl Replay<'_> {
-    fn rows(&mut self, rows: &[AuditRow]) {
-        for row in rows {
+    fn page(&mut self, page: &ScanPage) {
+        for row in &page.rows {
             let index = self.tree.size();
             if row.index != index {
                 self.problems.push(Problem::EntryMissing { index });
                 self.stop = true;
                 return;
             }
-            let computed = merkle::leaf_hash(&row.entry);
+            let computed = merkle::leaf_hash(page.entry(row));
             if row.leaf_hash != computed {
                 self.problems.push(Problem::LeafHashMismatch {
                     index,

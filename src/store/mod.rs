@@ -7,6 +7,7 @@
 
 mod audit_alerts;
 mod audit_rows;
+mod audit_scan;
 mod audit_search;
 mod audit_tree;
 mod bases;
@@ -18,6 +19,7 @@ mod subjects;
 
 pub use audit_alerts::AlertRow;
 pub use audit_rows::{AuditRow, NewAuditRow};
+pub use audit_scan::{ScanPage, ScanRow};
 pub use audit_search::{AuditFilter, FoundEntry};
 pub use audit_tree::{RoundGuard, StoredCheckpoint};
 pub use bases::{EmergencyGrant, LegalReport, Notification};

@@ -191,7 +191,7 @@ async fn a_subjects_report_has_every_disclosure_with_proofs_and_no_sealed_or_thi
         assert_eq!(lines[0]["disclosed"], json!(["identity", "employment"]));
         assert_eq!(lines[0]["basis_ref"], json!(st.consent));
         // Every line is provably in the one signed checkpoint of the report.
-        let verifiers = parse_vkeys(&report["verifier_keys"].as_array().unwrap()[0].as_str().unwrap()).unwrap();
+        let verifiers = parse_vkeys(report["verifier_keys"].as_array().unwrap()[0].as_str().unwrap()).unwrap();
         let cp = open_checkpoint(report["checkpoint"]["note"].as_str().unwrap(), &verifiers).unwrap();
         assert_eq!(report["checkpoint"]["size"].as_u64(), Some(cp.size));
         for l in lines {
