@@ -61,6 +61,8 @@ fn entry(i: u64) -> DisclosureEntry {
         basis: Basis::Consent {
             consent_id: ConsentId::new_random(),
         },
+        basis_context: Default::default(),
+        justification: None,
         purpose: "employment support".into(),
         decision: Outcome::Allowed,
         reason: None,
@@ -89,6 +91,7 @@ fn row(i: u64) -> NewAuditRow {
         requester_user: Some(format!("user-{}", i % 97)),
         owner_agency: Some("regional-support-centre".into()),
         basis: Some("consent".into()),
+        basis_ref: None,
         session_ref: None,
     }
 }
