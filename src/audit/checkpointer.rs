@@ -99,7 +99,9 @@ impl Checkpointer {
     pub fn spawn(&self, every: Duration) {
         let this = self.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
+            // The first round comes one interval after start, not at once: start-up stays quick
+            // and a test (or an operator) that signs on demand right after start is not raced.
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
