@@ -5,7 +5,8 @@
 //! `cargo bench --bench audit`. Knobs: `BENCH_SECS` (append phase, default 5),
 //! `BENCH_WRITERS` (32), `BENCH_ENTRIES` (verify log size, default 1,000,000),
 //! `BENCH_POSTGRES_URL` (an admin URL; a fresh database is created and dropped),
-//! `BENCH_VERIFY_POSTGRES=1` (also build and verify the big log on PostgreSQL).
+//! `BENCH_VERIFY_POSTGRES=1` (also build and verify the big log on PostgreSQL), `BENCH_DIR`
+//! (keep the SQLite files there instead of a temporary directory).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_precision_loss)]
 
@@ -110,12 +111,16 @@ async fn fresh_postgres(admin: &str) -> String {
         .execute(&mut c)
         .await
         .unwrap();
-    let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
-    format!("{base}/{name}")
+    let (base, query) = admin.split_once('?').map_or((admin, None), |(b, q)| (b, Some(q)));
+    let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
 }
 
 async fn drop_postgres(admin: &str, url: &str) {
-    let name = url.rsplit('/').next().unwrap();
+    let name = url.split('?').next().unwrap().rsplit('/').next().unwrap();
     let mut c = sqlx::PgConnection::connect(admin).await.unwrap();
     let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
@@ -155,7 +160,9 @@ async fn appends(store: &Store, writers: usize, secs: u64) -> f64 {
 }
 
 /// Fills the log with `n` entries in large batches (bypassing the sequencer).
-async fn fill(store: &Store, n: u64) {
+async fn fill(store: &Store, url: &str, n: u64) {
+    // As the server does: the write-ahead log is copied back in the background.
+    store.spawn_wal_checkpointer(Duration::from_millis(500));
     let batch = 200u64;
     let mut i = store.audit_end().await.unwrap();
     let rows_per_sec = Instant::now();
@@ -168,11 +175,18 @@ async fn fill(store: &Store, n: u64) {
         "  generated {n} entries in {:.1}s",
         rows_per_sec.elapsed().as_secs_f64()
     );
+    if url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
 }
 
-async fn big_log(label: &str, store: &Store, n: u64) {
+async fn big_log(label: &str, store: &Store, url: &str, n: u64) {
     println!("{label}: a log of {n} entries");
-    fill(store, n).await;
+    fill(store, url, n).await;
     let keys = Arc::new(LogKeys::new("tsunagi.bench", &[1u8; 32], &[]).unwrap());
     let alerts = Alerts::new(store.clone(), Arc::new(SystemClock), Default::default());
     let cp = Checkpointer::new(store.clone(), keys.clone(), Arc::new(SystemClock), alerts);
@@ -265,8 +279,9 @@ fn main() {
     let n = env_or("BENCH_ENTRIES", 1_000_000u64);
     let pg = std::env::var("BENCH_POSTGRES_URL").ok().filter(|u| !u.is_empty());
     rt.block_on(async {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("append.db").display());
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = std::env::var("BENCH_DIR").map_or_else(|_| tmp.path().to_path_buf(), std::path::PathBuf::from);
+        let url = format!("sqlite://{}", dir.join("append.db").display());
         let s = store(&url).await;
         let rate = appends(&s, writers, secs).await;
         println!("durable appends, SQLite (WAL, synchronous=FULL), {writers} writers: {rate:.0}/s");
@@ -280,16 +295,16 @@ fn main() {
             drop_postgres(admin, &url).await;
         }
 
-        let url = format!("sqlite://{}", dir.path().join("big.db").display());
+        let url = format!("sqlite://{}", dir.join("big.db").display());
         let s = store(&url).await;
-        big_log("SQLite", &s, n).await;
+        big_log("SQLite", &s, &url, n).await;
         s.close().await;
         if let Some(admin) = &pg
             && std::env::var("BENCH_VERIFY_POSTGRES").is_ok_and(|v| v == "1")
         {
             let url = fresh_postgres(admin).await;
             let s = store(&url).await;
-            big_log("PostgreSQL", &s, n).await;
+            big_log("PostgreSQL", &s, &url, n).await;
             s.close().await;
             drop_postgres(admin, &url).await;
         }

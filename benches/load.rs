@@ -194,6 +194,7 @@ fn main() {
             .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
         config.workers = workers;
         config.database_max_connections = env_or("BENCH_DB_CONNECTIONS", config.database_max_connections);
+        config.audit.checkpoint_interval_ms = env_or("BENCH_CHECKPOINT_MS", config.audit.checkpoint_interval_ms);
         config.log_level = "error".into();
         config.policy_dir = repo().join("policies");
         config.tls.ca_cert = dev("ca.pem");

@@ -83,15 +83,13 @@ pub async fn export(
     let (mut tiles_written, mut bundles) = (0u64, 0u64);
     let mut next = 0u64;
     while next < checkpoint.size {
-        let page = store.scan_audit(next, 4096).await?;
-        if page.rows.is_empty() {
-            return Err(ExportError::Mismatch(format!("entry {next} is missing")));
+        let upto = checkpoint.size.min(next + 1024);
+        let page = store.scan_audit(next, upto).await?;
+        if page.rows.len() as u64 != upto - next {
+            return Err(ExportError::Mismatch(format!("entries {next}..{upto} are incomplete")));
         }
         for row in &page.rows {
             let entry = page.entry(row);
-            if next == checkpoint.size {
-                break;
-            }
             if row.index != next {
                 return Err(ExportError::Mismatch(format!("entry {next} is missing")));
             }

@@ -139,6 +139,9 @@ impl VerifyReport {
     }
 }
 
+/// Pages fetched in parallel.
+const READERS: u64 = 2;
+
 /// A root the tree must have at some size, and where it comes from.
 struct Target {
     root: Hash,
@@ -204,37 +207,50 @@ pub async fn verify_log(store: &Store, opts: &VerifyOptions) -> Result<VerifyRep
         problems: Vec::new(),
         stop: false,
     };
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<ScanPage, StoreError>>(4);
-    let reader_store = store.clone();
-    let page = opts.page.max(1);
-    let reader = tokio::spawn(async move {
-        let mut next = 0u64;
-        loop {
-            let rows = reader_store.scan_audit(next, page).await;
-            let done = match &rows {
-                Ok(r) => r.rows.last().map(|l| l.index + 1),
-                Err(_) => None,
-            };
-            if tx.send(rows).await.is_err() {
-                return;
+    // Readers fetch alternate pages in parallel; pages are replayed strictly in order.
+    let end = store.audit_end().await?;
+    let page = u64::from(opts.page.max(1));
+    let pages = end.div_ceil(page);
+    let mut channels = Vec::new();
+    let mut readers = Vec::new();
+    for first in 0..READERS.min(pages.max(1)) {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<ScanPage, StoreError>>(2);
+        let store = store.clone();
+        readers.push(tokio::spawn(async move {
+            let mut j = first;
+            while j < pages {
+                let from = j * page;
+                let got = store.scan_audit(from, end.min(from + page)).await;
+                if tx.send(got).await.is_err() {
+                    return;
+                }
+                j += READERS;
             }
-            match done {
-                Some(n) => next = n,
-                None => return,
-            }
-        }
-    });
-    while let Some(page) = rx.recv().await {
-        let page = page?;
-        if page.rows.is_empty() {
+        }));
+        channels.push(rx);
+    }
+    for j in 0..pages {
+        let Some(rx) = channels.get_mut((j % READERS) as usize) else {
             break;
+        };
+        let Some(got) = rx.recv().await else {
+            break;
+        };
+        replay.page(&got?);
+        let upto = end.min((j + 1) * page);
+        if !replay.stop && replay.tree.size() < upto {
+            replay.problems.push(Problem::EntryMissing {
+                index: replay.tree.size(),
+            });
+            replay.stop = true;
         }
-        replay.page(&page);
         if replay.stop {
             break;
         }
     }
-    reader.abort();
+    for r in readers {
+        r.abort();
+    }
     let end = replay.tree.size();
     if !replay.stop
         && let Some((size, t)) = targets.range(end + 1..).next()

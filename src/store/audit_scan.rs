@@ -1,9 +1,9 @@
 //! Reading the whole log fast, for verification and export. Fetching rows one by one costs the
 //! driver a few microseconds each — several times the SHA-256 of an entry — so a page of entries
-//! comes back as one row: an index text (per entry: index, entry length, leaf-hash length and
-//! the leaf hash, in hex) and all entries concatenated, both aggregated in index order. If a
-//! page does not decode cleanly it is read again row by row, so damage is always reported from
-//! the plain rows.
+//! comes back as one row: an index text (`index:leaf-hash length:entry length`, comma-separated)
+//! and the leaf hashes and entries concatenated, both aggregated in index order. If a page does
+//! not decode cleanly it is read again row by row, so damage is always reported from the plain
+//! rows.
 
 use std::ops::Range;
 
@@ -46,58 +46,53 @@ impl ScanPage {
     }
 }
 
+// SQLite casts blobs to text and back byte for byte (embedded NULs included); the aggregate
+// sees the subquery's rows in index order, which `decode` checks.
 const SQLITE_PAGE: &str = "SELECT COUNT(*), \
-    group_concat(printf('%016x%08x%04x', idx, octet_length(entry), octet_length(leaf_hash)) || hex(leaf_hash), ''), \
-    CAST(group_concat(CAST(entry AS TEXT), '') AS BLOB) \
-    FROM (SELECT idx, leaf_hash, entry FROM audit_entries WHERE idx >= $1 ORDER BY idx LIMIT $2)";
+    group_concat(idx || ':' || octet_length(leaf_hash) || ':' || octet_length(entry), ','), \
+    CAST(group_concat(CAST(leaf_hash AS TEXT) || CAST(entry AS TEXT), '') AS BLOB) \
+    FROM (SELECT idx, leaf_hash, entry FROM audit_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx)";
 
 const POSTGRES_PAGE: &str = "SELECT COUNT(*), \
-    string_agg(lpad(to_hex(idx), 16, '0') || lpad(to_hex(octet_length(entry)), 8, '0') \
-      || lpad(to_hex(octet_length(leaf_hash)), 4, '0') || encode(leaf_hash, 'hex'), '' ORDER BY idx), \
-    string_agg(entry, ''::bytea ORDER BY idx) \
-    FROM (SELECT idx, leaf_hash, entry FROM audit_entries WHERE idx >= $1 ORDER BY idx LIMIT $2) AS page";
+    string_agg(idx || ':' || octet_length(leaf_hash) || ':' || octet_length(entry), ',' ORDER BY idx), \
+    string_agg(leaf_hash || entry, ''::bytea ORDER BY idx) \
+    FROM audit_entries WHERE idx >= $1 AND idx < $2";
 
-fn hex_field(text: &str, at: &mut usize, width: usize) -> Option<u64> {
-    let s = text.get(*at..*at + width)?;
-    *at += width;
-    u64::from_str_radix(s, 16).ok()
-}
-
-/// Decodes an aggregated page; `None` if anything is off.
-fn decode(count: i64, index: &str, entries: Vec<u8>) -> Option<ScanPage> {
+/// Decodes an aggregated page (the hash is split off each entry); `None` if anything is off.
+fn decode(count: i64, index: &str, blob: Vec<u8>) -> Option<ScanPage> {
     let count = usize::try_from(count).ok()?;
-    let mut rows = Vec::with_capacity(count);
-    let (mut at, mut offset) = (0usize, 0usize);
-    while at < index.len() {
-        let idx = hex_field(index, &mut at, 16)?;
-        let len = usize::try_from(hex_field(index, &mut at, 8)?).ok()?;
-        let hash_len = usize::try_from(hex_field(index, &mut at, 4)?).ok()?;
-        let hash = hex::decode(index.get(at..at + 2 * hash_len)?).ok()?;
-        at += 2 * hash_len;
-        let end = offset.checked_add(len)?;
-        if rows.last().is_some_and(|r: &ScanRow| r.index >= idx) {
+    let mut rows: Vec<ScanRow> = Vec::with_capacity(count);
+    let mut offset = 0usize;
+    for part in index.split(',') {
+        let mut it = part.split(':');
+        let idx: u64 = it.next()?.parse().ok()?;
+        let hash_len: usize = it.next()?.parse().ok()?;
+        let len: usize = it.next()?.parse().ok()?;
+        if it.next().is_some() || rows.last().is_some_and(|r| r.index >= idx) {
             return None;
         }
+        let hash_end = offset.checked_add(hash_len)?;
+        let end = hash_end.checked_add(len)?;
         rows.push(ScanRow {
             index: idx,
-            leaf_hash: hash,
-            entry: offset..end,
+            leaf_hash: blob.get(offset..hash_end)?.to_vec(),
+            entry: hash_end..end,
         });
         offset = end;
     }
-    (rows.len() == count && offset == entries.len()).then_some(ScanPage { rows, entries })
+    (rows.len() == count && offset == blob.len()).then_some(ScanPage { rows, entries: blob })
 }
 
 impl Store {
-    /// Up to `limit` rows with `index >= from`, in index order (empty at the end of the log).
-    pub async fn scan_audit(&self, from: u64, limit: u32) -> Result<ScanPage, StoreError> {
+    /// The rows with `from <= index < to`, in index order (missing ones are simply absent).
+    pub async fn scan_audit(&self, from: u64, to: u64) -> Result<ScanPage, StoreError> {
         let sql = match self.engine() {
             Engine::Sqlite => SQLITE_PAGE,
             Engine::Postgres => POSTGRES_PAGE,
         };
         let (count, index, entries): (i64, Option<String>, Option<Vec<u8>>) = sqlx::query_as(sql)
             .bind(to_i64(from)?)
-            .bind(i64::from(limit))
+            .bind(to_i64(to)?)
             .fetch_one(self.pool())
             .await?;
         if count == 0 {
@@ -105,7 +100,11 @@ impl Store {
         }
         match decode(count, index.as_deref().unwrap_or_default(), entries.unwrap_or_default()) {
             Some(page) => Ok(page),
-            None => Ok(ScanPage::from_rows(self.audit_entries(from, limit).await?)),
+            None => {
+                let limit = u32::try_from(to.saturating_sub(from)).unwrap_or(u32::MAX);
+                let rows = self.audit_entries(from, limit).await?;
+                Ok(ScanPage::from_rows(rows.into_iter().filter(|r| r.index < to).collect()))
+            }
         }
     }
 }
@@ -116,15 +115,21 @@ mod tests {
 
     #[test]
     fn pages_decode_only_when_everything_adds_up() {
-        let index = format!("{:016x}{:08x}{:04x}{}{:016x}{:08x}{:04x}{}", 7, 2, 1, "AB", 8, 3, 0, "");
-        let page = decode(2, &index, b"hixyz".to_vec()).unwrap_or_default();
+        let page = decode(2, "7:1:2,8:0:3", b"\xabhixyz".to_vec()).unwrap_or_default();
         assert_eq!(page.rows.len(), 2);
         assert_eq!(page.entry(&page.rows[0]), b"hi");
         assert_eq!(page.rows[0].leaf_hash, vec![0xab]);
         assert_eq!(page.entry(&page.rows[1]), b"xyz");
-        assert!(decode(2, &index, b"hixy".to_vec()).is_none(), "short entries");
-        assert!(decode(3, &index, b"hixyz".to_vec()).is_none(), "count differs");
-        let backwards = format!("{:016x}{:08x}{:04x}{:016x}{:08x}{:04x}", 8, 0, 0, 7, 0, 0);
-        assert!(decode(2, &backwards, Vec::new()).is_none(), "out of order");
+        assert!(page.rows[1].leaf_hash.is_empty());
+        assert!(
+            decode(2, "7:1:2,8:0:3", b"\xabhixy".to_vec()).is_none(),
+            "short entries"
+        );
+        assert!(
+            decode(3, "7:1:2,8:0:3", b"\xabhixyz".to_vec()).is_none(),
+            "count differs"
+        );
+        assert!(decode(2, "8:0:0,7:0:0", Vec::new()).is_none(), "out of order");
+        assert!(decode(1, "x:0:0", Vec::new()).is_none(), "garbage");
     }
 }
