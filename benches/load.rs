@@ -195,6 +195,7 @@ fn main() {
         config.workers = workers;
         config.database_max_connections = env_or("BENCH_DB_CONNECTIONS", config.database_max_connections);
         config.audit.checkpoint_interval_ms = env_or("BENCH_CHECKPOINT_MS", config.audit.checkpoint_interval_ms);
+        config.policy_admin.refresh_ms = env_or("BENCH_POLICY_REFRESH_MS", config.policy_admin.refresh_ms);
         config.log_level = "error".into();
         config.policy_dir = repo().join("policies");
         config.tls.ca_cert = dev("ca.pem");
