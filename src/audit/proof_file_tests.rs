@@ -1,3 +1,4 @@
+//! Offline proof files: round trips, checks and refusals.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::*;
