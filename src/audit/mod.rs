@@ -154,6 +154,41 @@ impl AuditLog {
         })
     }
 
+    /// Records a non-disclosure event (abuse report filed, emergency grant made or reviewed,
+    /// policy proposed, approved, applied or rolled back): who did it, about whom (already a
+    /// pseudonym, or none), and the reference it concerns.
+    pub async fn record_event(
+        &self,
+        who: &crate::principal::Principal,
+        event: &'static str,
+        at: time::OffsetDateTime,
+        subject_pseudonym: Option<String>,
+        reference: String,
+        detail: serde_json::Value,
+    ) -> Result<Receipt, AuditError> {
+        let entry = AuditEntry::Event(EventEntry {
+            event,
+            at: at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            user: who.user.to_string(),
+            agency: who.agency.to_string(),
+            subject: subject_pseudonym.clone(),
+            reference: reference.clone(),
+            detail,
+        });
+        let index = IndexFields {
+            at_ms: crate::store::to_ms(at),
+            decision: "recorded",
+            subject_pseudonym,
+            requester_agency: Some(who.agency.to_string()),
+            requester_user: Some(who.user.to_string()),
+            basis_ref: Some(reference),
+            ..IndexFields::default()
+        };
+        self.append(&entry, index).await
+    }
+
     /// Records a disclosure decision. The entry's `records` and `disclosed` fields are set from
     /// the plan, so what the log says left is exactly what the release opens. For an allowed
     /// decision the returned [`Release`] is the only key to the content.

@@ -7,7 +7,6 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::authorize;
-use crate::audit::{AuditEntry, IndexFields};
 use crate::domain::{AgencyId, Category, FreeText, GrantId, Purpose, SubjectId, UserId, ValidationError};
 use crate::principal::Principal;
 use crate::state::AppState;
@@ -33,29 +32,11 @@ async fn log_event(
     reference: String,
     detail: serde_json::Value,
 ) -> Result<(), ApiError> {
-    let now = state.clock.now();
     let subject = state.pseudonyms.pseudonym("subject", &subject.to_string());
-    let entry = AuditEntry::Event(crate::audit::EventEntry {
-        event: kind,
-        at: now
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-        user: who.user.to_string(),
-        agency: who.agency.to_string(),
-        subject: Some(subject.clone()),
-        reference: reference.clone(),
-        detail,
-    });
-    let index = IndexFields {
-        at_ms: crate::store::to_ms(now),
-        decision: "recorded",
-        subject_pseudonym: Some(subject),
-        requester_agency: Some(who.agency.to_string()),
-        requester_user: Some(who.user.to_string()),
-        basis_ref: Some(reference),
-        ..IndexFields::default()
-    };
-    state.audit.append(&entry, index).await?;
+    state
+        .audit
+        .record_event(who, kind, state.clock.now(), Some(subject), reference, detail)
+        .await?;
     Ok(())
 }
 

@@ -12,7 +12,6 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::authorize;
-use crate::audit::{AuditEntry, EventEntry, IndexFields};
 use crate::domain::{FreeText, Role, ValidationError};
 use crate::policy::admin::{ValidChange, diff, simulate, validate_change};
 use crate::policy::{PolicySet, RuleError, parse_policy};
@@ -33,27 +32,10 @@ async fn log_policy_event(
     reference: String,
     detail: serde_json::Value,
 ) -> Result<(), ApiError> {
-    let now = state.clock.now();
-    let entry = AuditEntry::Event(EventEntry {
-        event,
-        at: now
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-        user: who.user.to_string(),
-        agency: who.agency.to_string(),
-        subject: None,
-        reference: reference.clone(),
-        detail,
-    });
-    let index = IndexFields {
-        at_ms: crate::store::to_ms(now),
-        decision: "recorded",
-        requester_agency: Some(who.agency.to_string()),
-        requester_user: Some(who.user.to_string()),
-        basis_ref: Some(reference),
-        ..IndexFields::default()
-    };
-    state.audit.append(&entry, index).await?;
+    state
+        .audit
+        .record_event(who, event, state.clock.now(), None, reference, detail)
+        .await?;
     Ok(())
 }
 
