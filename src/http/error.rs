@@ -144,6 +144,15 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::policy::access::AccessError> for ApiError {
+    fn from(e: crate::policy::access::AccessError) -> Self {
+        match e {
+            crate::policy::access::AccessError::Refused { code, message } => Self::forbidden(code, message),
+            crate::policy::access::AccessError::Policy(p) => Self::internal(&p),
+        }
+    }
+}
+
 impl From<AuditError> for ApiError {
     fn from(e: AuditError) -> Self {
         tracing::error!(error = %e, "audit append failed");

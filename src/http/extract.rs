@@ -77,17 +77,5 @@ impl FromRequest for Principal {
 
 /// Asks the policy whether the principal may perform a management action.
 pub fn authorize(state: &AppState, who: &Principal, action: &str) -> Result<(), ApiError> {
-    let allowed = state
-        .policy
-        .current()
-        .permits(&who.roles, &who.agency, action)
-        .map_err(|e| ApiError::internal(&e))?;
-    if allowed {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "forbidden_by_policy",
-            format!("your roles at your agency may not perform '{action}'"),
-        ))
-    }
+    Ok(crate::policy::access::permitted(&state.policy.current(), who, action)?)
 }

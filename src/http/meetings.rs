@@ -14,6 +14,7 @@ use crate::domain::{
     AgencyId, AgendaItemId, BasisKind, BodyId, BodyKind, FreeText, HouseholdId, RecordId, SessionId, SubjectId, UserId,
     ValidationError,
 };
+use crate::policy::access;
 use crate::policy::basis::SUPPORT_MEETING_STATUTE;
 use crate::principal::Principal;
 use crate::state::AppState;
@@ -57,14 +58,7 @@ async fn session_of(state: &AppState, id: &str) -> Result<(Session, Body), ApiEr
 
 /// Only the body's secretariat (role meeting-secretariat at the secretariat agency) runs it.
 fn require_secretariat(state: &AppState, who: &Principal, body: &Body) -> Result<(), ApiError> {
-    authorize(state, who, "meetings:write")?;
-    if who.agency != body.secretariat_agency {
-        return Err(ApiError::forbidden(
-            "not_secretariat",
-            "only the body's secretariat agency may do this",
-        ));
-    }
-    Ok(())
+    Ok(access::secretariat(&state.policy.current(), who, body)?)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -228,21 +222,13 @@ pub async fn create_session(
 /// Who may read a session: privacy officers and the secretariat (policy `meetings:read`), and
 /// current members of that session's roster.
 async fn require_reader(state: &AppState, who: &Principal, session: &Session) -> Result<(), ApiError> {
-    if authorize(state, who, "meetings:read").is_ok() {
-        return Ok(());
-    }
-    let now = state.clock.now();
-    let on_roster = state.store.roster(session.id).await?.iter().any(|e| {
-        e.user_id == who.user.as_str() && e.agency_id == who.agency.as_str() && e.removed_at.is_none_or(|t| t > now)
-    });
-    if on_roster {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "not_on_roster",
-            "only the session's roster and privacy officers may read it",
-        ))
-    }
+    let roster = state.store.roster(session.id).await?;
+    Ok(access::session_reader(
+        &state.policy.current(),
+        who,
+        &roster,
+        state.clock.now(),
+    )?)
 }
 
 /// The session with its roster and agenda.

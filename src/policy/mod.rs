@@ -10,6 +10,7 @@
 //! The basis checks that turn stored facts into the question Casbin answers live in
 //! [`basis`].
 
+pub mod access;
 pub mod adapter;
 pub mod admin;
 pub mod bases;
