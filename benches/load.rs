@@ -180,37 +180,53 @@ fn main() {
     let secs: u64 = env_or("BENCH_SECS", 10);
     let clients: usize = env_or("BENCH_CLIENTS", 32);
     let workers: usize = env_or("BENCH_WORKERS", 2);
+    // The hub runs on its own runtime, as `tsunagi serve` does (one worker thread per core),
+    // so its background tasks (audit sequencer, checkpointer) do not queue behind the load
+    // generator's tasks; the load generator gets a runtime of its own.
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(async move {
-        tsunagi::tls::install_crypto_provider();
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::default();
-        config.listen = "127.0.0.1:0".parse().unwrap();
-        config.database_url = std::env::var("BENCH_DATABASE_URL")
-            .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
-        config.workers = workers;
-        config.database_max_connections = env_or("BENCH_DB_CONNECTIONS", config.database_max_connections);
-        config.audit.checkpoint_interval_ms = env_or("BENCH_CHECKPOINT_MS", config.audit.checkpoint_interval_ms);
-        config.policy_admin.refresh_ms = env_or("BENCH_POLICY_REFRESH_MS", config.policy_admin.refresh_ms);
-        config.log_level = "error".into();
-        config.policy_dir = repo().join("policies");
-        config.tls.ca_cert = dev("ca.pem");
-        config.tls.server_cert = dev("server.pem");
-        config.tls.server_key = dev("server.key");
-        config.tls.crls = vec![dev("crl.pem")];
-        config.jwt.jwks_file = dev("jwks.json");
-        config.keys.kek_file = dev("kek.key");
-        config.keys.pseudonym_key_file = dev("pseudonym.key");
-        config.keys.audit_signing_key_file = dev("audit-signing.key");
-        let engine = if config.database_url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
-        let app = Application::build_with_clock(config, Arc::new(SystemClock)).await.unwrap();
-        let base = format!("https://localhost:{}", app.port());
-        let state = app.state().clone();
+    tsunagi::tls::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.database_url = std::env::var("BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    config.workers = workers;
+    config.database_max_connections = env_or("BENCH_DB_CONNECTIONS", config.database_max_connections);
+    config.audit.checkpoint_interval_ms = env_or("BENCH_CHECKPOINT_MS", config.audit.checkpoint_interval_ms);
+    config.policy_admin.refresh_ms = env_or("BENCH_POLICY_REFRESH_MS", config.policy_admin.refresh_ms);
+    config.log_level = "error".into();
+    config.policy_dir = repo().join("policies");
+    config.tls.ca_cert = dev("ca.pem");
+    config.tls.server_cert = dev("server.pem");
+    config.tls.server_key = dev("server.key");
+    config.tls.crls = vec![dev("crl.pem")];
+    config.jwt.jwks_file = dev("jwks.json");
+    config.keys.kek_file = dev("kek.key");
+    config.keys.pseudonym_key_file = dev("pseudonym.key");
+    config.keys.audit_signing_key_file = dev("audit-signing.key");
+    let engine = if config.database_url.starts_with("postgres") {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    let (port, state) = server_rt.block_on(async move {
+        let app = Application::build_with_clock(config, Arc::new(SystemClock))
+            .await
+            .unwrap();
+        let (port, state) = (app.port(), app.state().clone());
         tokio::spawn(app.run_until_stopped());
+        (port, state)
+    });
+    rt.block_on(async move {
+        let base = format!("https://localhost:{port}");
 
         // Seed one consented case.
         let owner = client("regional-support-centre");

@@ -30,7 +30,7 @@ impl Store {
         .bind(a.day.clone())
         .bind(a.raised_at_ms)
         .bind(a.detail.clone())
-        .execute(self.pool())
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -43,7 +43,7 @@ impl Store {
         )
         .bind(since_ms)
         .bind(i64::from(limit))
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         Ok(rows
             .into_iter()
@@ -72,7 +72,7 @@ impl Store {
         )
         .bind(from_ms)
         .bind(to_ms)
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         Ok(rows
             .into_iter()
@@ -89,7 +89,7 @@ impl Store {
         )
         .bind(from_ms)
         .bind(to_ms)
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         Ok(rows
             .into_iter()
@@ -115,7 +115,7 @@ impl Store {
                 .bind(user.to_owned())
                 .bind(from_ms)
                 .bind(to_ms)
-                .fetch_one(self.pool())
+                .fetch_one(&mut *self.conn().await?)
                 .await?
             }
             None => {
@@ -126,7 +126,7 @@ impl Store {
                 .bind(agency.to_owned())
                 .bind(from_ms)
                 .bind(to_ms)
-                .fetch_one(self.pool())
+                .fetch_one(&mut *self.conn().await?)
                 .await?
             }
         };

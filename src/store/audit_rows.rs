@@ -81,18 +81,26 @@ impl Store {
                 .bind(r.basis_ref.clone())
                 .bind(r.session_ref.clone());
         }
-        let mut tx = self.pool().begin().await?;
-        if self.engine() == Engine::Postgres {
-            // One sequencer at a time across every hub instance; readers are not blocked.
-            sqlx::query("LOCK TABLE audit_entries IN EXCLUSIVE MODE")
-                .execute(&mut *tx)
-                .await?;
-        }
-        let returned = query.fetch_all(&mut *tx).await?;
+        let returned = match self.engine() {
+            // One statement is its own transaction: SQLite takes the write lock before the
+            // statement reads `MAX(idx)`, and the statement's implicit commit (a WAL fsync
+            // under `synchronous=FULL`) happens before the last step returns, so an error there
+            // fails the fetch. No BEGIN and COMMIT round trips on the sequencer's critical path.
+            Engine::Sqlite => query.fetch_all(&mut *self.conn().await?).await?,
+            Engine::Postgres => {
+                let mut tx = self.pool().begin().await?;
+                // One sequencer at a time across every hub instance; readers are not blocked.
+                sqlx::query("LOCK TABLE audit_entries IN EXCLUSIVE MODE")
+                    .execute(&mut *tx)
+                    .await?;
+                let returned = query.fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                returned
+            }
+        };
         if returned.len() != rows.len() {
             return Err(StoreError::Corrupt("insert returned a wrong number of indexes".into()));
         }
-        tx.commit().await?;
         let first = returned
             .iter()
             .map(|(i,)| *i)
@@ -105,7 +113,7 @@ impl Store {
     /// Number of entries in the log.
     pub async fn audit_size(&self) -> Result<u64, StoreError> {
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_entries")
-            .fetch_one(self.pool())
+            .fetch_one(&mut *self.conn().await?)
             .await?;
         index_of(n)
     }
@@ -117,7 +125,7 @@ impl Store {
             sqlx::query_as("SELECT idx, leaf_hash, entry FROM audit_entries WHERE idx >= $1 ORDER BY idx LIMIT $2")
                 .bind(from)
                 .bind(i64::from(limit))
-                .fetch_all(self.pool())
+                .fetch_all(&mut *self.conn().await?)
                 .await?;
         rows.into_iter()
             .map(|(i, leaf_hash, entry)| {

@@ -93,7 +93,7 @@ impl Store {
         let (count, index, entries): (i64, Option<String>, Option<Vec<u8>>) = sqlx::query_as(sql)
             .bind(to_i64(from)?)
             .bind(to_i64(to)?)
-            .fetch_one(self.pool())
+            .fetch_one(&mut *self.conn().await?)
             .await?;
         if count == 0 {
             return Ok(ScanPage::default());

@@ -113,14 +113,18 @@ impl Store {
                 Param::Int(i) => q.bind(i),
             };
         }
-        q.fetch_all(self.pool()).await?.into_iter().map(found).collect()
+        q.fetch_all(&mut *self.conn().await?)
+            .await?
+            .into_iter()
+            .map(found)
+            .collect()
     }
 
     /// One entry with its index columns.
     pub async fn audit_entry(&self, index: u64) -> Result<Option<FoundEntry>, StoreError> {
         let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE idx = $1")))
             .bind(to_i64(index)?)
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *self.conn().await?)
             .await?;
         row.map(found).transpose()
     }
@@ -131,7 +135,7 @@ impl Store {
             "{COLUMNS} WHERE subject_pseudonym = $1 AND kind = 'disclosure' ORDER BY idx"
         )))
         .bind(subject_pseudonym.to_owned())
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.into_iter().map(found).collect()
     }
@@ -149,7 +153,7 @@ impl Store {
             for p in chunk {
                 q = q.bind(p.clone());
             }
-            for (p, kind, id) in q.fetch_all(self.pool()).await? {
+            for (p, kind, id) in q.fetch_all(&mut *self.conn().await?).await? {
                 out.insert(p, (kind, id));
             }
         }
@@ -164,7 +168,7 @@ impl Store {
              UNION ALL SELECT 'household', h.id FROM households h WHERE NOT EXISTS \
              (SELECT 1 FROM audit_pseudonyms p WHERE p.kind = 'household' AND p.ref_id = h.id)",
         )
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         Ok(rows)
     }
@@ -183,7 +187,7 @@ impl Store {
             for (p, k, id) in chunk {
                 q = q.bind(p.clone()).bind(k.clone()).bind(id.clone());
             }
-            q.execute(self.pool()).await?;
+            q.execute(&mut *self.conn().await?).await?;
         }
         Ok(())
     }

@@ -119,7 +119,7 @@ impl Store {
     /// when rows are missing, which verification reports.
     pub async fn audit_end(&self) -> Result<u64, StoreError> {
         let (n,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries")
-            .fetch_one(self.pool())
+            .fetch_one(&mut *self.conn().await?)
             .await?;
         to_u64(n)
     }
@@ -130,7 +130,7 @@ impl Store {
             sqlx::query_as("SELECT idx, leaf_hash FROM audit_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx")
                 .bind(to_i64(from)?)
                 .bind(to_i64(to)?)
-                .fetch_all(self.pool())
+                .fetch_all(&mut *self.conn().await?)
                 .await?;
         contiguous(rows, from, to, "leaf hash")
     }
@@ -144,7 +144,7 @@ impl Store {
         .bind(i64::from(level))
         .bind(to_i64(from)?)
         .bind(to_i64(to)?)
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for (i, (idx, hash)) in rows.into_iter().enumerate() {
@@ -160,7 +160,7 @@ impl Store {
     pub async fn audit_subtree_count(&self, level: u32) -> Result<u64, StoreError> {
         let (n,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_subtrees WHERE level = $1")
             .bind(i64::from(level))
-            .fetch_one(self.pool())
+            .fetch_one(&mut *self.conn().await?)
             .await?;
         to_u64(n)
     }
@@ -170,7 +170,7 @@ impl Store {
         let rows: Vec<(i64, Vec<u8>)> =
             sqlx::query_as("SELECT idx, hash FROM audit_subtrees WHERE level = $1 ORDER BY idx")
                 .bind(i64::from(level))
-                .fetch_all(self.pool())
+                .fetch_all(&mut *self.conn().await?)
                 .await?;
         rows.into_iter().map(|(i, h)| Ok((to_u64(i)?, h))).collect()
     }
@@ -191,7 +191,7 @@ impl Store {
             for (i, h) in chunk.iter().enumerate() {
                 q = q.bind(i64::from(level)).bind(to_i64(base + i as u64)?).bind(h.to_vec());
             }
-            q.execute(self.pool()).await?;
+            q.execute(&mut *self.conn().await?).await?;
         }
         Ok(())
     }
@@ -200,7 +200,7 @@ impl Store {
         let row: Option<CheckpointRow> = sqlx::query_as(
             "SELECT size, root, note, key_name, key_id, signed_at_ms FROM audit_checkpoints ORDER BY size DESC LIMIT 1",
         )
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         row.map(checkpoint_of).transpose()
     }
@@ -210,7 +210,7 @@ impl Store {
             "SELECT size, root, note, key_name, key_id, signed_at_ms FROM audit_checkpoints WHERE size = $1",
         )
         .bind(to_i64(size)?)
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         row.map(checkpoint_of).transpose()
     }
@@ -220,7 +220,7 @@ impl Store {
         let rows: Vec<CheckpointRow> = sqlx::query_as(
             "SELECT size, root, note, key_name, key_id, signed_at_ms FROM audit_checkpoints ORDER BY size",
         )
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.into_iter().map(checkpoint_of).collect()
     }

@@ -107,7 +107,7 @@ impl Store {
         .bind(receiving.as_str().to_owned())
         .bind(record_id.to_string())
         .bind(to_ms(now))
-        .execute(self.pool())
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok((id, record_id))
     }
@@ -117,7 +117,7 @@ impl Store {
             "SELECT id, report_type, subject_id, reporter_agency, receiving_agency, record_id, created_at_ms FROM legal_reports WHERE id = $1",
         )
         .bind(id.to_string())
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         row.map(|r| {
             Ok(LegalReport {
@@ -159,7 +159,7 @@ impl Store {
         .bind(sealed)
         .bind(to_ms(now))
         .bind(to_ms(expires_at))
-        .execute(self.pool())
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(id)
     }
@@ -169,7 +169,7 @@ impl Store {
         let sql = sqlx::AssertSqlSafe(format!("{SELECT_GRANT} WHERE id = $1"));
         let row: Option<GrantRow> = sqlx::query_as(sql)
             .bind(id.to_string())
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *self.conn().await?)
             .await?;
         match row {
             Some(r) => Ok(Some(self.grant_from_row(r, open_grounds).await?)),
@@ -182,7 +182,7 @@ impl Store {
         let sql = sqlx::AssertSqlSafe(format!(
             "{SELECT_GRANT} WHERE reviewed_at_ms IS NULL ORDER BY created_at_ms"
         ));
-        let rows: Vec<GrantRow> = sqlx::query_as(sql).fetch_all(self.pool()).await?;
+        let rows: Vec<GrantRow> = sqlx::query_as(sql).fetch_all(&mut *self.conn().await?).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             out.push(self.grant_from_row(r, true).await?);
@@ -207,7 +207,7 @@ impl Store {
         .bind(outcome.to_owned())
         .bind(note.to_owned())
         .bind(id.to_string())
-        .execute(self.pool())
+        .execute(&mut *self.conn().await?)
         .await?;
         if done.rows_affected() == 0 {
             return match self.emergency_grant(id, false).await? {
@@ -263,7 +263,7 @@ impl Store {
         .bind(user.as_str().to_owned())
         .bind(by.as_str().to_owned())
         .bind(to_ms(now))
-        .execute(self.pool())
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(())
     }
@@ -275,7 +275,7 @@ impl Store {
         .bind(subject.to_string())
         .bind(agency.as_str().to_owned())
         .bind(user.as_str().to_owned())
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         Ok(row.is_some())
     }
@@ -291,7 +291,7 @@ impl Store {
         sqlx::query("DELETE FROM origin_approvals WHERE record_id = $1 AND basis = $2")
             .bind(record.to_string())
             .bind(basis.to_owned())
-            .execute(self.pool())
+            .execute(&mut *self.conn().await?)
             .await?;
         sqlx::query(
             "INSERT INTO origin_approvals (record_id, basis, approved_by_user, created_at_ms) VALUES ($1, $2, $3, $4)",
@@ -300,7 +300,7 @@ impl Store {
         .bind(basis.to_owned())
         .bind(by.as_str().to_owned())
         .bind(to_ms(now))
-        .execute(self.pool())
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(())
     }
@@ -310,7 +310,7 @@ impl Store {
             sqlx::query_as("SELECT basis FROM origin_approvals WHERE record_id = $1 AND basis = $2")
                 .bind(record.to_string())
                 .bind(basis.to_owned())
-                .fetch_optional(self.pool())
+                .fetch_optional(&mut *self.conn().await?)
                 .await?;
         Ok(row.is_some())
     }
@@ -320,7 +320,7 @@ impl Store {
         let row: Option<(String, Option<String>)> =
             sqlx::query_as("SELECT owner_agency, origin_session FROM records WHERE id = $1")
                 .bind(record.to_string())
-                .fetch_optional(self.pool())
+                .fetch_optional(&mut *self.conn().await?)
                 .await?;
         row.map(|(a, s)| Ok((AgencyId::parse(&a).map_err(|_| bad("agency"))?, s)))
             .transpose()
@@ -341,7 +341,7 @@ impl Store {
             .bind(reference.to_owned())
             .bind(message.to_owned())
             .bind(to_ms(now))
-            .execute(self.pool())
+            .execute(&mut *self.conn().await?)
             .await?;
         Ok(())
     }
@@ -351,7 +351,7 @@ impl Store {
             "SELECT id, kind, reference, message, created_at_ms FROM notifications WHERE agency_id = $1 ORDER BY created_at_ms DESC LIMIT 500",
         )
         .bind(agency.as_str().to_owned())
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.into_iter()
             .map(|r| {
@@ -373,7 +373,7 @@ impl Store {
              AND kind = 'disclosure' AND requester_agency IS NOT NULL",
         )
         .bind(reference.to_owned())
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.into_iter()
             .map(|(a,)| AgencyId::parse(&a).map_err(|_| bad("agency")))

@@ -93,7 +93,7 @@ impl Store {
         .bind(to_ms(c.valid_until))
         .bind(sealed)
         .bind(to_ms(now))
-        .execute(self.pool())
+        .execute(&mut *self.conn().await?)
         .await?;
         self.consent(id).await?.ok_or(StoreError::NotFound("consent"))
     }
@@ -103,7 +103,7 @@ impl Store {
         let sql = sqlx::AssertSqlSafe(format!("{SELECT_CONSENT} WHERE id = $1"));
         let row: Option<ConsentRow> = sqlx::query_as(sql)
             .bind(id.to_string())
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *self.conn().await?)
             .await?;
         row.map(|r| scope_from_row(&r)).transpose()
     }
@@ -112,7 +112,7 @@ impl Store {
         let sql = sqlx::AssertSqlSafe(format!("{SELECT_CONSENT} WHERE id = $1"));
         let row: Option<ConsentRow> = sqlx::query_as(sql)
             .bind(id.to_string())
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *self.conn().await?)
             .await?;
         match row {
             Some(row) => Ok(Some(self.consent_from_row(row).await?)),
@@ -132,7 +132,7 @@ impl Store {
         let rows: Vec<ConsentRow> = sqlx::query_as(sql)
             .bind(subject.to_string())
             .bind(agency.as_str().to_owned())
-            .fetch_all(self.pool())
+            .fetch_all(&mut *self.conn().await?)
             .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
@@ -158,7 +158,7 @@ impl Store {
         .bind(user.as_str().to_owned())
         .bind(reason.to_owned())
         .bind(id.to_string())
-        .execute(self.pool())
+        .execute(&mut *self.conn().await?)
         .await?;
         if done.rows_affected() == 0 {
             return match self.consent(id).await? {

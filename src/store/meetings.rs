@@ -136,7 +136,7 @@ impl Store {
              (SELECT COALESCE(MAX(version), 0) FROM pledge_texts p WHERE p.body_id = b.id) FROM bodies b WHERE b.id = $1",
         )
         .bind(id.to_string())
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         row.map(|r| {
             Ok(Body {
@@ -167,7 +167,7 @@ impl Store {
         .bind(body.to_string())
         .bind(text.to_owned())
         .bind(to_ms(now))
-        .fetch_one(self.pool())
+        .fetch_one(&mut *self.conn().await?)
         .await?;
         Ok(version)
     }
@@ -183,7 +183,7 @@ impl Store {
         let (version,): (i64,) =
             sqlx::query_as("SELECT COALESCE(MAX(version), 0) FROM pledge_texts WHERE body_id = $1")
                 .bind(body.to_string())
-                .fetch_one(self.pool())
+                .fetch_one(&mut *self.conn().await?)
                 .await?;
         if version == 0 {
             return Err(StoreError::NotFound("body"));
@@ -199,7 +199,7 @@ impl Store {
         .bind(agency.as_str().to_owned())
         .bind(version)
         .bind(to_ms(now))
-        .execute(self.pool())
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(version)
     }
@@ -212,7 +212,7 @@ impl Store {
         )
         .bind(body.to_string())
         .bind(user.as_str().to_owned())
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         Ok(row.is_some())
     }
@@ -229,7 +229,7 @@ impl Store {
             .bind(body.to_string())
             .bind(to_ms(held_at))
             .bind(to_ms(now))
-            .execute(self.pool())
+            .execute(&mut *self.conn().await?)
             .await?;
         Ok(id)
     }
@@ -239,7 +239,7 @@ impl Store {
             "SELECT id, body_id, held_at_ms, agenda_published_at_ms, decision_summary FROM sessions WHERE id = $1",
         )
         .bind(id.to_string())
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         row.map(|r| {
             Ok(Session {
@@ -257,7 +257,7 @@ impl Store {
         sqlx::query("UPDATE sessions SET agenda_published_at_ms = $1 WHERE id = $2 AND agenda_published_at_ms IS NULL")
             .bind(to_ms(now))
             .bind(session.to_string())
-            .execute(self.pool())
+            .execute(&mut *self.conn().await?)
             .await?;
         Ok(())
     }
@@ -266,7 +266,7 @@ impl Store {
         sqlx::query("UPDATE sessions SET decision_summary = $1 WHERE id = $2")
             .bind(text.to_owned())
             .bind(session.to_string())
-            .execute(self.pool())
+            .execute(&mut *self.conn().await?)
             .await?;
         Ok(())
     }
@@ -283,7 +283,7 @@ impl Store {
         sqlx::query("DELETE FROM roster WHERE session_id = $1 AND user_id = $2")
             .bind(session.to_string())
             .bind(user.as_str().to_owned())
-            .execute(self.pool())
+            .execute(&mut *self.conn().await?)
             .await?;
         sqlx::query(
             "INSERT INTO roster (session_id, user_id, agency_id, attendance, added_at_ms) VALUES ($1, $2, $3, $4, $5)",
@@ -293,7 +293,7 @@ impl Store {
         .bind(agency.as_str().to_owned())
         .bind(attendance.to_owned())
         .bind(to_ms(now))
-        .execute(self.pool())
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(())
     }
@@ -307,7 +307,7 @@ impl Store {
         .bind(to_ms(now))
         .bind(user.as_str().to_owned())
         .bind(body.to_string())
-        .execute(self.pool())
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(done.rows_affected())
     }
@@ -317,7 +317,7 @@ impl Store {
             "SELECT user_id, agency_id, attendance, added_at_ms, removed_at_ms FROM roster WHERE session_id = $1 ORDER BY added_at_ms, user_id",
         )
         .bind(session.to_string())
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.into_iter()
             .map(|r| {
@@ -346,7 +346,7 @@ impl Store {
             .bind(subject.map(|s| s.to_string()))
             .bind(household.map(|h| h.to_string()))
             .bind(to_ms(now))
-            .execute(self.pool())
+            .execute(&mut *self.conn().await?)
             .await?;
         Ok(id)
     }
@@ -363,7 +363,7 @@ impl Store {
         .bind(to_ms(now))
         .bind(item.to_string())
         .bind(session.to_string())
-        .execute(self.pool())
+        .execute(&mut *self.conn().await?)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("agenda_item"));
@@ -376,7 +376,7 @@ impl Store {
             "SELECT id, subject_id, household_id, removed_at_ms FROM agenda_items WHERE session_id = $1 ORDER BY added_at_ms, id",
         )
         .bind(session.to_string())
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.into_iter()
             .map(|r| {
@@ -420,7 +420,7 @@ impl Store {
         .bind(recipient_agency.as_str().to_owned())
         .bind(by.as_str().to_owned())
         .bind(to_ms(now))
-        .execute(self.pool())
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(id)
     }
@@ -431,7 +431,7 @@ impl Store {
              WHERE session_id = $1 ORDER BY created_at_ms, id",
         )
         .bind(session.to_string())
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.into_iter()
             .map(|r| {
@@ -470,7 +470,7 @@ impl Store {
         .bind(to_ms(until))
         .bind(by.as_str().to_owned())
         .bind(to_ms(now))
-        .execute(self.pool())
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(())
     }
@@ -480,7 +480,7 @@ impl Store {
             "SELECT subject_id, user_id, agency_id, until_ms FROM followups WHERE session_id = $1 ORDER BY created_at_ms",
         )
         .bind(session.to_string())
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.into_iter()
             .map(|r| {
@@ -499,7 +499,7 @@ impl Store {
         let rows: Vec<(i64, Vec<u8>)> =
             sqlx::query_as("SELECT idx, entry FROM audit_entries WHERE basis_ref = $1 ORDER BY idx")
                 .bind(reference.to_owned())
-                .fetch_all(self.pool())
+                .fetch_all(&mut *self.conn().await?)
                 .await?;
         rows.into_iter()
             .map(|(i, e)| Ok((u64::try_from(i).map_err(|_| bad("index"))?, e)))

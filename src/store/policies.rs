@@ -58,7 +58,7 @@ impl Store {
     /// The highest version, if any.
     pub async fn policy_head(&self) -> Result<Option<i64>, StoreError> {
         let (v,): (Option<i64>,) = sqlx::query_as("SELECT MAX(version) FROM policy_versions")
-            .fetch_one(self.pool())
+            .fetch_one(&mut *self.conn().await?)
             .await?;
         Ok(v)
     }
@@ -68,7 +68,7 @@ impl Store {
             "SELECT version, model, rules, kind, author, reason, proposal_id, created_at_ms FROM policy_versions WHERE version = $1",
         )
         .bind(version)
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         row.map(|r| {
             Ok(PolicyVersion {
@@ -90,7 +90,7 @@ impl Store {
         let rows: Vec<VersionRow> = sqlx::query_as(
             "SELECT version, '', '', kind, author, reason, proposal_id, created_at_ms FROM policy_versions ORDER BY version DESC",
         )
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.into_iter()
             .map(|r| {
@@ -180,7 +180,7 @@ impl Store {
         .bind(reason.to_owned())
         .bind(author.to_owned())
         .bind(to_ms(now))
-        .execute(self.pool())
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(())
     }
@@ -191,7 +191,7 @@ impl Store {
              FROM policy_proposals WHERE id = $1",
         )
         .bind(id.to_owned())
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         row.map(|r| {
             Ok(PolicyProposal {
@@ -216,7 +216,7 @@ impl Store {
         .bind(by.to_owned())
         .bind(to_ms(now))
         .bind(id.to_owned())
-        .execute(self.pool())
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(())
     }
@@ -234,7 +234,7 @@ impl Store {
         .bind(from_ms)
         .bind(to_ms)
         .bind(limit)
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.into_iter()
             .map(|(i, e)| Ok((u64::try_from(i).map_err(|_| StoreError::Corrupt("index".into()))?, e)))

@@ -112,7 +112,7 @@ impl Store {
         )
         .bind(subject.to_string())
         .bind(owner.as_str().to_owned())
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter().map(|(r, s, c)| parse_meta(r, s, c)).collect()
     }
@@ -188,7 +188,7 @@ impl Store {
         )
         .bind(subject.to_string())
         .bind(owner.as_str().to_owned())
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         let Some(first) = rows.first() else {
             return Ok(None);

@@ -39,7 +39,7 @@ impl Store {
         let rows: Vec<(String, String, String, String)> = sqlx::query_as(
             "SELECT a.id, a.name, a.organ_id, o.kind FROM agencies a JOIN organs o ON o.id = a.organ_id ORDER BY a.id",
         )
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.into_iter()
             .map(|(id, name, organ, kind)| {
@@ -63,7 +63,7 @@ impl Store {
             .bind(id.to_string())
             .bind(agency.as_str().to_owned())
             .bind(to_ms(now))
-            .execute(self.pool())
+            .execute(&mut *self.conn().await?)
             .await?;
         Ok(id)
     }
@@ -71,7 +71,7 @@ impl Store {
     pub async fn household_exists(&self, id: HouseholdId) -> Result<bool, StoreError> {
         let row: Option<(String,)> = sqlx::query_as("SELECT id FROM households WHERE id = $1")
             .bind(id.to_string())
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *self.conn().await?)
             .await?;
         Ok(row.is_some())
     }
@@ -123,7 +123,7 @@ impl Store {
         let row: Option<(String, Option<String>, String, i64)> =
             sqlx::query_as("SELECT id, household_id, created_by_agency, created_at_ms FROM subjects WHERE id = $1")
                 .bind(id.to_string())
-                .fetch_optional(self.pool())
+                .fetch_optional(&mut *self.conn().await?)
                 .await?;
         row.map(|(sid, hh, agency, at)| subject_row(&sid, hh, &agency, at))
             .transpose()
@@ -139,7 +139,7 @@ impl Store {
             sqlx::query_as("SELECT subject_id FROM subject_links WHERE agency_id = $1 AND local_id = $2")
                 .bind(agency.as_str().to_owned())
                 .bind(local_id.to_owned())
-                .fetch_optional(self.pool())
+                .fetch_optional(&mut *self.conn().await?)
                 .await?;
         row.map(|(s,)| SubjectId::parse(&s).map_err(|_| corrupt("subject id")))
             .transpose()
@@ -154,7 +154,7 @@ impl Store {
             .bind(agency.as_str().to_owned())
             .bind(local_id.to_owned())
             .bind(subject.to_string())
-            .execute(self.pool())
+            .execute(&mut *self.conn().await?)
             .await?;
         Ok(())
     }
@@ -167,7 +167,7 @@ impl Store {
             sqlx::query_as("SELECT local_id FROM subject_links WHERE agency_id = $1 AND subject_id = $2 LIMIT 1")
                 .bind(agency.as_str().to_owned())
                 .bind(subject.to_string())
-                .fetch_optional(self.pool())
+                .fetch_optional(&mut *self.conn().await?)
                 .await?;
         Ok(row.is_some())
     }
