@@ -7,7 +7,10 @@
 //! Then it times policy decisions: cached vs. plain casbin `enforce`, on the default policy and
 //! on a 1,000-rule policy.
 //!
-//! Knobs: `BENCH_SECS` (default 10 per phase), `BENCH_CLIENTS` (32), `BENCH_WORKERS` (server
+//! The two phases alternate for `BENCH_ROUNDS` rounds and the ratio is taken over all of
+//! them, so that a drift of the (shared) machine's speed weighs on both sides alike.
+//!
+//! Knobs: `BENCH_SECS` (default 5 per phase), `BENCH_ROUNDS` (3), `BENCH_CLIENTS` (32), `BENCH_WORKERS` (server
 //! worker threads, default 2), `BENCH_DB_CONNECTIONS` (pool size), `BENCH_DATABASE_URL` (e.g. a `postgres://` database to run the
 //! disclosure phase on PostgreSQL; it must exist and be empty or hold a previous run).
 
@@ -70,26 +73,53 @@ fn token(user: &str, agency: &str, role: &str) -> String {
 }
 
 struct Stats {
-    requests: usize,
+    /// Every answered request's latency, sorted.
+    latencies: Vec<Duration>,
     errors: usize,
     elapsed: Duration,
-    p50: Duration,
-    p99: Duration,
 }
 
 impl Stats {
+    fn new(mut latencies: Vec<Duration>, errors: usize, elapsed: Duration) -> Self {
+        latencies.sort_unstable();
+        Self {
+            latencies,
+            errors,
+            elapsed,
+        }
+    }
+
+    /// Several phases as one (their requests over their summed time).
+    fn merged(phases: &[Stats]) -> Self {
+        Self::new(
+            phases.iter().flat_map(|p| p.latencies.iter().copied()).collect(),
+            phases.iter().map(|p| p.errors).sum(),
+            phases.iter().map(|p| p.elapsed).sum(),
+        )
+    }
+
+    fn requests(&self) -> usize {
+        self.latencies.len()
+    }
+
     fn rps(&self) -> f64 {
-        self.requests as f64 / self.elapsed.as_secs_f64()
+        self.requests() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn pct(&self, p: f64) -> Duration {
+        let n = self.latencies.len();
+        self.latencies
+            .get(((n as f64 * p) as usize).min(n.saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
     }
 }
 
+/// Builds one request on a client.
+type Request = Arc<dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync>;
+
 /// Runs `clients` loops, each with its own keep-alive connection, for `secs`.
-async fn drive(
-    clients: usize,
-    secs: u64,
-    make: Arc<dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync>,
-    agency: &str,
-) -> Stats {
+async fn drive(clients: usize, secs: u64, make: Request, agency: &str) -> Stats {
     let deadline = Instant::now() + Duration::from_secs(secs);
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -119,29 +149,16 @@ async fn drive(
         all.extend(l);
         errors += e;
     }
-    let elapsed = start.elapsed();
-    all.sort_unstable();
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
-    };
-    Stats {
-        requests: all.len(),
-        errors,
-        elapsed,
-        p50: pct(0.50),
-        p99: pct(0.99),
-    }
+    Stats::new(all, errors, start.elapsed())
 }
 
 fn print(name: &str, s: &Stats) {
     println!(
         "{name:<28} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} ok, {} errors, {:.1} s)",
         s.rps(),
-        s.p50.as_secs_f64() * 1e3,
-        s.p99.as_secs_f64() * 1e3,
-        s.requests,
+        s.pct(0.50).as_secs_f64() * 1e3,
+        s.pct(0.99).as_secs_f64() * 1e3,
+        s.requests(),
         s.errors,
         s.elapsed.as_secs_f64()
     );
@@ -177,7 +194,8 @@ fn time_decisions(set: &PolicySet, label: &str) {
 }
 
 fn main() {
-    let secs: u64 = env_or("BENCH_SECS", 10);
+    let secs: u64 = env_or("BENCH_SECS", 5);
+    let rounds: usize = env_or("BENCH_ROUNDS", 3);
     let clients: usize = env_or("BENCH_CLIENTS", 32);
     let workers: usize = env_or("BENCH_WORKERS", 2);
     // The hub runs on its own runtime, as `tsunagi serve` does (one worker thread per core),
@@ -268,23 +286,34 @@ fn main() {
         let consent = consent["id"].as_str().unwrap().to_owned();
         let audit_before = state.store.audit_size().await.unwrap();
 
-        println!("Tsunagi load benchmark: {clients} keep-alive mTLS clients, {secs} s per phase, {workers} server workers, {} cores, {engine}",
+        println!("Tsunagi load benchmark: {clients} keep-alive mTLS clients, {rounds} rounds of {secs} s hello + {secs} s road, {workers} server workers, {} cores, {engine}",
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
         let hello_url = format!("{base}/healthz");
-        let hello = drive(clients, secs, Arc::new(move |c: &reqwest::Client| c.get(&hello_url)), "jobota").await;
-        print("bare TLS hello (/healthz)", &hello);
-
+        let hello_req: Request = Arc::new(move |c: &reqwest::Client| c.get(&hello_url));
         let url = format!("{base}/v1/disclosures");
         let tok = token("tanaka", "jobota", "caseworker");
         let body = json!({"subject_id": subject, "owner_agency": "regional-support-centre", "purpose": "employment support",
             "basis": {"type": "consent", "consent_id": consent}});
-        let road = drive(clients, secs, Arc::new(move |c: &reqwest::Client| c.post(&url).bearer_auth(&tok).json(&body)), "jobota").await;
+        let road_req: Request = Arc::new(move |c: &reqwest::Client| c.post(&url).bearer_auth(&tok).json(&body));
+        // Hello and road alternate, so that a drift in the machine's speed (other tenants of a
+        // shared host) weighs on both sides of the ratio alike.
+        let (mut hellos, mut roads) = (Vec::new(), Vec::new());
+        for round in 1..=rounds {
+            let hello = drive(clients, secs, Arc::clone(&hello_req), "jobota").await;
+            let road = drive(clients, secs, Arc::clone(&road_req), "jobota").await;
+            println!("round {round}: hello {:>7.0} req/s, road {:>6.0} req/s, ratio {:>5.1}%, road p99 {:>6.2} ms",
+                hello.rps(), road.rps(), 100.0 * road.rps() / hello.rps(), road.pct(0.99).as_secs_f64() * 1e3);
+            hellos.push(hello);
+            roads.push(road);
+        }
+        let (hello, road) = (Stats::merged(&hellos), Stats::merged(&roads));
+        print("bare TLS hello (/healthz)", &hello);
         print("full disclosure road", &road);
         let logged = state.store.audit_size().await.unwrap() - audit_before;
         println!(
             "ratio road/hello: {:.1}%   (bar: >= 10% with p99 < 25 ms)   audit entries written: {logged} (disclosures answered: {})",
             100.0 * road.rps() / hello.rps(),
-            road.requests
+            road.requests()
         );
 
         let default = PolicySet::load_dir(&repo().join("policies")).await.unwrap();
