@@ -95,3 +95,54 @@ impl DerefMut for Conn<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crate::crypto::Kek;
+    use crate::store::{Store, StoreError};
+
+    async fn sqlite_store(dir: &tempfile::TempDir, connections: u32) -> Store {
+        let url = format!("sqlite://{}", dir.path().join("lent.db").display());
+        let kek = Arc::new(Kek::from_bytes("test", &[7u8; 32]).unwrap());
+        let store = Store::connect(&url, kek, connections).await.unwrap();
+        store.migrate().await.unwrap();
+        store
+    }
+
+    #[tokio::test]
+    async fn more_concurrent_statements_than_lent_connections_all_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(&dir, 2).await;
+        let tasks: Vec<_> = (0..40)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.audit_size().await })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.unwrap().unwrap(), 0);
+        }
+    }
+
+    #[tokio::test]
+    async fn close_gives_lent_connections_back_and_later_statements_fail_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(&dir, 2).await;
+        // Fill the lent slots.
+        store.audit_size().await.unwrap();
+        let (a, b) = tokio::join!(store.audit_size(), store.audit_size());
+        a.unwrap();
+        b.unwrap();
+        // The pool closes only once every connection is back; a lent one kept out would hang.
+        tokio::time::timeout(Duration::from_secs(10), store.close())
+            .await
+            .expect("close completes");
+        assert!(store.is_closed());
+        assert!(matches!(store.audit_size().await, Err(StoreError::Database(_))));
+    }
+}
