@@ -181,7 +181,8 @@ impl Store {
     /// [`WAL_TRUNCATE_FRAMES`] (256 MiB of pages) is checkpointed with `TRUNCATE`, which waits
     /// for readers to leave it and empties the file. That stalls the audit sequencer (measured
     /// 40–100 ms at a quarter of this threshold), so it is rare by construction: about every
-    /// 12 s under the load benchmark's saturating load, never at ordinary load.
+    /// 6 s under the load benchmark's saturating load (≈ 2 frames per entry), never at
+    /// ordinary load, where the passive checkpoints catch up.
     pub fn spawn_wal_checkpointer(&self, every: Duration) {
         if self.engine != Engine::Sqlite {
             return;
