@@ -212,7 +212,7 @@ fn main() {
         .unwrap();
     tsunagi::tls::install_crypto_provider();
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::default();
+    let mut config = Config::rooted_at(&repo());
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.database_url = std::env::var("BENCH_DATABASE_URL")
         .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
@@ -221,15 +221,6 @@ fn main() {
     config.audit.checkpoint_interval_ms = env_or("BENCH_CHECKPOINT_MS", config.audit.checkpoint_interval_ms);
     config.policy_admin.refresh_ms = env_or("BENCH_POLICY_REFRESH_MS", config.policy_admin.refresh_ms);
     config.log_level = "error".into();
-    config.policy_dir = repo().join("policies");
-    config.tls.ca_cert = dev("ca.pem");
-    config.tls.server_cert = dev("server.pem");
-    config.tls.server_key = dev("server.key");
-    config.tls.crls = vec![dev("crl.pem")];
-    config.jwt.jwks_file = dev("jwks.json");
-    config.keys.kek_file = dev("kek.key");
-    config.keys.pseudonym_key_file = dev("pseudonym.key");
-    config.keys.audit_signing_key_file = dev("audit-signing.key");
     let engine = if config.database_url.starts_with("postgres") {
         "PostgreSQL"
     } else {

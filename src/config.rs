@@ -138,13 +138,21 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        let dev = PathBuf::from("certs-dev");
+        Self::rooted_at(std::path::Path::new(""))
+    }
+}
+
+impl Config {
+    /// The defaults, with the development key files and the policy directory taken from
+    /// `root` (a checkout) instead of the working directory — for tests and benchmarks.
+    pub fn rooted_at(root: &std::path::Path) -> Self {
+        let dev = root.join("certs-dev");
         Self {
             environment: Environment::Development,
             listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
             database_url: "sqlite://data/tsunagi.db".into(),
             database_max_connections: 8,
-            policy_dir: "policies".into(),
+            policy_dir: root.join("policies"),
             log_format: LogFormat::Pretty,
             log_level: "info".into(),
             workers: 0,

@@ -93,20 +93,10 @@ pub struct TestApp {
 }
 
 pub fn test_config(database_url: &str) -> Config {
-    let mut c = Config::default();
+    let mut c = Config::rooted_at(&repo());
     c.listen = "127.0.0.1:0".parse().unwrap();
     c.database_url = database_url.to_owned();
     c.workers = 2;
-    c.policy_dir = repo().join("policies");
-    c.tls.ca_cert = dev("ca.pem");
-    c.tls.server_cert = dev("server.pem");
-    c.tls.server_key = dev("server.key");
-    c.tls.crls = vec![dev("crl.pem")];
-    c.jwt.jwks_file = dev("jwks.json");
-    c.jwt.dev_signing_key = dev("jwt-signing.key");
-    c.keys.kek_file = dev("kek.key");
-    c.keys.pseudonym_key_file = dev("pseudonym.key");
-    c.keys.audit_signing_key_file = dev("audit-signing.key");
     c
 }
 
