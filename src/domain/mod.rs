@@ -41,4 +41,13 @@ impl ValidationError {
             message: message.into(),
         }
     }
+
+    /// The same error, reported against `field` (a parser's error named where the request
+    /// carried the value).
+    pub fn at(self, field: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            ..self
+        }
+    }
 }

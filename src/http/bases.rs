@@ -6,8 +6,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::authorize;
-use crate::domain::{AgencyId, Category, FreeText, GrantId, Purpose, SubjectId, UserId, ValidationError};
+use super::extract::{authorize, registered_agency};
+use crate::domain::{Category, FreeText, GrantId, Purpose, SubjectId, UserId, ValidationError};
 use crate::principal::Principal;
 use crate::state::AppState;
 use crate::store::{NewRecord, NewSection};
@@ -88,10 +88,7 @@ pub async fn create_legal_report(
     }
     let mut sections = Vec::with_capacity(b.sections.len() + 1);
     for (i, s) in b.sections.iter().enumerate() {
-        let category = Category::parse(&s.category).map_err(|e| ValidationError {
-            field: format!("sections[{i}].category"),
-            ..e
-        })?;
+        let category = Category::parse(&s.category).map_err(|e| e.at(format!("sections[{i}].category")))?;
         if category.is_sealed() {
             return Err(ValidationError::new(
                 format!("sections[{i}].category"),
@@ -176,13 +173,7 @@ pub async fn create_grant(
 ) -> Result<HttpResponse, ApiError> {
     authorize(&state, &who, "emergency:request")?;
     let subject = SubjectId::parse(&b.subject_id)?;
-    let owner = AgencyId::parse(&b.owner_agency).map_err(|e| ValidationError {
-        field: "owner_agency".into(),
-        ..e
-    })?;
-    if !state.agencies.contains_key(&owner) {
-        return Err(ValidationError::new("owner_agency", "agency_unknown", "not a registered agency").into());
-    }
+    let owner = registered_agency(&state, "owner_agency", &b.owner_agency)?;
     if state.store.subject(subject).await?.is_none() {
         return Err(ValidationError::new("subject_id", "subject_not_found", "no such subject").into());
     }
@@ -293,10 +284,7 @@ pub async fn assign_case(
             "your agency has no subject with that id",
         ));
     }
-    let user = UserId::parse(&b.user_id).map_err(|e| ValidationError {
-        field: "user_id".into(),
-        ..e
-    })?;
+    let user = UserId::parse(&b.user_id).map_err(|e| e.at("user_id"))?;
     state
         .store
         .assign_case(subject, &who.agency, &user, &who.user, state.clock.now())

@@ -8,11 +8,11 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::authorize;
+use super::extract::{authorize, registered_agency};
 use crate::audit::{AuditEntry, ConsentEvent, IndexFields};
 use crate::domain::consent::expand_categories;
 use crate::domain::{
-    AgencyId, Consent, ConsentId, ConsentMethod, FreeText, GivenBy, NewConsent, Purpose, SubjectId, ValidationError,
+    Consent, ConsentId, ConsentMethod, FreeText, GivenBy, NewConsent, Purpose, SubjectId, ValidationError,
 };
 use crate::principal::Principal;
 use crate::state::AppState;
@@ -75,18 +75,7 @@ fn name(field: &str, s: Option<&str>) -> Result<Option<String>, ValidationError>
 fn parse_consent(state: &AppState, subject: SubjectId, b: RecordConsent) -> Result<NewConsent, ValidationError> {
     let mut recipients = Vec::with_capacity(b.recipients.len());
     for r in &b.recipients {
-        let id = AgencyId::parse(r).map_err(|e| ValidationError {
-            field: "recipients".into(),
-            ..e
-        })?;
-        if !state.agencies.contains_key(&id) {
-            return Err(ValidationError::new(
-                "recipients",
-                "agency_unknown",
-                format!("'{id}' is not a registered agency"),
-            ));
-        }
-        recipients.push(id);
+        recipients.push(registered_agency(state, "recipients", r)?);
     }
     recipients.sort();
     recipients.dedup();

@@ -70,22 +70,14 @@ fn id_field<T>(
     parse: fn(&str) -> Result<T, ValidationError>,
 ) -> Result<T, ValidationError> {
     let v = value.ok_or_else(|| ValidationError::new(field, "missing_field", format!("this basis needs {field}")))?;
-    parse(v).map_err(|e| ValidationError {
-        field: field.into(),
-        ..e
-    })
+    parse(v).map_err(|e| e.at(field))
 }
 
 fn parse_basis(b: &BasisInput) -> Result<Basis, ValidationError> {
     let info_request = |b: &BasisInput| {
         b.info_request_id
             .as_deref()
-            .map(|v| {
-                InfoRequestId::parse(v).map_err(|e| ValidationError {
-                    field: "basis.info_request_id".into(),
-                    ..e
-                })
-            })
+            .map(|v| InfoRequestId::parse(v).map_err(|e| e.at("basis.info_request_id")))
             .transpose()
     };
     Ok(match BasisKind::parse(&b.kind)? {
@@ -118,10 +110,7 @@ fn parse_basis(b: &BasisInput) -> Result<Basis, ValidationError> {
 
 fn parse(b: CreateDisclosure) -> Result<DisclosureRequest, ValidationError> {
     let subject = SubjectId::parse(&b.subject_id)?;
-    let owner = AgencyId::parse(&b.owner_agency).map_err(|e| ValidationError {
-        field: "owner_agency".into(),
-        ..e
-    })?;
+    let owner = AgencyId::parse(&b.owner_agency).map_err(|e| e.at("owner_agency"))?;
     let purpose = Purpose::parse(&b.purpose)?;
     let basis = parse_basis(&b.basis)?;
     let categories = b
@@ -135,12 +124,7 @@ fn parse(b: CreateDisclosure) -> Result<DisclosureRequest, ValidationError> {
                 ));
             }
             list.iter()
-                .map(|c| {
-                    Category::parse(c).map_err(|e| ValidationError {
-                        field: "categories".into(),
-                        ..e
-                    })
-                })
+                .map(|c| Category::parse(c).map_err(|e| e.at("categories")))
                 .collect::<Result<Vec<_>, _>>()
         })
         .transpose()?;

@@ -79,3 +79,17 @@ impl FromRequest for Principal {
 pub fn authorize(state: &AppState, who: &Principal, action: &str) -> Result<(), ApiError> {
     Ok(crate::policy::access::permitted(&state.policy.current(), who, action)?)
 }
+
+/// The registered agency that request field `field` names (`invalid_id` or `agency_unknown`
+/// against that field otherwise).
+pub fn registered_agency(state: &AppState, field: &str, raw: &str) -> Result<AgencyId, crate::domain::ValidationError> {
+    let id = AgencyId::parse(raw).map_err(|e| e.at(field))?;
+    if !state.agencies.contains_key(&id) {
+        return Err(crate::domain::ValidationError::new(
+            field,
+            "agency_unknown",
+            format!("'{id}' is not a registered agency"),
+        ));
+    }
+    Ok(id)
+}

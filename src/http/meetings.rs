@@ -9,9 +9,9 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::authorize;
+use super::extract::{authorize, registered_agency};
 use crate::domain::{
-    AgencyId, AgendaItemId, BasisKind, BodyId, BodyKind, FreeText, HouseholdId, RecordId, SessionId, SubjectId, UserId,
+    AgendaItemId, BasisKind, BodyId, BodyKind, FreeText, HouseholdId, RecordId, SessionId, SubjectId, UserId,
     ValidationError,
 };
 use crate::policy::access;
@@ -267,17 +267,8 @@ pub async fn add_to_roster(
 ) -> Result<HttpResponse, ApiError> {
     let (session, body) = session_of(&state, &path).await?;
     require_secretariat(&state, &who, &body)?;
-    let user = UserId::parse(&b.user_id).map_err(|e| ValidationError {
-        field: "user_id".into(),
-        ..e
-    })?;
-    let agency = AgencyId::parse(&b.agency_id).map_err(|e| ValidationError {
-        field: "agency_id".into(),
-        ..e
-    })?;
-    if !state.agencies.contains_key(&agency) {
-        return Err(ValidationError::new("agency_id", "agency_unknown", "not a registered agency").into());
-    }
+    let user = UserId::parse(&b.user_id).map_err(|e| e.at("user_id"))?;
+    let agency = registered_agency(&state, "agency_id", &b.agency_id)?;
     let attendance = b.attendance.as_deref().unwrap_or("member");
     if !matches!(attendance, "member" | "attendee") {
         return Err(ValidationError::new("attendance", "invalid_value", "member or attendee").into());
@@ -387,29 +378,13 @@ pub async fn create_info_request(
 ) -> Result<HttpResponse, ApiError> {
     let (session, body) = session_of(&state, &path).await?;
     require_secretariat(&state, &who, &body)?;
-    let asked = AgencyId::parse(&b.asked_agency).map_err(|e| ValidationError {
-        field: "asked_agency".into(),
-        ..e
-    })?;
-    let recipient_agency = AgencyId::parse(&b.recipient_agency).map_err(|e| ValidationError {
-        field: "recipient_agency".into(),
-        ..e
-    })?;
-    for a in [&asked, &recipient_agency] {
-        if !state.agencies.contains_key(a) {
-            return Err(
-                ValidationError::new("asked_agency", "agency_unknown", format!("'{a}' is not registered")).into(),
-            );
-        }
-    }
+    let asked = registered_agency(&state, "asked_agency", &b.asked_agency)?;
+    let recipient_agency = registered_agency(&state, "recipient_agency", &b.recipient_agency)?;
     let subject = SubjectId::parse(&b.subject_id)?;
     if state.store.subject(subject).await?.is_none() {
         return Err(ValidationError::new("subject_id", "subject_not_found", "no such subject").into());
     }
-    let recipient = UserId::parse(&b.recipient_user).map_err(|e| ValidationError {
-        field: "recipient_user".into(),
-        ..e
-    })?;
+    let recipient = UserId::parse(&b.recipient_user).map_err(|e| e.at("recipient_user"))?;
     let id = state
         .store
         .create_info_request(
@@ -447,14 +422,8 @@ pub async fn add_followup(
     let (session, body) = session_of(&state, &path).await?;
     require_secretariat(&state, &who, &body)?;
     let subject = SubjectId::parse(&b.subject_id)?;
-    let user = UserId::parse(&b.user_id).map_err(|e| ValidationError {
-        field: "user_id".into(),
-        ..e
-    })?;
-    let agency = AgencyId::parse(&b.agency_id).map_err(|e| ValidationError {
-        field: "agency_id".into(),
-        ..e
-    })?;
+    let user = UserId::parse(&b.user_id).map_err(|e| e.at("user_id"))?;
+    let agency = registered_agency(&state, "agency_id", &b.agency_id)?;
     let until = parse_time("until", &b.until)?;
     let now = state.clock.now();
     if until <= now || until > now + time::Duration::days(365) {

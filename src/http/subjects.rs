@@ -240,10 +240,7 @@ pub async fn create_record(
     }
     let mut sections = Vec::with_capacity(body.sections.len());
     for (i, s) in body.sections.iter().enumerate() {
-        let category = Category::parse(&s.category).map_err(|e| ValidationError {
-            field: format!("sections[{i}].category"),
-            ..e
-        })?;
+        let category = Category::parse(&s.category).map_err(|e| e.at(format!("sections[{i}].category")))?;
         let content = FreeText::parse(&format!("sections[{i}].content"), &s.content)?;
         sections.push(NewSection { category, content });
     }
