@@ -181,7 +181,7 @@ pub async fn list_consents(
 async fn own_consent(state: &AppState, who: &Principal, id: &str) -> Result<Consent, ApiError> {
     let id = ConsentId::parse(id).map_err(|_| ApiError::not_found("consent_not_found", "no such consent"))?;
     match state.store.consent(id).await? {
-        Some(c) if c.scope.recorded_by_agency == who.agency => Ok(c),
+        Some(c) if crate::policy::access::consent_visible(who, &c.scope.recorded_by_agency) => Ok(c),
         _ => Err(ApiError::not_found(
             "consent_not_found",
             "your agency recorded no consent with that id",

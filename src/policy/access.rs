@@ -1,7 +1,8 @@
 //! Access rules that need stored facts as well as roles: who may run a meeting body (its
-//! secretariat agency, with the `meetings:write` permission) and who may read a session (the
-//! `meetings:read` permission, or a current member of that session's roster). Kept here, beside
-//! the Casbin permissions, so handlers only ask.
+//! secretariat agency, with the `meetings:write` permission), who may read a session (the
+//! `meetings:read` permission, or a current member of that session's roster) and who may see a
+//! consent record (the agency that recorded it). Kept here, beside the Casbin permissions, so
+//! handlers only ask.
 
 use time::OffsetDateTime;
 
@@ -23,6 +24,12 @@ fn refused(code: &'static str, message: impl Into<String>) -> AccessError {
         code,
         message: message.into(),
     }
+}
+
+/// A consent record (with its evidence) is visible only to the agency that recorded it; other
+/// agencies learn of a consent only through what a disclosure under it releases.
+pub fn consent_visible(who: &Principal, recorded_by: &crate::domain::AgencyId) -> bool {
+    &who.agency == recorded_by
 }
 
 /// A management action the policy must permit for the principal's roles at their agency.

@@ -180,6 +180,19 @@ async fn every_consent_refusal_has_its_reason_and_is_logged() {
             )
             .await;
         assert_eq!(s, 200);
+        // Only the agency that recorded a consent sees or revokes it; to others it does not exist.
+        let (s, body) = st.jobota.get(&format!("/v1/consents/{}", st.consent)).await;
+        assert_eq!((s, body["error"]["code"].as_str()), (404, Some("consent_not_found")));
+        let (s, body) = st
+            .jobota
+            .post(
+                &format!("/v1/consents/{}/revoke", st.consent),
+                &json!({"reason": "not ours to withdraw"}),
+            )
+            .await;
+        assert_eq!((s, body["error"]["code"].as_str()), (404, Some("consent_not_found")));
+        let (s, body) = st.owner.get(&format!("/v1/consents/{}", st.consent)).await;
+        assert_eq!((s, body["id"].as_str()), (200, Some(st.consent.as_str())));
         let (s, revoked) = st
             .owner
             .post(
