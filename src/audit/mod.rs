@@ -6,6 +6,31 @@
 //! `Release` can only be made here, by [`AuditLog::record_disclosure`], after the entry that
 //! describes exactly that release is committed.
 //!
+//! Changes follow the same rule ("logged before it takes effect"): every store function that
+//! changes state an auditor cares about (consents, grants and reviews, policy versions, meeting
+//! bodies, sessions, rosters, pledges, agendas, follow-ups, assignments, reports, origin
+//! approvals) takes a [`Logged`], and only [`AuditLog::record_change`] and
+//! [`AuditLog::record_event`] make one, after the entry describing the change is durable. If the
+//! log cannot be written there is no `Logged`, so nothing changes.
+//!
+//! Neither token can be made outside this module:
+//!
+//! ```compile_fail,E0451
+//! use tsunagi::domain::{AgencyId, SubjectId};
+//! let receipt = tsunagi::audit::Receipt { index: 0, leaf_hash: String::new() };
+//! let release = tsunagi::audit::Release {
+//!     subject: SubjectId::new_random(),
+//!     owner: AgencyId::parse("jobota").unwrap(),
+//!     sections: Vec::new(),
+//!     receipt,
+//! };
+//! ```
+//!
+//! ```compile_fail,E0451
+//! let receipt = tsunagi::audit::Receipt { index: 0, leaf_hash: String::new() };
+//! let logged = tsunagi::audit::Logged { receipt };
+//! ```
+//!
 //! Appends are sequenced by one task that commits whatever has queued up together (group
 //! commit): under load one fsync covers many requests.
 
@@ -73,6 +98,23 @@ impl Release {
     pub fn sections(&self) -> &[SectionMeta] {
         &self.sections
     }
+    pub fn receipt(&self) -> &Receipt {
+        &self.receipt
+    }
+}
+
+/// Proof that the log entry describing a change is durable: the store's mutating functions for
+/// auditable state take one, so a change can take effect only after its entry. Fields are
+/// private to this module: only [`AuditLog::record_change`] and [`AuditLog::record_event`] make
+/// one.
+#[derive(Debug)]
+#[must_use = "a Logged is the permission to make the change it records"]
+pub struct Logged {
+    receipt: Receipt,
+}
+
+impl Logged {
+    /// Where the change's entry sits in the log.
     pub fn receipt(&self) -> &Receipt {
         &self.receipt
     }
@@ -154,9 +196,18 @@ impl AuditLog {
         })
     }
 
+    /// Records a change (e.g. a consent recorded or revoked) and hands back the [`Logged`] the
+    /// store needs to make it. Nothing is changed here: the caller makes the change with the
+    /// token, after the entry is durable.
+    pub async fn record_change(&self, entry: &AuditEntry, index: IndexFields) -> Result<Logged, AuditError> {
+        let receipt = self.append(entry, index).await?;
+        Ok(Logged { receipt })
+    }
+
     /// Records a non-disclosure event (abuse report filed, emergency grant made or reviewed,
-    /// policy proposed, approved, applied or rolled back): who did it, about whom (already a
-    /// pseudonym, or none), and the reference it concerns.
+    /// policy proposed, approved, applied or rolled back, a meeting change): who did it, about
+    /// whom (already a pseudonym, or none), and the reference it concerns. The returned
+    /// [`Logged`] is what the store needs to make the change the event describes.
     pub async fn record_event(
         &self,
         who: &crate::principal::Principal,
@@ -165,7 +216,7 @@ impl AuditLog {
         subject_pseudonym: Option<String>,
         reference: String,
         detail: serde_json::Value,
-    ) -> Result<Receipt, AuditError> {
+    ) -> Result<Logged, AuditError> {
         let entry = AuditEntry::Event(EventEntry {
             event,
             at: at
@@ -186,7 +237,7 @@ impl AuditLog {
             basis_ref: Some(reference),
             ..IndexFields::default()
         };
-        self.append(&entry, index).await
+        self.record_change(&entry, index).await
     }
 
     /// Records a disclosure decision. The entry's `records` and `disclosed` fields are set from

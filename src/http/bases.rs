@@ -33,7 +33,8 @@ async fn log_event(
     detail: serde_json::Value,
 ) -> Result<(), ApiError> {
     let subject = state.pseudonyms.pseudonym("subject", &subject.to_string());
-    state
+    // The change itself is made by the caller after this returns (see audit::Logged).
+    let _logged = state
         .audit
         .record_event(who, kind, state.clock.now(), Some(subject), reference, detail)
         .await?;

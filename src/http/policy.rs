@@ -32,7 +32,8 @@ async fn log_policy_event(
     reference: String,
     detail: serde_json::Value,
 ) -> Result<(), ApiError> {
-    state
+    // The change itself is made by the caller after this returns (see audit::Logged).
+    let _logged = state
         .audit
         .record_event(who, event, state.clock.now(), None, reference, detail)
         .await?;
