@@ -78,3 +78,105 @@ pub fn session_reader(
         ))
     }
 }
+
+/// Which log entries a reader may see: the value the store's log reads take, so an entry outside
+/// it cannot be returned by forgetting a filter. Made only by [`log_scope`] and [`proof_scope`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogScope {
+    reach: Reach,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Reach {
+    /// Ward-wide oversight: every entry.
+    Everything,
+    /// Entries whose requesting (for events: acting) or owning agency is one of these.
+    Agencies {
+        label: String,
+        agencies: std::collections::BTreeSet<String>,
+    },
+}
+
+impl LogScope {
+    /// The agencies an entry must involve (as requester, actor or owner); `None` for every entry.
+    pub fn agencies(&self) -> Option<&std::collections::BTreeSet<String>> {
+        match &self.reach {
+            Reach::Everything => None,
+            Reach::Agencies { agencies, .. } => Some(agencies),
+        }
+    }
+
+    /// Whether the scope reaches the whole log.
+    pub fn is_ward_wide(&self) -> bool {
+        self.reach == Reach::Everything
+    }
+
+    /// Whether an entry with these requesting and owning agencies is in scope.
+    pub fn covers(&self, requester: Option<&str>, owner: Option<&str>) -> bool {
+        match &self.reach {
+            Reach::Everything => true,
+            Reach::Agencies { agencies, .. } => [requester, owner]
+                .into_iter()
+                .flatten()
+                .any(|a| agencies.contains(a)),
+        }
+    }
+
+    /// How the scope is written in `log-read` entries: `ward-wide`, `organ:<id>` or `agency:<id>`.
+    pub fn label(&self) -> &str {
+        match &self.reach {
+            Reach::Everything => "ward-wide",
+            Reach::Agencies { label, .. } => label,
+        }
+    }
+}
+
+/// The log a privacy officer (`audit:read`) may read: every entry when their agency is on the
+/// configured ward-wide list (`[oversight] ward_wide` in `policies/bases.toml`), otherwise the
+/// entries of their own organ — those whose requesting (or acting) or owning agency belongs to
+/// it. A contracted corporation's officer therefore reads only entries that involve it.
+pub fn log_scope(
+    set: &PolicySet,
+    who: &Principal,
+    agencies: &std::collections::HashMap<crate::domain::AgencyId, crate::store::Agency>,
+    oversight: &super::bases::OversightRules,
+) -> Result<LogScope, AccessError> {
+    permitted(set, who, "audit:read")?;
+    if oversight.ward_wide.contains(&who.agency) {
+        return Ok(LogScope {
+            reach: Reach::Everything,
+        });
+    }
+    let mut members: std::collections::BTreeSet<String> = agencies
+        .values()
+        .filter(|a| a.organ == who.organ)
+        .map(|a| a.id.to_string())
+        .collect();
+    members.insert(who.agency.to_string());
+    Ok(LogScope {
+        reach: Reach::Agencies {
+            label: format!("organ:{}", who.organ),
+            agencies: members,
+        },
+    })
+}
+
+/// Whose inclusion proofs a caller may fetch: a privacy officer's [`log_scope`], or else (with
+/// `audit:proof`) the entries their own agency requested or owns.
+pub fn proof_scope(
+    set: &PolicySet,
+    who: &Principal,
+    agencies: &std::collections::HashMap<crate::domain::AgencyId, crate::store::Agency>,
+    oversight: &super::bases::OversightRules,
+) -> Result<LogScope, AccessError> {
+    if permitted(set, who, "audit:read").is_ok() {
+        return log_scope(set, who, agencies, oversight);
+    }
+    permitted(set, who, "audit:proof")?;
+    Ok(LogScope {
+        reach: Reach::Agencies {
+            label: format!("agency:{}", who.agency),
+            agencies: std::collections::BTreeSet::from([who.agency.to_string()]),
+        },
+    })
+}
