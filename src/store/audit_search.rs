@@ -211,14 +211,15 @@ impl Store {
             .collect()
     }
 
-    /// Whether some entry in `scope` names this subject or household pseudonym.
+    /// Whether some entry in `scope` names this subject or household pseudonym. Reads of the log
+    /// do not count: otherwise an officer could bring any pseudonym into scope by searching for it.
     pub async fn pseudonym_in_scope(&self, scope: &LogScope, pseudonym: &str) -> Result<bool, StoreError> {
         let mut params = vec![Param::Text(pseudonym.to_owned())];
         let scoped = scope_clause(scope, &mut params)
             .map(|c| format!(" AND {c}"))
             .unwrap_or_default();
         let sql = sqlx::AssertSqlSafe(format!(
-            "{COLUMNS} WHERE (subject_pseudonym = $1 OR household_pseudonym = $1){scoped} LIMIT 1"
+            "{COLUMNS} WHERE (subject_pseudonym = $1 OR household_pseudonym = $1) AND kind <> 'log-read'{scoped} LIMIT 1"
         ));
         let row = bind_all(sqlx::query_as::<_, Row>(sql), params)
             .fetch_optional(&mut *self.conn().await?)

@@ -18,6 +18,7 @@ mod log_checkpoints;
 mod log_crash;
 mod log_export;
 mod log_officer;
+mod log_scope;
 mod log_support;
 mod log_tamper;
 mod meetings;
