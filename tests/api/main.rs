@@ -19,6 +19,7 @@ mod log_crash;
 mod log_export;
 mod log_officer;
 mod log_scope;
+mod log_sealed;
 mod log_support;
 mod log_tamper;
 mod meetings;
