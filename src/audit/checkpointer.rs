@@ -176,6 +176,14 @@ impl Checkpointer {
             Ok(root) => root,
             Err(e) => {
                 let _ = guard.release().await;
+                // Stored data that cannot make a tree (a missing row, a malformed hash) is the
+                // log not matching what was signed, like a hash that differs.
+                let e = match e {
+                    CheckpointError::Tree(TreeError::Store(StoreError::Corrupt(detail))) => {
+                        CheckpointError::Inconsistent(detail)
+                    }
+                    other => other,
+                };
                 if let CheckpointError::Inconsistent(detail) = &e {
                     self.mark_inconsistent("checkpointer", detail).await;
                 }

@@ -18,6 +18,7 @@ mod log_checkpoints;
 mod log_crash;
 mod log_export;
 mod log_input;
+mod log_latch;
 mod log_officer;
 mod log_scope;
 mod log_sealed;
