@@ -312,7 +312,8 @@ async fn clear_inconsistency(
     reason: &str,
     checkpoints: &[PathBuf],
 ) -> anyhow::Result<bool> {
-    let operator = tsunagi::domain::UserId::parse(operator).map_err(|e| anyhow::anyhow!("--operator: {}", e.message))?;
+    let operator =
+        tsunagi::domain::UserId::parse(operator).map_err(|e| anyhow::anyhow!("--operator: {}", e.message))?;
     let reason = tsunagi::domain::text::FreeText::parse("reason", reason.trim())
         .map_err(|e| anyhow::anyhow!("--reason: {}", e.message))?;
     if reason.as_str().is_empty() {

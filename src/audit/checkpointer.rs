@@ -279,7 +279,9 @@ impl Checkpointer {
         let signed = self.opened(cp).await?;
         let leaf = merkle::leaf_hash(entry);
         let problem = if stored_leaf != leaf.as_slice() {
-            Some(format!("log entry {index}: the entry does not hash to its stored leaf hash"))
+            Some(format!(
+                "log entry {index}: the entry does not hash to its stored leaf hash"
+            ))
         } else {
             merkle::verify_inclusion(index, signed.size, &leaf, proof, &signed.root)
                 .err()

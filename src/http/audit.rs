@@ -171,12 +171,8 @@ pub async fn inclusion_proof(
     who: Principal,
     q: web::Query<InclusionQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let scope = crate::policy::access::proof_scope(
-        &state.policy.current(),
-        &who,
-        &state.agencies,
-        &state.bases.oversight,
-    )?;
+    let scope =
+        crate::policy::access::proof_scope(&state.policy.current(), &who, &state.agencies, &state.bases.oversight)?;
     state.checkpoints.ensure_consistent().await?;
     let Some(entry) = state.store.audit_entry(&scope, q.index).await? else {
         if q.index < state.store.audit_end().await? {

@@ -1,7 +1,8 @@
 //! Access rules that need stored facts as well as roles: who may run a meeting body (its
 //! secretariat agency, with the `meetings:write` permission), who may read a session (the
 //! `meetings:read` permission, or a current member of that session's roster) and who may see a
-//! consent record (the agency that recorded it). Kept here, beside the Casbin permissions, so
+//! consent record (the agency that recorded it), and which log entries a privacy officer or an
+//! agency may read ([`log_scope`], [`proof_scope`]). Kept here, beside the Casbin permissions, so
 //! handlers only ask.
 
 use time::OffsetDateTime;
@@ -115,10 +116,7 @@ impl LogScope {
     pub fn covers(&self, requester: Option<&str>, owner: Option<&str>) -> bool {
         match &self.reach {
             Reach::Everything => true,
-            Reach::Agencies { agencies, .. } => [requester, owner]
-                .into_iter()
-                .flatten()
-                .any(|a| agencies.contains(a)),
+            Reach::Agencies { agencies, .. } => [requester, owner].into_iter().flatten().any(|a| agencies.contains(a)),
         }
     }
 

@@ -126,11 +126,17 @@ impl Store {
         text("subject_pseudonym = ?", &f.subject_pseudonym, &mut params);
         text("household_pseudonym = ?", &f.household_pseudonym, &mut params);
         text(
-            &format!("((requester_agency = ? AND NOT {REQUESTER_SEALED}) OR (owner_agency = ? AND NOT {OWNER_SEALED}))"),
+            &format!(
+                "((requester_agency = ? AND NOT {REQUESTER_SEALED}) OR (owner_agency = ? AND NOT {OWNER_SEALED}))"
+            ),
             &f.agency,
             &mut params,
         );
-        text(&format!("(requester_user = ? AND NOT {REQUESTER_SEALED})"), &f.user, &mut params);
+        text(
+            &format!("(requester_user = ? AND NOT {REQUESTER_SEALED})"),
+            &f.user,
+            &mut params,
+        );
         text("basis = ?", &f.basis, &mut params);
         text("session_ref = ?", &f.session, &mut params);
         text("decision = ?", &f.decision, &mut params);

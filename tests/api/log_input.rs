@@ -21,21 +21,77 @@ async fn positions_beyond_the_log_are_client_errors_not_500s() {
             (format!("/v1/audit/checkpoint?size={big}"), 404, "checkpoint_not_found"),
             (format!("/v1/audit/checkpoint?size={max}"), 404, "checkpoint_not_found"),
             ("/v1/audit/checkpoint?size=0".into(), 404, "checkpoint_not_found"),
-            ("/v1/audit/checkpoint?size=18446744073709551616".into(), 400, "invalid_query"),
+            (
+                "/v1/audit/checkpoint?size=18446744073709551616".into(),
+                400,
+                "invalid_query",
+            ),
             ("/v1/audit/checkpoint?size=-1".into(), 400, "invalid_query"),
-            (format!("/v1/audit/proofs/inclusion?index={big}"), 404, "entry_not_found"),
-            (format!("/v1/audit/proofs/inclusion?index={max}"), 404, "entry_not_found"),
-            (format!("/v1/audit/proofs/inclusion?index={size}"), 404, "entry_not_found"),
-            (format!("/v1/audit/proofs/inclusion?index=1&size={big}"), 404, "checkpoint_not_found"),
-            (format!("/v1/audit/proofs/inclusion?index=1&size={max}"), 404, "checkpoint_not_found"),
-            ("/v1/audit/proofs/inclusion?index=1&size=0".into(), 404, "checkpoint_not_found"),
-            (format!("/v1/audit/proofs/consistency?from={big}"), 404, "checkpoint_not_found"),
-            (format!("/v1/audit/proofs/consistency?from={max}"), 404, "checkpoint_not_found"),
-            ("/v1/audit/proofs/consistency?from=0".into(), 404, "checkpoint_not_found"),
-            (format!("/v1/audit/proofs/consistency?from={size}&to={big}"), 404, "checkpoint_not_found"),
-            (format!("/v1/audit/proofs/consistency?from={size}&to={max}"), 404, "checkpoint_not_found"),
-            (format!("/v1/audit/proofs/consistency?from={size}&to=0"), 404, "checkpoint_not_found"),
-            (format!("/v1/audit/proofs/consistency?from={}", size + 1), 404, "checkpoint_not_found"),
+            (
+                format!("/v1/audit/proofs/inclusion?index={big}"),
+                404,
+                "entry_not_found",
+            ),
+            (
+                format!("/v1/audit/proofs/inclusion?index={max}"),
+                404,
+                "entry_not_found",
+            ),
+            (
+                format!("/v1/audit/proofs/inclusion?index={size}"),
+                404,
+                "entry_not_found",
+            ),
+            (
+                format!("/v1/audit/proofs/inclusion?index=1&size={big}"),
+                404,
+                "checkpoint_not_found",
+            ),
+            (
+                format!("/v1/audit/proofs/inclusion?index=1&size={max}"),
+                404,
+                "checkpoint_not_found",
+            ),
+            (
+                "/v1/audit/proofs/inclusion?index=1&size=0".into(),
+                404,
+                "checkpoint_not_found",
+            ),
+            (
+                format!("/v1/audit/proofs/consistency?from={big}"),
+                404,
+                "checkpoint_not_found",
+            ),
+            (
+                format!("/v1/audit/proofs/consistency?from={max}"),
+                404,
+                "checkpoint_not_found",
+            ),
+            (
+                "/v1/audit/proofs/consistency?from=0".into(),
+                404,
+                "checkpoint_not_found",
+            ),
+            (
+                format!("/v1/audit/proofs/consistency?from={size}&to={big}"),
+                404,
+                "checkpoint_not_found",
+            ),
+            (
+                format!("/v1/audit/proofs/consistency?from={size}&to={max}"),
+                404,
+                "checkpoint_not_found",
+            ),
+            (
+                format!("/v1/audit/proofs/consistency?from={size}&to=0"),
+                404,
+                "checkpoint_not_found",
+            ),
+            (
+                format!("/v1/audit/proofs/consistency?from={}", size + 1),
+                404,
+                "checkpoint_not_found",
+            ),
         ];
         for (path, status, code) in &cases {
             for caller in [&jobota, &po] {

@@ -58,7 +58,9 @@ async fn an_altered_entry_stops_every_proof_until_an_operator_clears_it() {
             inconsistent()
         );
         let before = app.audit_size().await;
-        let (s, e) = po.get("/v1/audit/subjects/8a6e0804-2bd0-4672-b79d-d97027f9071a/report").await;
+        let (s, e) = po
+            .get("/v1/audit/subjects/8a6e0804-2bd0-4672-b79d-d97027f9071a/report")
+            .await;
         assert_eq!((s, e["error"]["code"].as_str()), (404, Some("subject_not_found")));
         assert_eq!(app.audit_size().await, before);
         let (s, alerts) = po.get("/v1/audit/alerts").await;

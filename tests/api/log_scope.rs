@@ -12,14 +12,10 @@ use crate::log_support::*;
 /// The agencies an entry involves (requesting or acting agency, owning agency).
 fn agencies_of(e: &Value) -> Vec<String> {
     let entry = &e["entry"];
-    [
-        &entry["requester"]["agency"],
-        &entry["owner_agency"],
-        &entry["agency"],
-    ]
-    .into_iter()
-    .filter_map(|v| v.as_str().map(str::to_owned))
-    .collect()
+    [&entry["requester"]["agency"], &entry["owner_agency"], &entry["agency"]]
+        .into_iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
 }
 
 fn indexes(v: &Value) -> Vec<u64> {
@@ -79,8 +75,14 @@ async fn each_officer_reads_their_own_organ_and_the_ward_wide_officer_reads_ever
         let (s, seen) = rsc_po.get("/v1/audit/entries?limit=500").await;
         assert_eq!(s, 200, "{seen}");
         let got = indexes(&seen);
-        assert!(got.contains(&rsc_internal) && got.contains(&across), "{engine:?}: {got:?}");
-        assert!(!got.contains(&ward_internal), "{engine:?}: RSC's officer read a ward entry");
+        assert!(
+            got.contains(&rsc_internal) && got.contains(&across),
+            "{engine:?}: {got:?}"
+        );
+        assert!(
+            !got.contains(&ward_internal),
+            "{engine:?}: RSC's officer read a ward entry"
+        );
         for e in seen["entries"].as_array().unwrap() {
             assert!(agencies_of(e).iter().any(|a| a == RSC), "out of scope: {e}");
         }
@@ -94,8 +96,14 @@ async fn each_officer_reads_their_own_organ_and_the_ward_wide_officer_reads_ever
         let (s, seen) = ward_po.get("/v1/audit/entries?limit=500").await;
         assert_eq!(s, 200, "{seen}");
         let got = indexes(&seen);
-        assert!(got.contains(&ward_internal) && got.contains(&across), "{engine:?}: {got:?}");
-        assert!(!got.contains(&rsc_internal), "{engine:?}: a ward officer read an RSC-internal entry");
+        assert!(
+            got.contains(&ward_internal) && got.contains(&across),
+            "{engine:?}: {got:?}"
+        );
+        assert!(
+            !got.contains(&rsc_internal),
+            "{engine:?}: a ward officer read an RSC-internal entry"
+        );
         for e in seen["entries"].as_array().unwrap() {
             assert!(
                 agencies_of(e).iter().any(|a| WARD.contains(&a.as_str())),
@@ -115,9 +123,7 @@ async fn each_officer_reads_their_own_organ_and_the_ward_wide_officer_reads_ever
         assert_eq!(app.last_entry().await["scope"], "ward-wide");
 
         // Subject reports: only lines in scope.
-        let (s, report) = rsc_po
-            .get(&format!("/v1/audit/subjects/{}/report", st.subject))
-            .await;
+        let (s, report) = rsc_po.get(&format!("/v1/audit/subjects/{}/report", st.subject)).await;
         assert_eq!(s, 200, "{report}");
         assert_eq!(report["lines"].as_array().unwrap().len(), 1);
         assert_eq!(app.last_entry().await["scope"], "organ:regional-support-operator");

@@ -88,9 +88,7 @@ async fn a_persons_report_seals_the_agency_that_filed_the_abuse_report() {
         let app = spawn_app(engine).await;
         let f = filed(&app).await;
         let po = officer(&app);
-        let (s, report) = po
-            .get(&format!("/v1/audit/subjects/{}/report", f.st.subject))
-            .await;
+        let (s, report) = po.get(&format!("/v1/audit/subjects/{}/report", f.st.subject)).await;
         assert_eq!(s, 200, "{report}");
         let line = report["lines"]
             .as_array()
