@@ -92,7 +92,8 @@ pub struct CheckpointQuery {
 
 /// The latest (or a given) signed checkpoint, as C2SP signed-note text.
 #[utoipa::path(get, path = "/v1/audit/checkpoint", tag = "audit", params(CheckpointQuery),
-    responses((status = 200, description = "signed checkpoint (text/plain)"), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "signed checkpoint (text/plain)"), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
 pub async fn checkpoint(
     state: web::Data<AppState>,
     who: Principal,
@@ -164,8 +165,8 @@ async fn checkpoint_for(state: &AppState, index: u64, size: Option<u64>) -> Resu
 
 /// Inclusion proof of one entry in a signed checkpoint.
 #[utoipa::path(get, path = "/v1/audit/proofs/inclusion", tag = "audit", params(InclusionQuery),
-    responses((status = 200, body = InclusionView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = InclusionView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn inclusion_proof(
     state: web::Data<AppState>,
     who: Principal,
@@ -238,8 +239,8 @@ pub struct ConsistencyView {
 
 /// Consistency proof between two signed checkpoints.
 #[utoipa::path(get, path = "/v1/audit/proofs/consistency", tag = "audit", params(ConsistencyQuery),
-    responses((status = 200, body = ConsistencyView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = ConsistencyView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn consistency_proof(
     state: web::Data<AppState>,
     who: Principal,

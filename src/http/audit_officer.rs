@@ -279,7 +279,8 @@ fn filter_of(
 
 /// Search the log within the officer's scope (refusals included), oldest first, paginated by index.
 #[utoipa::path(get, path = "/v1/audit/entries", tag = "audit", params(SearchQuery),
-    responses((status = 200, body = SearchView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = SearchView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn search(
     state: web::Data<AppState>,
     who: Principal,
@@ -341,8 +342,8 @@ pub struct ReportQuery {
 /// officer's scope, with third-party details and sealed reporter details withheld, each line with
 /// its inclusion proof against one signed checkpoint.
 #[utoipa::path(get, path = "/v1/audit/subjects/{id}/report", tag = "audit", params(ReportQuery),
-    responses((status = 200, body = SubjectReport), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = SubjectReport), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn subject_report(
     state: web::Data<AppState>,
     who: Principal,
@@ -487,7 +488,8 @@ pub struct AlertsView {
 
 /// Alerts in the officer's scope, newest first: `unusual-volume`, `verification-failed`.
 #[utoipa::path(get, path = "/v1/audit/alerts", tag = "audit", params(AlertsQuery),
-    responses((status = 200, body = AlertsView), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = AlertsView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn alerts(
     state: web::Data<AppState>,
     who: Principal,
