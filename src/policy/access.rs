@@ -81,7 +81,11 @@ pub fn session_reader(
 }
 
 /// Which log entries a reader may see: the value the store's log reads take, so an entry outside
-/// it cannot be returned by forgetting a filter. Made only by [`log_scope`] and [`proof_scope`].
+/// it cannot be returned by forgetting a filter. Made only by [`log_scope`] and [`proof_scope`]:
+///
+/// ```compile_fail,E0451
+/// let everything = tsunagi::policy::access::LogScope { reach: unimplemented!() };
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogScope {
     reach: Reach,

@@ -7,7 +7,10 @@ use super::{Store, StoreError};
 pub struct AlertRow {
     pub id: String,
     pub kind: String,
-    /// What the alert is about: `user:<agency>/<user>`, `agency:<id>`, `log`, …
+    /// What the alert is about: `user:<agency>/<user>`, `agency:<id>` (both shown to the officers
+    /// whose scope holds that agency), `checkpointer`, `proof-check`, `audit-verify`, … (other
+    /// scopes are shown to ward-wide officers only, except `verification-failed` alerts, which
+    /// every officer sees).
     pub scope: String,
     /// The local day it belongs to (one alert per kind, scope and day).
     pub day: String,
