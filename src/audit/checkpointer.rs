@@ -277,6 +277,19 @@ impl Checkpointer {
         proof: &[merkle::Hash],
     ) -> Result<(), CheckpointError> {
         let signed = self.opened(cp).await?;
+        self.check_inclusion_in(&signed, index, entry, stored_leaf, proof).await
+    }
+
+    /// [`Self::check_inclusion`] against a checkpoint already opened with [`Self::opened`] (a
+    /// subject report checks many lines against one).
+    pub async fn check_inclusion_in(
+        &self,
+        signed: &Checkpoint,
+        index: u64,
+        entry: &[u8],
+        stored_leaf: &[u8],
+        proof: &[merkle::Hash],
+    ) -> Result<(), CheckpointError> {
         let leaf = merkle::leaf_hash(entry);
         let problem = if stored_leaf != leaf.as_slice() {
             Some(format!(

@@ -386,6 +386,7 @@ pub async fn subject_report(
             "the log could not be checkpointed just now; try again in a few seconds",
         )
     })?;
+    let signed = state.checkpoints.opened(&cp).await?;
     let mut tree = ProofBuilder::new(&state.store);
     let mut lines = Vec::with_capacity(found.len());
     for e in &found {
@@ -395,7 +396,7 @@ pub async fn subject_report(
         };
         state
             .checkpoints
-            .check_inclusion(&cp, e.index, &e.entry, &e.leaf_hash, &proof)
+            .check_inclusion_in(&signed, e.index, &e.entry, &e.leaf_hash, &proof)
             .await?;
         lines.extend(report::line(e, &proof));
     }

@@ -26,10 +26,14 @@ fn inconsistent() -> (u16, Option<String>) {
 async fn an_altered_entry_stops_every_proof_until_an_operator_clears_it() {
     for engine in engines() {
         let app = quiet_app(engine).await;
+        let st = story(&app).await;
         fill(&app, N).await;
         let size = checkpoint(&app).await.size;
         let po = officer(&app);
         let jobota = app.caller("tanaka", "jobota", "caseworker");
+        let report = format!("/v1/audit/subjects/{}/report", st.subject);
+        let (s, _) = po.get(&report).await;
+        assert_eq!(s, 200);
         let inclusion = |i: u64| format!("/v1/audit/proofs/inclusion?index={i}&size={size}");
         let (s, _) = jobota.get(&inclusion(17)).await;
         assert_eq!(s, 200, "{engine:?}: proofs are served while the log is intact");
@@ -57,11 +61,9 @@ async fn an_altered_entry_stops_every_proof_until_an_operator_clears_it() {
             status_code(&po, &format!("/v1/audit/proofs/consistency?from={size}")).await,
             inconsistent()
         );
+        // Subject reports carry proofs: refused too, before the read is logged.
         let before = app.audit_size().await;
-        let (s, e) = po
-            .get("/v1/audit/subjects/8a6e0804-2bd0-4672-b79d-d97027f9071a/report")
-            .await;
-        assert_eq!((s, e["error"]["code"].as_str()), (404, Some("subject_not_found")));
+        assert_eq!(status_code(&po, &report).await, inconsistent());
         assert_eq!(app.audit_size().await, before);
         let (s, alerts) = po.get("/v1/audit/alerts").await;
         assert_eq!(s, 200);
@@ -119,6 +121,8 @@ async fn an_altered_entry_stops_every_proof_until_an_operator_clears_it() {
         );
         let (s, proof) = po.get(&inclusion(17)).await;
         assert_eq!(s, 200, "{proof}");
+        let (s, _) = po.get(&report).await;
+        assert_eq!(s, 200);
         let (s, _) = po.get(&format!("/v1/audit/proofs/consistency?from={size}")).await;
         assert_eq!(s, 200);
         // Nothing left to clear.
