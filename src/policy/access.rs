@@ -182,3 +182,84 @@ pub fn proof_scope(
         },
     })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::domain::{AgencyId, OrganId, Role, UserId};
+    use crate::policy::bases::OversightRules;
+    use crate::store::{Agency, OrganKind};
+
+    fn registry() -> HashMap<AgencyId, Agency> {
+        [
+            (
+                "regional-support-centre",
+                "regional-support-operator",
+                OrganKind::Private,
+            ),
+            ("jobota", "ota-ward", OrganKind::Public),
+            ("sapota", "ota-ward", OrganKind::Public),
+            ("welfare-coordination", "ota-ward", OrganKind::Public),
+        ]
+        .into_iter()
+        .map(|(a, o, kind)| {
+            let id = AgencyId::parse(a).unwrap();
+            let agency = Agency {
+                id: id.clone(),
+                name: a.into(),
+                organ: OrganId::parse(o).unwrap(),
+                organ_kind: kind,
+            };
+            (id, agency)
+        })
+        .collect()
+    }
+
+    fn who(agency: &str, role: &str) -> Principal {
+        let agencies = registry();
+        let id = AgencyId::parse(agency).unwrap();
+        Principal {
+            user: UserId::parse("someone").unwrap(),
+            organ: agencies[&id].organ.clone(),
+            agency: id,
+            roles: vec![Role::parse(role).unwrap()],
+            cert_fingerprint: String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn officers_read_their_organ_and_the_configured_agencies_everything() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+        let set = PolicySet::load_dir(&dir).await.unwrap();
+        let oversight = OversightRules {
+            ward_wide: vec![AgencyId::parse("welfare-coordination").unwrap()],
+        };
+        let agencies = registry();
+        let scope = |a: &str, r: &str| log_scope(&set, &who(a, r), &agencies, &oversight);
+
+        let rsc = scope("regional-support-centre", "privacy-officer").unwrap();
+        assert_eq!(rsc.label(), "organ:regional-support-operator");
+        assert!(rsc.covers(Some("jobota"), Some("regional-support-centre")));
+        assert!(!rsc.covers(Some("jobota"), Some("sapota")));
+        assert!(!rsc.covers(None, None));
+
+        let ward = scope("jobota", "privacy-officer").unwrap();
+        assert_eq!(ward.label(), "organ:ota-ward");
+        assert!(ward.covers(Some("welfare-coordination"), None));
+        assert!(!ward.covers(Some("regional-support-centre"), Some("regional-support-centre")));
+        assert!(!ward.is_ward_wide());
+
+        let wide = scope("welfare-coordination", "privacy-officer").unwrap();
+        assert!(wide.is_ward_wide() && wide.agencies().is_none());
+        assert!(wide.covers(None, None));
+
+        // Not an officer: no log scope, and inclusion proofs only for their own agency.
+        assert!(scope("jobota", "caseworker").is_err());
+        let own = proof_scope(&set, &who("jobota", "caseworker"), &agencies, &oversight).unwrap();
+        assert_eq!(own.label(), "agency:jobota");
+        assert!(own.covers(None, Some("jobota")) && !own.covers(Some("sapota"), None));
+    }
+}
