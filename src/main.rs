@@ -209,7 +209,7 @@ fn run() -> anyhow::Result<()> {
             let config = load_config(cli.config.as_deref())?;
             let key = std::fs::read(&config.jwt.dev_signing_key)
                 .with_context(|| format!("reading {}", config.jwt.dev_signing_key.display()))?;
-            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let now = tsunagi::clock::Clock::now(&tsunagi::clock::SystemClock).unix_timestamp();
             let claims = tsunagi::auth::dev_claims(
                 &config.jwt.issuer,
                 &config.jwt.audience,
@@ -237,8 +237,11 @@ fn run() -> anyhow::Result<()> {
 
 /// A database URL without its password, for messages.
 fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}://…@{}", &url[..s], &url[at + 1..]),
-        _ => url.to_owned(),
+    match url
+        .split_once("://")
+        .and_then(|(scheme, rest)| Some((scheme, rest.rsplit_once('@')?.1)))
+    {
+        Some((scheme, host)) => format!("{scheme}://…@{host}"),
+        None => url.to_owned(),
     }
 }

@@ -306,7 +306,6 @@ pub fn cert_fingerprint(cert: &CertificateDer<'_>) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::devcerts;
@@ -316,7 +315,7 @@ mod tests {
     };
     use std::io;
     use tempfile::TempDir;
-    use time::{Duration, OffsetDateTime};
+    use time::Duration;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::{TcpListener, TcpStream};
     use tokio_rustls::{TlsAcceptor, TlsConnector};
@@ -505,7 +504,7 @@ mod tests {
         let pki = pki();
         let dir = pki.path();
         let (ca, ca_key) = ca_pems(dir);
-        let now = OffsetDateTime::now_utc();
+        let now = crate::clock::Clock::now(&crate::clock::SystemClock);
         let (cert, key) = devcerts::issue_client_cert(
             &ca,
             &ca_key,
@@ -523,7 +522,7 @@ mod tests {
         let pki = pki();
         let dir = pki.path();
         let (ca, ca_key) = ca_pems(dir);
-        let now = OffsetDateTime::now_utc();
+        let now = crate::clock::Clock::now(&crate::clock::SystemClock);
         let (cert, key) = devcerts::issue_client_cert(
             &ca,
             &ca_key,
@@ -541,7 +540,7 @@ mod tests {
         let pki = pki();
         let dir = pki.path();
         let (ca, ca_key) = ca_pems(dir);
-        let now = OffsetDateTime::now_utc();
+        let now = crate::clock::Clock::now(&crate::clock::SystemClock);
         let (cert, key) = devcerts::issue_client_cert(
             &ca,
             &ca_key,

@@ -83,7 +83,11 @@ fn version_of(model: &str, rules: &[PolicyRule]) -> String {
         ctx.update(b"\n");
         ctx.update(r.to_string().as_bytes());
     }
-    format!("sha256:{}", &hex::encode(ctx.finish().as_ref())[..16])
+    // The first 8 bytes of the digest are the first 16 hex digits.
+    format!(
+        "sha256:{}",
+        hex::encode(ctx.finish().as_ref().get(..8).unwrap_or_default())
+    )
 }
 
 impl PolicySet {

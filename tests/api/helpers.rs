@@ -162,8 +162,13 @@ pub fn agency_client(agency: &str) -> reqwest::Client {
 }
 
 pub fn token(user: &str, agency: &str, roles: &[&str]) -> String {
+    token_at(user, agency, roles, time::OffsetDateTime::now_utc())
+}
+
+/// A token issued at `now` (the hub judges `exp` and `nbf` by its own clock).
+pub fn token_at(user: &str, agency: &str, roles: &[&str], now: time::OffsetDateTime) -> String {
     let key = std::fs::read(dev("jwt-signing.key")).unwrap();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let now = now.unix_timestamp();
     let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
     let claims = tsunagi::auth::dev_claims(
         tsunagi::devcerts::DEV_ISSUER,
@@ -189,10 +194,11 @@ impl TestApp {
         format!("https://localhost:{}{}", self.port, path)
     }
 
+    /// The token is issued at the hub's clock, which a test may have moved.
     pub fn caller(&self, user: &str, agency: &str, role: &str) -> Caller {
         Caller {
             client: agency_client(agency),
-            token: token(user, agency, &[role]),
+            token: token_at(user, agency, &[role], self.state.clock.now()),
             base: self.url(""),
         }
     }
