@@ -244,7 +244,7 @@ fn client_cert(
     not_after: OffsetDateTime,
 ) -> anyhow::Result<(String, String, SerialNumber)> {
     if !is_valid_agency_id(agency) {
-        bail!("invalid agency id {agency:?}: expected 1-64 of [a-z0-9-]");
+        bail!("invalid agency id {agency:?}: expected 1-64 of [a-z0-9-_.], starting with a letter or digit");
     }
     if not_after <= not_before {
         bail!("certificate not_after must be later than not_before");

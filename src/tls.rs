@@ -10,6 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::domain::AgencyId;
 use rustls::server::{NoServerSessionStorage, WebPkiClientVerifier};
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use rustls_pki_types::pem::{self, PemObject};
@@ -19,7 +20,7 @@ use x509_parser::extensions::GeneralName;
 /// Prefix of the SAN URI that names the calling agency in a client certificate.
 pub const AGENCY_URI_PREFIX: &str = "urn:tsunagi:agency:";
 
-/// Longest agency id accepted.
+/// Longest agency id accepted (the limit of [`AgencyId::parse`]).
 pub const MAX_AGENCY_ID_LEN: usize = 64;
 
 /// Where the server's TLS material lives on disk.
@@ -120,14 +121,10 @@ fn ring_provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Whether `id` is a syntactically valid agency id: 1..=64 characters of
-/// lowercase ASCII letters, digits and '-'.
+/// Whether `id` is a valid agency id. There is one rule, [`AgencyId::parse`]: a certificate
+/// names an agency exactly when the API would accept that id.
 pub fn is_valid_agency_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= MAX_AGENCY_ID_LEN
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    AgencyId::parse(id).is_ok()
 }
 
 fn pem_error(what: &'static str, path: &Path, expected: &'static str, err: pem::Error) -> TlsError {
@@ -729,7 +726,28 @@ mod tests {
         assert!(is_valid_agency_id("a1-"));
         assert!(!is_valid_agency_id(""));
         assert!(!is_valid_agency_id("A"));
-        assert!(!is_valid_agency_id("a_b"));
+        // The domain's rule (`AgencyId::parse`): '_' and '.' are allowed, a leading '-' is not.
+        assert!(is_valid_agency_id("a_b"));
+        assert!(!is_valid_agency_id("-ab"));
         assert!(!is_valid_agency_id(&"a".repeat(65)));
+    }
+
+    /// TLS used to have its own rule: it accepted `-jobota` (which the domain refuses) and refused
+    /// `ward.east` and `child_services` (which the domain accepts). Now the two agree.
+    #[test]
+    fn agency_from_cert_follows_the_domain_rule() {
+        for id in ["-jobota", "-", "_x", ".x"] {
+            assert!(crate::domain::AgencyId::parse(id).is_err());
+            let cert = cert_with_sans(vec![uri(&format!("urn:tsunagi:agency:{id}"))]);
+            assert!(
+                matches!(agency_from_cert(&cert), Err(TlsError::InvalidAgencyId(_))),
+                "{id:?} should be refused"
+            );
+        }
+        for id in ["ward.east", "child_services", "a1-"] {
+            let parsed = crate::domain::AgencyId::parse(id).unwrap();
+            let cert = cert_with_sans(vec![uri(&format!("urn:tsunagi:agency:{id}"))]);
+            assert_eq!(agency_from_cert(&cert).unwrap(), parsed.as_str());
+        }
     }
 }
