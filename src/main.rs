@@ -187,7 +187,10 @@ fn run() -> anyhow::Result<()> {
             rt.block_on(async move {
                 let store = tsunagi::startup::open_store(&config).await?;
                 store.close().await;
-                println!("migrations applied to {}", redact_url(&config.database_url));
+                println!(
+                    "migrations applied to {}",
+                    tsunagi::config::redact_database_url(&config.database_url)
+                );
                 Ok(())
             })
         }
@@ -232,16 +235,5 @@ fn run() -> anyhow::Result<()> {
                 anyhow::bail!("the log did not verify")
             }
         }
-    }
-}
-
-/// A database URL without its password, for messages.
-fn redact_url(url: &str) -> String {
-    match url
-        .split_once("://")
-        .and_then(|(scheme, rest)| Some((scheme, rest.rsplit_once('@')?.1)))
-    {
-        Some((scheme, host)) => format!("{scheme}://…@{host}"),
-        None => url.to_owned(),
     }
 }
