@@ -88,6 +88,8 @@ pub struct TestApp {
     pub state: AppState,
     pub database_url: String,
     pub handle: actix_web::dev::ServerHandle,
+    /// The application's background tasks (stopped with the server).
+    pub tasks: tsunagi::tasks::BackgroundTasks,
     /// Keeps the SQLite file alive for the test's duration.
     pub _dir: tempfile::TempDir,
 }
@@ -135,6 +137,7 @@ pub async fn spawn_configured(
     let port = app.port();
     let state = app.state().clone();
     let handle = app.handle();
+    let tasks = app.background_tasks().clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         port,
@@ -142,6 +145,7 @@ pub async fn spawn_configured(
         state,
         database_url,
         handle,
+        tasks,
         _dir: dir,
     }
 }
@@ -225,6 +229,9 @@ impl TestApp {
     /// Stops this instance; the database stays (another instance may use it).
     pub async fn stop_keeping_database(&self) {
         self.handle.stop(true).await;
+        // The application stops its tasks once the server has stopped; wait for that before
+        // closing the store under them.
+        self.tasks.stop().await;
         self.state.store.close().await;
     }
 }

@@ -17,6 +17,7 @@ mod bases;
 mod cli;
 mod disclosures;
 mod helpers;
+mod lifecycle;
 mod log_checkpoints;
 mod log_crash;
 mod log_export;
