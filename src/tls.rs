@@ -104,7 +104,7 @@ pub enum TlsError {
     /// The certificate has more than one agency SAN URI.
     #[error("certificate carries {0} `{AGENCY_URI_PREFIX}` SAN URIs; exactly one is required")]
     MultipleAgencyUris(usize),
-    /// The agency id in the SAN URI is not syntactically valid.
+    /// The agency id in the SAN URI is not valid by [`AgencyId::parse`].
     #[error("certificate names an invalid agency id {0:?}")]
     InvalidAgencyId(String),
 }
@@ -263,7 +263,7 @@ pub fn client_config(ca_cert: &Path, client: Option<(&Path, &Path)>) -> Result<C
 
 /// The agency id from the leaf certificate's SAN URI: exactly one
 /// `urn:tsunagi:agency:<id>` URI must be present and `<id>` must be a valid
-/// agency id. Other SAN entries (including other URIs) are ignored.
+/// agency id by the domain's one rule ([`AgencyId::parse`]). Other SAN entries (including other URIs) are ignored.
 ///
 /// This only reads the certificate; call it on a certificate the TLS layer
 /// has already verified.
