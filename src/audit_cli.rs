@@ -339,7 +339,8 @@ async fn clear_inconsistency(
         return Ok(false);
     }
     let now = clock.now();
-    let log = tsunagi::audit::AuditLog::start(store.clone(), 1);
+    let tasks = tsunagi::tasks::BackgroundTasks::new();
+    let log = tsunagi::audit::AuditLog::start(store.clone(), 1, &tasks);
     let entry = tsunagi::audit::AuditEntry::Event(tsunagi::audit::EventEntry {
         event: "log-inconsistency-cleared",
         at: now
@@ -367,6 +368,8 @@ async fn clear_inconsistency(
         .record_change(&entry, index)
         .await
         .map_err(|e| anyhow::anyhow!("the clearing could not be logged, so the latch stays set: {e}"))?;
+    drop(log);
+    tasks.stop().await;
     store.clear_log_inconsistency(&logged).await?;
     println!(
         "OK: the log verifies ({} entries); latch cleared, logged at index {}",

@@ -184,7 +184,6 @@ pub fn proof_scope(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use std::collections::HashMap;
 
