@@ -275,7 +275,6 @@ uuid_id!(
 );
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

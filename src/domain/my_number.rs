@@ -58,24 +58,23 @@ pub fn contains_individual_number(text: &str) -> bool {
 
 /// True when the twelve digits carry a valid My Number check digit.
 pub fn is_valid_my_number(digits: &[u8]) -> bool {
-    let Ok(d) = <&[u8; 12]>::try_from(digits) else {
-        return false;
-    };
-    if d.iter().any(|x| *x > 9) {
+    if digits.len() != 12 || digits.iter().any(|d| *d > 9) {
         return false;
     }
-    // P_n is the n-th digit counting from the right of the first eleven (d[10] is P_1);
-    // Q_n = n+1 for n <= 6 and n-5 for n >= 7.
-    let sum: u32 = d
+    let Some((&check_digit, first_eleven)) = digits.split_last() else {
+        return false;
+    };
+    // P_n is the n-th digit counting from the right of the first eleven; Q_n = n+1 for n <= 6 and
+    // n-5 for n >= 7.
+    let sum: u32 = first_eleven
         .iter()
-        .take(11)
         .rev()
         .zip(1u32..)
         .map(|(p, n)| u32::from(*p) * if n <= 6 { n + 1 } else { n - 5 })
         .sum();
     let r = sum % 11;
     let check = if r <= 1 { 0 } else { 11 - r };
-    u32::from(d[11]) == check
+    u32::from(check_digit) == check
 }
 
 /// The value of `c` as a decimal digit, after NFKC: any Nd character, or a kanji numeral.
@@ -238,7 +237,6 @@ fn candidate_at(groups: &[Group], start: usize) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
