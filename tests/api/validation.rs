@@ -396,3 +396,52 @@ async fn look_alike_local_ids_are_one_subject_or_refused() {
         app.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_operation_declares_the_answers_it_can_give() {
+    let app = spawn_app(Engine::Sqlite).await;
+    let r = agency_client("jobota")
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    let doc: serde_json::Value = r.json().await.unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    let mut operations = 0;
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            let has = |s: &str| responses.contains_key(s);
+            if path.starts_with("/v1/") {
+                for s in ["401", "403", "500"] {
+                    assert!(has(s), "{method} {path} does not declare {s}");
+                }
+                if method != "get" {
+                    assert!(has("503"), "{method} {path} does not declare 503");
+                }
+            }
+            if op.get("requestBody").is_some() {
+                for s in ["400", "413", "415", "422"] {
+                    assert!(has(s), "{method} {path} does not declare {s}");
+                }
+            }
+            if path.contains('{') {
+                assert!(has("404") && has("422"), "{method} {path}");
+            }
+            if path.starts_with("/v1/") {
+                assert_eq!(
+                    responses["401"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/ErrorBody",
+                    "{method} {path}: error answers carry the error body"
+                );
+            }
+            operations += 1;
+        }
+    }
+    assert!(operations >= 50, "{operations} operations");
+
+    // A query string that cannot be read is a 400 with the usual error body.
+    let po = app.caller("admin", "welfare-coordination", "policy-admin");
+    let (s, b) = po.get("/v1/policy/diff?from=abc&to=1").await;
+    assert_eq!((s, b["error"]["code"].as_str()), (400, Some("invalid_query")), "{b}");
+    app.stop().await;
+}
