@@ -83,6 +83,17 @@ pub struct ApiDoc;
 /// Adds the responses that every operation of a kind can give (see the module docs).
 pub struct CommonResponses;
 
+/// Operations other than GET that write no log entry (so never answer 503): registering
+/// subjects, households, links and records, and the policy tools that only compute.
+const UNLOGGED: &[(&str, &str)] = &[
+    ("post", "/v1/households"),
+    ("post", "/v1/subjects"),
+    ("post", "/v1/subjects/{id}/links"),
+    ("post", "/v1/subjects/{id}/records"),
+    ("post", "/v1/policy/explain"),
+    ("post", "/v1/policy/proposals/{id}/simulate"),
+];
+
 /// Statuses some operations give beyond the common ones (method, path, statuses): conflicts with
 /// the current state, validation of a path or query parameter, and audit-log writes of reads.
 const SPECIFIC: &[(&str, &str, &[u16])] = &[
@@ -114,7 +125,8 @@ fn add_common(path: &str, method: &str, op: &mut Operation) {
     if path.starts_with("/v1/") {
         // Every /v1 operation authenticates (client certificate + token) and may fail inside.
         statuses.extend([401, 403, 500]);
-        if method != "get" {
+        let unlogged = UNLOGGED.iter().any(|(m, p)| *m == method && *p == path);
+        if method != "get" && !unlogged {
             // Every change is logged before it takes effect.
             statuses.push(503);
         }
