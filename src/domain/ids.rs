@@ -376,6 +376,48 @@ mod tests {
         );
     }
 
+    /// The full-width form of an ASCII string (U+FF01..U+FF5E for '!'..'~', U+3000 for ' ').
+    fn full_width(s: &str) -> String {
+        s.chars()
+            .map(|c| match c {
+                ' ' => '\u{3000}',
+                '!'..='~' => char::from_u32(u32::from(c) - 0x21 + 0xFF01).unwrap(),
+                other => other,
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_local_id_and_its_look_alikes_are_one_id(
+            id in "[A-Za-z][A-Za-z0-9]{0,6}(-[A-Za-z0-9]{1,6}){0,3}",
+            pad in "[ \u{3000}\u{A0}]{0,3}",
+        ) {
+            let plain = LocalId::parse(&id);
+            proptest::prop_assume!(plain.is_ok());
+            let plain = plain.unwrap();
+            for look_alike in [
+                full_width(&id),
+                id.replace('-', "\u{2010}"),
+                id.replace('-', "\u{2212}"),
+                format!("{pad}{id}{pad}"),
+            ] {
+                proptest::prop_assert_eq!(LocalId::parse(&look_alike).unwrap(), plain.clone(), "{:?}", look_alike);
+            }
+            for hidden in ["\u{200B}", "\u{FEFF}", "\u{200F}", "\u{202E}", "\u{2060}"] {
+                let with_hidden = format!("{id}{hidden}");
+                proptest::prop_assert_eq!(LocalId::parse(&with_hidden).unwrap_err().code, "invisible_characters");
+            }
+        }
+
+        #[test]
+        fn a_parsed_local_id_is_already_normal(s in "\\PC{0,40}") {
+            if let Ok(id) = LocalId::parse(&s) {
+                proptest::prop_assert_eq!(LocalId::parse(id.as_str()).unwrap(), id);
+            }
+        }
+    }
+
     #[test]
     fn uuid_ids_round_trip() {
         let id = SubjectId::new_random();
