@@ -13,10 +13,12 @@
 # Schemathesis is installed from PyPI into a virtualenv under target/ (kept between runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT="$(pwd)"
 
 MAX_EXAMPLES="${ST_MAX_EXAMPLES:-10}"
 MAX_TIME="${ST_MAX_TIME:-90}"
 VENV="${ST_VENV:-target/schemathesis-venv}"
+case "$VENV" in /*) ;; *) VENV="$ROOT/$VENV" ;; esac
 SCHEMATHESIS_VERSION="${ST_VERSION:->=4.3,<5}"
 
 # Python 3.11's ast module crashes Schemathesis's coverage phase ("AST constructor recursion
@@ -87,11 +89,13 @@ run_as() {
   token="$("$HUB_BIN" token --user schemathesis --agency "$agency" "${role_args[@]}" --ttl 3600)"
   echo
   echo "==> schemathesis as $agency ($*)"
-  "$VENV/bin/st" run "$BASE/openapi.json" \
+  # Run from the scratch directory, so Schemathesis's cache (.schemathesis/) stays out of the
+  # checkout and every run starts afresh.
+  (cd "$WORK" && "$VENV/bin/st" run "$BASE/openapi.json" \
     --url "$BASE" \
-    --tls-verify "$CERTS/ca.pem" \
-    --request-cert "$CERTS/clients/$agency.pem" \
-    --request-cert-key "$CERTS/clients/$agency.key" \
+    --tls-verify "$ROOT/$CERTS/ca.pem" \
+    --request-cert "$ROOT/$CERTS/clients/$agency.pem" \
+    --request-cert-key "$ROOT/$CERTS/clients/$agency.key" \
     -H "Authorization: Bearer $token" \
     --checks not_a_server_error,status_code_conformance \
     --phases "$PHASES" \
@@ -101,7 +105,7 @@ run_as() {
     --seed "${ST_SEED:-20261202}" \
     --generation-database none \
     --no-color \
-    --output-truncate true \
+    --output-truncate true) \
     || status=1
 }
 
