@@ -450,3 +450,17 @@ async fn every_operation_declares_the_answers_it_can_give() {
     assert_eq!((s, b["error"]["code"].as_str()), (400, Some("invalid_query")), "{b}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_search_cursor_beyond_any_index_finds_nothing_rather_than_failing() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let officer = app.caller("mori", "welfare-coordination", "privacy-officer");
+        for after in ["9223372036854775807", "9223372036854775808", "18446744073709551615"] {
+            let (s, b) = officer.get(&format!("/v1/audit/entries?after={after}")).await;
+            assert_eq!(s, 200, "{engine:?} after={after}: {b}");
+            assert_eq!(b["entries"], serde_json::json!([]), "{b}");
+        }
+        app.stop().await;
+    }
+}
