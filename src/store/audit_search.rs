@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use super::audit_tree::{to_i64, to_u64};
+use super::audit_tree::to_u64;
 use super::{Store, StoreError};
 use crate::policy::access::LogScope;
 
