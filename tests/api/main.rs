@@ -17,6 +17,7 @@ mod helpers;
 mod log_checkpoints;
 mod log_crash;
 mod log_export;
+mod log_first;
 mod log_officer;
 mod log_support;
 mod log_tamper;
