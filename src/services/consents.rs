@@ -2,6 +2,8 @@
 //! `consent-revoked`), then changes; the notices to agencies that received data under a revoked
 //! consent follow the revocation's entry. Reading a consent with its sealed evidence
 //! (representative, witness, evidence reference) is logged first as `consent-evidence-read`.
+//! The answers to recording and revoking carry the consent's details too, opened under that
+//! change's own entry (the recorder has just given them, or is acting on the consent).
 
 use futures_util::future::try_join_all;
 
