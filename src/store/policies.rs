@@ -130,7 +130,10 @@ impl Store {
     /// Appends version `expected_head + 1` (named by the entry in `_logged`) after
     /// `expected_head` (optimistic concurrency: if another admin or instance got there first,
     /// nothing is written and `Conflict("stale_policy_head")` returned).
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one column per argument: a row struct would only rename them"
+    )]
     pub async fn append_policy_version(
         &self,
         expected_head: Option<i64>,
@@ -147,7 +150,10 @@ impl Store {
             .await
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one column per argument: a row struct would only rename them"
+    )]
     async fn insert_version(
         &self,
         expected_head: Option<i64>,
@@ -195,7 +201,10 @@ impl Store {
         Ok(next)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one column per argument: a row struct would only rename them"
+    )]
     pub async fn insert_proposal(
         &self,
         id: &str,
