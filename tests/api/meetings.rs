@@ -632,6 +632,30 @@ async fn an_information_request_releases_only_what_the_asked_agency_answers_to_t
         );
         // A confirmed SAPOTA member with the request's id is refused.
         expect_refusal(&app, &suzuki, &req, "not_request_recipient").await;
+
+        // An agency may decline; then nothing flows under that request.
+        let (s, second) = sec
+            .post(
+                &format!("/v1/sessions/{session}/info-requests"),
+                &json!({"asked_agency": "disability-centre", "subject_id": st.subject,
+                        "recipient_user": "kato", "recipient_agency": "welfare-coordination"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{second}");
+        let (s, r) = dc
+            .post(
+                &format!("/v1/info-requests/{}/answer", second["id"].as_str().unwrap()),
+                &json!({"decline_reason": "the person asked us not to share this"}),
+            )
+            .await;
+        assert_eq!((s, r["status"].as_str()), (200, Some("declined")), "{r}");
+        assert!(
+            !app.last_entry().await.to_string().contains("asked us not to share"),
+            "free text stays out of the log"
+        );
+        let mut declined = req.clone();
+        declined["basis"]["info_request_id"] = second["id"].clone();
+        expect_refusal(&app, &sec, &declined, "info_request_declined").await;
         app.stop().await;
     }
 }
