@@ -3,7 +3,13 @@
 //!
 //! Meeting rules are handed out as **capabilities**: a check returns a value (e.g.
 //! [`SecretariatOf`]) that the mutating services in [`crate::meetings`] require, and whose fields
-//! only this module can fill. A handler that skipped the check has nothing to call.
+//! only this module can fill. A handler that skipped the check has nothing to call:
+//!
+//! ```compile_fail,E0451
+//! fn forge<'a>(who: &'a tsunagi::principal::Principal, body: tsunagi::store::Body) {
+//!     let _cap = tsunagi::policy::access::SecretariatOf { who, body };
+//! }
+//! ```
 //!
 //! - Convening a body: `meetings:write` at the agency `policies/bases.toml` names as the
 //!   convener of that kind of body ([`convener`], `not_convening_agency`).
