@@ -262,6 +262,9 @@ pub async fn accept_pledge(state: &AppState, cap: &Pledger<'_>) -> Result<i64> {
 /// A member leaves: access ends at once in every session; they stay listed as a former member.
 pub async fn remove_member(state: &AppState, sec: &SecretariatOf<'_>, user: &UserId) -> Result<u64> {
     let now = state.clock.now();
+    if !state.store.on_body_roster(sec.body().id, user, now).await? {
+        return Err(MeetingError::NotFound("member"));
+    }
     let logged = log_change(
         state,
         sec.who(),

@@ -156,7 +156,7 @@ pub async fn accept_pledge(
 
 /// A member leaves: access ends at once; they stay listed as a former member.
 #[utoipa::path(delete, path = "/v1/bodies/{id}/members/{user_id}", tag = "meetings",
-    responses((status = 200, description = "removed"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 200, description = "removed"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody, description = "no such body, or not on its roster (`member_not_found`)"),
         (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn remove_member(
     state: web::Data<AppState>,
@@ -285,7 +285,7 @@ pub async fn add_agenda_item(
 }
 
 #[utoipa::path(delete, path = "/v1/sessions/{id}/agenda/{item_id}", tag = "meetings",
-    responses((status = 200, description = "removed"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 200, description = "removed"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody, description = "no such body, or not on its roster (`member_not_found`)"),
         (status = 503, body = ErrorBody)))]
 pub async fn remove_agenda_item(
     state: web::Data<AppState>,

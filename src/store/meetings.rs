@@ -537,6 +537,20 @@ impl Store {
         Ok(())
     }
 
+    /// Whether `user` (at any agency) is on a roster of the body and not removed.
+    pub async fn on_body_roster(&self, body: BodyId, user: &UserId, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM roster r JOIN sessions s ON s.id = r.session_id WHERE s.body_id = $1 \
+             AND r.user_id = $2 AND (r.removed_at_ms IS NULL OR r.removed_at_ms > $3)",
+        )
+        .bind(body.to_string())
+        .bind(user.as_str().to_owned())
+        .bind(to_ms(now))
+        .fetch_one(&mut *self.conn().await?)
+        .await?;
+        Ok(n > 0)
+    }
+
     /// A member leaves the body: access ends at once in every session; the rows stay, marked.
     pub async fn remove_member(
         &self,

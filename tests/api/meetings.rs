@@ -209,6 +209,17 @@ async fn a_support_meeting_shares_only_among_pledged_members_about_its_agenda_in
             .unwrap();
         assert_eq!(r.status().as_u16(), 200);
         expect_refusal(&app, &suzuki, &req, "former_member").await;
+        // Removing someone who is not (or no longer) on the roster changes and logs nothing.
+        let size = app.audit_size().await;
+        let (s, r) = send(
+            &sec,
+            reqwest::Method::DELETE,
+            &format!("/v1/bodies/{body_id}/members/suzuki"),
+            None,
+        )
+        .await;
+        assert_eq!((s, r["error"]["code"].as_str()), (404, Some("member_not_found")));
+        assert_eq!(app.audit_size().await, size);
 
         // The session record: privacy officers in scope, the secretariat and confirmed members may
         // read it, others may not.
