@@ -285,7 +285,7 @@ pub async fn add_agenda_item(
 }
 
 #[utoipa::path(delete, path = "/v1/sessions/{id}/agenda/{item_id}", tag = "meetings",
-    responses((status = 200, description = "removed"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody, description = "no such body, or not on its roster (`member_not_found`)"),
+    responses((status = 200, description = "removed"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody, description = "no such session or agenda item"),
         (status = 503, body = ErrorBody)))]
 pub async fn remove_agenda_item(
     state: web::Data<AppState>,
