@@ -5,6 +5,9 @@
 
 use serde::Deserialize;
 
+use super::decision::RefusalReason;
+use super::decision::RefusalReason as R;
+
 /// The requester's place on the session's roster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -60,40 +63,40 @@ pub struct MeetingFacts {
     pub window: WindowFact,
 }
 
-/// Ok(via_follow_up) or the refusal code.
-pub fn meeting(f: &MeetingFacts) -> Result<bool, &'static str> {
+/// Ok(via_follow_up) or the refusal reason.
+pub fn meeting(f: &MeetingFacts) -> Result<bool, RefusalReason> {
     if !f.session_found {
-        return Err("session_not_found");
+        return Err(R::SessionNotFound);
     }
     if !f.body_kind_matches {
-        return Err("basis_body_mismatch");
+        return Err(R::BasisBodyMismatch);
     }
     let (has_request, named) = match f.request {
         RequestFact::None => (false, false),
-        RequestFact::NotFound => return Err("info_request_not_found"),
-        RequestFact::OtherScope => return Err("info_request_scope_mismatch"),
+        RequestFact::NotFound => return Err(R::InfoRequestNotFound),
+        RequestFact::OtherScope => return Err(R::InfoRequestScopeMismatch),
         RequestFact::Matching { names_requester } => (true, names_requester),
     };
     match f.roster {
-        RosterFact::Former => return Err("former_member"),
-        RosterFact::OtherAgency => return Err("not_on_roster"),
-        RosterFact::Absent if !named => return Err("not_on_roster"),
+        RosterFact::Former => return Err(R::FormerMember),
+        RosterFact::OtherAgency => return Err(R::NotOnRoster),
+        RosterFact::Absent if !named => return Err(R::NotOnRoster),
         RosterFact::Absent | RosterFact::Current => {}
     }
     if !f.owner_takes_part && !has_request {
-        return Err("owner_not_member");
+        return Err(R::OwnerNotMember);
     }
     if !f.pledge_current {
-        return Err("no_pledge");
+        return Err(R::NoPledge);
     }
     if !f.on_agenda && !has_request {
-        return Err("not_on_agenda");
+        return Err(R::NotOnAgenda);
     }
     match f.window {
-        WindowFact::NotPublished => Err("window_not_open"),
+        WindowFact::NotPublished => Err(R::WindowNotOpen),
         WindowFact::Open => Ok(false),
         WindowFact::Closed { follow_up: true } => Ok(true),
-        WindowFact::Closed { follow_up: false } => Err("window_closed"),
+        WindowFact::Closed { follow_up: false } => Err(R::WindowClosed),
     }
 }
 
@@ -107,18 +110,18 @@ pub struct EmergencyFacts {
     pub expired: bool,
 }
 
-pub fn emergency(f: &EmergencyFacts) -> Result<(), &'static str> {
+pub fn emergency(f: &EmergencyFacts) -> Result<(), RefusalReason> {
     if !f.grant_found {
-        return Err("grant_not_found");
+        return Err(R::GrantNotFound);
     }
     if !f.granted_to_requester {
-        return Err("grant_not_yours");
+        return Err(R::GrantNotYours);
     }
     if !f.scope_matches {
-        return Err("grant_scope_mismatch");
+        return Err(R::GrantScopeMismatch);
     }
     if f.expired {
-        return Err("grant_expired");
+        return Err(R::GrantExpired);
     }
     Ok(())
 }
@@ -132,15 +135,15 @@ pub struct ReportFacts {
     pub scope_matches: bool,
 }
 
-pub fn legal_report(f: &ReportFacts) -> Result<(), &'static str> {
+pub fn legal_report(f: &ReportFacts) -> Result<(), RefusalReason> {
     if !f.report_found {
-        return Err("report_not_found");
+        return Err(R::ReportNotFound);
     }
     if !f.requester_is_receiver {
-        return Err("not_designated_receiver");
+        return Err(R::NotDesignatedReceiver);
     }
     if !f.scope_matches {
-        return Err("report_scope_mismatch");
+        return Err(R::ReportScopeMismatch);
     }
     Ok(())
 }
@@ -153,12 +156,12 @@ pub struct InternalFacts {
     pub assigned: bool,
 }
 
-pub fn internal(f: &InternalFacts) -> Result<(), &'static str> {
+pub fn internal(f: &InternalFacts) -> Result<(), RefusalReason> {
     if !f.same_organ {
-        return Err("organ_boundary");
+        return Err(R::OrganBoundary);
     }
     if !f.assigned {
-        return Err("not_assigned");
+        return Err(R::NotAssigned);
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::PolicySet;
 use crate::domain::preconditions as pre;
-use crate::domain::{AgencyId, Category, Role};
+use crate::domain::{AgencyId, Category, RefusalReason, Role};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -115,11 +115,11 @@ fn merged(baseline: &serde_json::Value, changes: &serde_json::Value) -> serde_js
     v
 }
 
-fn outcome(r: Result<bool, &'static str>) -> String {
+fn outcome(r: Result<bool, RefusalReason>) -> String {
     match r {
         Ok(false) => "allow".into(),
         Ok(true) => "allow-via-follow-up".into(),
-        Err(code) => code.into(),
+        Err(reason) => reason.code().into(),
     }
 }
 
