@@ -201,7 +201,6 @@ impl std::fmt::Display for RefusalReason {
 pub enum WithheldReason {
     /// `reporter-identity`: never disclosed.
     Sealed,
-    #[serde(rename = "not_covered_by_basis")]
     NotCoveredByBasis,
     PolicyDenied,
     JustificationRequired,
