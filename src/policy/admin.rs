@@ -173,7 +173,7 @@ pub fn simulate(entries: &[(u64, Vec<u8>)], proposed: &PolicySet) -> Result<Simu
             .as_array()
             .map(|a| {
                 a.iter()
-                    .filter(|w| w["reason"] == "policy_denied")
+                    .filter(|w| w["reason"] == crate::domain::WithheldReason::PolicyDenied.code())
                     .filter_map(|w| w["category"].as_str().and_then(|c| Category::parse(c).ok()))
                     .collect()
             })
