@@ -457,7 +457,6 @@ pub fn decide<P: PolicyOracle>(facts: &Facts, policy: &P) -> Result<Decision, P:
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -482,11 +481,9 @@ mod tests {
     /// The backticked codes of the README paragraph that starts with `start`, up to `end`.
     fn readme_codes(start: &str, end: &str) -> BTreeSet<String> {
         let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
-        let from = readme.find(start).expect("the README lists the codes");
-        let rest = &readme[from + start.len()..];
-        let to = rest.find(end).expect("the list ends");
-        rest[..to]
-            .split('`')
+        let (_, rest) = readme.split_once(start).expect("the README lists the codes");
+        let (list, _) = rest.split_once(end).expect("the list ends");
+        list.split('`')
             .skip(1)
             .step_by(2)
             .filter(|c| c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'))

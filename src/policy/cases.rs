@@ -20,7 +20,10 @@ use crate::domain::{AgencyId, BasisKind, Category, RecordId, RefusalReason, Role
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Table {
-    #[allow(dead_code)]
+    #[expect(
+        dead_code,
+        reason = "the table's description is for its readers; deny_unknown_fields needs the field"
+    )]
     description: String,
     cases: Vec<Case>,
 }
@@ -148,9 +151,12 @@ fn decide_section(section: &str, facts: serde_json::Value) -> Result<String, ser
 fn preconditions(text: &str, path: &Path, report: &mut CasesReport) -> Result<(), String> {
     let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("{}: {e}", path.display()))?;
     for section in ["meeting", "emergency", "legal_report", "internal"] {
-        let baseline = &doc[format!("{section}_baseline")];
-        let cases = doc[section]
-            .as_array()
+        let baseline = doc
+            .get(format!("{section}_baseline"))
+            .unwrap_or(&serde_json::Value::Null);
+        let cases = doc
+            .get(section)
+            .and_then(serde_json::Value::as_array)
             .ok_or_else(|| format!("{}: section {section} missing", path.display()))?;
         let (mut allowed, mut refused) = (false, false);
         for c in cases {
@@ -173,6 +179,28 @@ fn preconditions(text: &str, path: &Path, report: &mut CasesReport) -> Result<()
         }
     }
     Ok(())
+}
+
+/// `decision.json`: a baseline of facts and cases that change some of them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionDoc {
+    #[serde(rename = "description")]
+    _description: String,
+    baseline: serde_json::Value,
+    cases: Vec<DecisionCase>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionCase {
+    name: String,
+    /// The cross-basis rule this case walks (see [`CROSS_BASIS_RULES`]).
+    #[serde(default)]
+    rule: Option<String>,
+    #[serde(default)]
+    facts: serde_json::Value,
+    expect: Expect,
 }
 
 /// The facts of one `decision.json` case, as written in the table.
@@ -288,22 +316,17 @@ fn sorted(mut w: Vec<Withheld>) -> Vec<(Category, &'static str)> {
 }
 
 fn decision_table(text: &str, path: &Path, report: &mut CasesReport) -> Result<(), String> {
-    let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let baseline = &doc["baseline"];
-    let cases = doc["cases"]
-        .as_array()
-        .ok_or_else(|| format!("{}: cases missing", path.display()))?;
+    let doc: DecisionDoc = serde_json::from_str(text).map_err(|e| format!("{}: {e}", path.display()))?;
     // rule → (seen firing, seen not firing)
     let mut walked: BTreeMap<String, (bool, bool)> = BTreeMap::new();
-    for c in cases {
+    for c in doc.cases {
         report.decision_cases += 1;
-        let name = c["name"].as_str().unwrap_or("?");
-        let what = format!("{}: {name}", path.display());
+        let what = format!("{}: {}", path.display(), c.name);
         let facts: TableFacts =
-            serde_json::from_value(merged(baseline, &c["facts"])).map_err(|e| format!("{what}: {e}"))?;
+            serde_json::from_value(merged(&doc.baseline, &c.facts)).map_err(|e| format!("{what}: {e}"))?;
         let policy_denies = facts.policy_denies.clone();
         let (facts, _) = to_facts(facts).map_err(|e| format!("{what}: {e}"))?;
-        let expect: Expect = serde_json::from_value(c["expect"].clone()).map_err(|e| format!("{what}: expect: {e}"))?;
+        let expect = c.expect;
         let d = match decision::decide(&facts, &TablePolicy(&policy_denies)) {
             Ok(d) => d,
             Err(never) => match never {},
@@ -336,7 +359,7 @@ fn decision_table(text: &str, path: &Path, report: &mut CasesReport) -> Result<(
                 sorted(d.withheld().to_vec()),
             ));
         }
-        if let Some(rule) = c["rule"].as_str() {
+        if let Some(rule) = c.rule.as_deref() {
             let code = CROSS_BASIS_RULES
                 .iter()
                 .find(|(r, _)| *r == rule)
