@@ -421,3 +421,96 @@ async fn a_refusal_whose_basis_does_not_hold_names_no_category() {
         app.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provenance_is_judged_per_record_and_per_basis() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let st = story(&app).await;
+        let sec = app.caller("kato", "welfare-coordination", "meeting-secretariat");
+        let (s, body) = sec
+            .post(
+                "/v1/bodies",
+                &json!({"kind": "statutory-conference", "conference_type": "child-protection-council", "name": "要対協",
+                        "rules_text": "rules", "pledge_text": "pledge"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{body}");
+        let held = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let (s, session) = sec
+            .post(
+                &format!("/v1/bodies/{}/sessions", body["id"].as_str().unwrap()),
+                &json!({"held_at": held}),
+            )
+            .await;
+        assert_eq!(s, 201, "{session}");
+        let session = session["id"].as_str().unwrap();
+        // Three records from the conference: one approved for consent, one approved only for
+        // another basis, one not approved at all.
+        let mut ids = Vec::new();
+        for text in [
+            "conference A: approved",
+            "conference B: other basis",
+            "conference C: not approved",
+        ] {
+            let (s, rec) = st
+                .owner
+                .post(
+                    &format!("/v1/subjects/{}/records", st.subject),
+                    &json!({"purpose": "child protection", "origin_session_id": session,
+                            "sections": [{"category": "employment", "content": text}]}),
+                )
+                .await;
+            assert_eq!(s, 201, "{rec}");
+            ids.push(rec["id"].as_str().unwrap().to_owned());
+        }
+        for (id, basis) in [(&ids[0], "consent"), (&ids[1], "emergency")] {
+            let (s, r) = sec
+                .post(&format!("/v1/records/{id}/origin-approvals"), &json!({"basis": basis}))
+                .await;
+            assert_eq!(s, 201, "{r}");
+        }
+        let (s, r) = st
+            .jobota
+            .post(
+                "/v1/disclosures",
+                &disclosure_body(&st.subject, &st.consent, "employment support"),
+            )
+            .await;
+        assert_eq!(s, 200, "{engine:?}: {r}");
+        let contents: Vec<&str> = r["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["content"].as_str().unwrap())
+            .collect();
+        assert!(
+            contents.iter().any(|c| c.contains("unemployed since 2019")),
+            "own material flows"
+        );
+        assert!(contents.contains(&"conference A: approved"), "{engine:?}: {contents:?}");
+        assert!(
+            !contents
+                .iter()
+                .any(|c| c.contains("conference B") || c.contains("conference C")),
+            "{engine:?}: {contents:?}"
+        );
+        assert!(
+            r["withheld"]
+                .as_array()
+                .unwrap()
+                .contains(&json!({"category": "employment", "reason": "onward_disclosure"})),
+            "{r}"
+        );
+        let entry = app.last_entry().await;
+        assert_eq!(entry["decision"], "allowed");
+        assert_eq!(
+            entry["records"].as_array().unwrap().len(),
+            2,
+            "the own record and the approved one: {entry}"
+        );
+        app.stop().await;
+    }
+}
