@@ -1,5 +1,5 @@
 //! The disclosure road (ARCHITECTURE.md): gather the facts → decide → audit log → open →
-//! response. The facts of a request are read in one pass ([`gather`]: the subject with the
+//! response. The facts of a request are read in one pass (`gather`: the subject with the
 //! owner's sealed sections, the basis check, and the records' provenance in one query); the
 //! decision is the pure [`crate::domain::decision::decide`]. Every exit after the request was
 //! understood leaves an audit entry, and content is opened only with the [`Release`] the audit
