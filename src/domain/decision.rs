@@ -66,6 +66,8 @@ pub enum RefusalReason {
     GrantNotFound,
     GrantNotYours,
     GrantScopeMismatch,
+    /// A privacy officer's review found the grant not justified: it ended at the review.
+    GrantRevoked,
     GrantExpired,
     // Internal use (§3.6).
     OrganBoundary,
@@ -74,7 +76,7 @@ pub enum RefusalReason {
 }
 
 impl RefusalReason {
-    pub const ALL: [RefusalReason; 33] = [
+    pub const ALL: [RefusalReason; 34] = [
         Self::SubjectNotFound,
         Self::OwnerAgencyUnknown,
         Self::NoRecords,
@@ -104,6 +106,7 @@ impl RefusalReason {
         Self::GrantNotFound,
         Self::GrantNotYours,
         Self::GrantScopeMismatch,
+        Self::GrantRevoked,
         Self::GrantExpired,
         Self::OrganBoundary,
         Self::NotAssigned,
@@ -142,6 +145,7 @@ impl RefusalReason {
             Self::GrantNotFound => "grant_not_found",
             Self::GrantNotYours => "grant_not_yours",
             Self::GrantScopeMismatch => "grant_scope_mismatch",
+            Self::GrantRevoked => "grant_revoked",
             Self::GrantExpired => "grant_expired",
             Self::OrganBoundary => "organ_boundary",
             Self::NotAssigned => "not_assigned",
@@ -178,6 +182,7 @@ impl RefusalReason {
             Self::ReportNotFound | Self::NotDesignatedReceiver | Self::ReportScopeMismatch => {
                 "the abuse report does not let you ask for this"
             }
+            Self::GrantRevoked => "a privacy officer's review found the emergency grant not justified: it has ended",
             Self::GrantNotFound | Self::GrantNotYours | Self::GrantScopeMismatch | Self::GrantExpired => {
                 "the emergency grant does not cover this request"
             }

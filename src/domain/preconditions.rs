@@ -100,13 +100,16 @@ pub fn meeting(f: &MeetingFacts) -> Result<bool, RefusalReason> {
     }
 }
 
-/// §3.5: a grant made to this user, for this person and owner, not expired.
+/// §3.5: a grant made to this user, for this person and owner, not found unjustified by a
+/// privacy officer's review, not expired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmergencyFacts {
     pub grant_found: bool,
     pub granted_to_requester: bool,
     pub scope_matches: bool,
+    /// A privacy officer reviewed the grant and found it `not-justified`: it ended then.
+    pub found_not_justified: bool,
     pub expired: bool,
 }
 
@@ -119,6 +122,9 @@ pub fn emergency(f: &EmergencyFacts) -> Result<(), RefusalReason> {
     }
     if !f.scope_matches {
         return Err(R::GrantScopeMismatch);
+    }
+    if f.found_not_justified {
+        return Err(R::GrantRevoked);
     }
     if f.expired {
         return Err(R::GrantExpired);

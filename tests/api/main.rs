@@ -21,6 +21,7 @@ mod lifecycle;
 mod log_checkpoints;
 mod log_crash;
 mod log_export;
+mod log_first;
 mod log_input;
 mod log_latch;
 mod log_officer;
