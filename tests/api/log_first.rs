@@ -420,3 +420,46 @@ async fn a_caseworker_cannot_write_a_reporter_identity_section() {
         app.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_officers_in_scope_see_and_review_an_emergency_grant() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let st = story(&app).await;
+        // JOBOTA (ward) asks for records that SAPOTA (ward) holds: nothing of the regional
+        // support centre, a private organ.
+        let mut body = grant_body(&st.subject);
+        body["owner_agency"] = json!("sapota");
+        let (s, grant) = st.jobota.post("/v1/emergency-grants", &body).await;
+        assert_eq!(s, 201, "{grant}");
+        let id = grant["id"].as_str().unwrap().to_owned();
+        let listed = |list: &Value| list.as_array().unwrap().iter().any(|g| g["id"] == id.as_str());
+        let rsc_officer = app.caller("abe", "regional-support-centre", "privacy-officer");
+        let (s, list) = rsc_officer.get("/v1/emergency-grants/unreviewed").await;
+        assert_eq!(s, 200, "{list}");
+        assert!(
+            !listed(&list),
+            "a private organ's officer does not see the ward's grant: {list}"
+        );
+        assert!(!list.to_string().contains("neighbours"), "nor its grounds: {list}");
+        let (s, r) = rsc_officer
+            .post(
+                &format!("/v1/emergency-grants/{id}/review"),
+                &json!({"outcome": "not-justified", "note": "not ours"}),
+            )
+            .await;
+        assert_eq!((s, r["error"]["code"].as_str()), (404, Some("grant_not_found")), "{r}");
+        let ward_officer = app.caller("mori", "jobota", "privacy-officer");
+        let (s, list) = ward_officer.get("/v1/emergency-grants/unreviewed").await;
+        assert_eq!(s, 200, "{list}");
+        assert!(listed(&list), "the ward's own officer sees it: {list}");
+        let (s, r) = ward_officer
+            .post(
+                &format!("/v1/emergency-grants/{id}/review"),
+                &json!({"outcome": "justified", "note": "fall confirmed by the ambulance crew"}),
+            )
+            .await;
+        assert_eq!(s, 200, "{r}");
+        app.stop().await;
+    }
+}
