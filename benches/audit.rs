@@ -57,11 +57,11 @@ fn entry(i: u64) -> DisclosureEntry {
         withheld: vec![
             Withheld {
                 category: Category::Health,
-                reason: "not_covered_by_basis",
+                reason: tsunagi::domain::WithheldReason::NotCoveredByBasis,
             },
             Withheld {
                 category: Category::Household,
-                reason: "not_covered_by_basis",
+                reason: tsunagi::domain::WithheldReason::NotCoveredByBasis,
             },
         ],
         basis: Basis::Consent {

@@ -106,12 +106,13 @@ fn policy_command(cmd: PolicyCommand, config_path: Option<&std::path::Path>) -> 
             tsunagi::policy::bases::BasesConfig::load_dir(&dir)?;
             let report = tsunagi::policy::cases::run_cases(&set, &dir.join("cases")).map_err(|e| anyhow::anyhow!(e))?;
             println!(
-                "{}: {} rules valid (version {}); {} policy cases, {} precondition cases",
+                "{}: {} rules valid (version {}); {} policy cases, {} precondition cases, {} decision cases",
                 dir.display(),
                 set.rules().len(),
                 set.version(),
                 report.policy_cases,
-                report.precondition_cases
+                report.precondition_cases,
+                report.decision_cases
             );
             if report.failures.is_empty() {
                 println!("all decision tables hold");

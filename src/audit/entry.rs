@@ -17,12 +17,8 @@ pub struct Requester {
     pub client_cert: String,
 }
 
-/// A category that was not disclosed, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Withheld {
-    pub category: Category,
-    pub reason: &'static str,
-}
+/// A category that was not disclosed, and why (its reason serialises to the stable code).
+pub use crate::domain::decision::Withheld;
 
 /// The policy that decided: its version and the rules that matched.
 #[derive(Debug, Clone, Serialize)]

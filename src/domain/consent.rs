@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::decision::RefusalReason;
 use super::{AgencyId, Category, ConsentId, FreeText, Purpose, SubjectId, UserId, ValidationError};
 
 /// Who gave the consent.
@@ -153,7 +154,7 @@ impl NewConsent {
     }
 }
 
-/// Why a consent does not cover a disclosure. Each has a stable code.
+/// Why a consent does not cover a disclosure. Each is a [`RefusalReason`] with a stable code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ConsentScopeError {
     #[error("the consent is about another person")]
@@ -173,16 +174,22 @@ pub enum ConsentScopeError {
 }
 
 impl ConsentScopeError {
-    pub fn code(self) -> &'static str {
+    /// The refusal reason a disclosure under this consent gets.
+    pub fn reason(self) -> RefusalReason {
         match self {
-            Self::SubjectMismatch => "consent_subject_mismatch",
-            Self::OwnerMismatch => "consent_owner_mismatch",
-            Self::RecipientNotInScope => "consent_recipient_not_in_scope",
-            Self::PurposeNotInScope => "consent_purpose_not_in_scope",
-            Self::Revoked => "consent_revoked",
-            Self::NotYetValid => "consent_not_yet_valid",
-            Self::Expired => "consent_expired",
+            Self::SubjectMismatch => RefusalReason::ConsentSubjectMismatch,
+            Self::OwnerMismatch => RefusalReason::ConsentOwnerMismatch,
+            Self::RecipientNotInScope => RefusalReason::ConsentRecipientNotInScope,
+            Self::PurposeNotInScope => RefusalReason::ConsentPurposeNotInScope,
+            Self::Revoked => RefusalReason::ConsentRevoked,
+            Self::NotYetValid => RefusalReason::ConsentNotYetValid,
+            Self::Expired => RefusalReason::ConsentExpired,
         }
+    }
+
+    /// The stable code (`consent_revoked`, …).
+    pub fn code(self) -> &'static str {
+        self.reason().code()
     }
 }
 

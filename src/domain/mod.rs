@@ -5,6 +5,7 @@
 pub mod basis;
 pub mod category;
 pub mod consent;
+pub mod decision;
 pub mod ids;
 pub mod my_number;
 pub mod preconditions;
@@ -14,6 +15,7 @@ pub mod text;
 pub use basis::{Basis, BasisContext, BasisKind, BodyKind};
 pub use category::{Category, Sensitivity};
 pub use consent::{Consent, ConsentMethod, ConsentScope, ConsentScopeError, GivenBy, NewConsent};
+pub use decision::{Decision, RefusalReason, Withheld, WithheldReason};
 pub use ids::{
     AgencyId, AgendaItemId, BodyId, ConsentId, GrantId, HouseholdId, InfoRequestId, OrganId, RecordId, ReportId,
     SectionId, SessionId, SubjectId, UserId,

@@ -5,6 +5,9 @@
 
 use serde::Deserialize;
 
+use super::decision::RefusalReason;
+use super::decision::RefusalReason as R;
+
 /// The requester's place on the session's roster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -78,57 +81,57 @@ pub struct MeetingFacts {
     pub window: WindowFact,
 }
 
-/// Ok(via_follow_up) or the refusal code. With a matching, answered information request the
+/// Ok(via_follow_up) or the refusal reason. With a matching, answered information request the
 /// named recipient needs no place on the roster, and the owner takes part by having answered;
 /// the basis then covers only the categories the answer provided (decided by the caller).
-pub fn meeting(f: &MeetingFacts) -> Result<bool, &'static str> {
+pub fn meeting(f: &MeetingFacts) -> Result<bool, RefusalReason> {
     if !f.session_found {
-        return Err("session_not_found");
+        return Err(R::SessionNotFound);
     }
     if !f.body_kind_matches {
-        return Err("basis_body_mismatch");
+        return Err(R::BasisBodyMismatch);
     }
     let has_request = match f.request {
         RequestFact::None => false,
-        RequestFact::NotFound => return Err("info_request_not_found"),
-        RequestFact::OtherScope => return Err("info_request_scope_mismatch"),
+        RequestFact::NotFound => return Err(R::InfoRequestNotFound),
+        RequestFact::OtherScope => return Err(R::InfoRequestScopeMismatch),
         RequestFact::Matching {
             names_requester: false, ..
-        } => return Err("not_request_recipient"),
+        } => return Err(R::NotRequestRecipient),
         RequestFact::Matching {
             answer: AnswerFact::Unanswered,
             ..
-        } => return Err("info_request_unanswered"),
+        } => return Err(R::InfoRequestUnanswered),
         RequestFact::Matching {
             answer: AnswerFact::Declined,
             ..
-        } => return Err("info_request_declined"),
+        } => return Err(R::InfoRequestDeclined),
         RequestFact::Matching {
             names_requester: true,
             answer: AnswerFact::Provided,
         } => true,
     };
     match f.roster {
-        RosterFact::Former => return Err("former_member"),
-        RosterFact::OtherAgency => return Err("not_on_roster"),
-        RosterFact::Absent if !has_request => return Err("not_on_roster"),
-        RosterFact::Invited if !has_request => return Err("not_confirmed"),
+        RosterFact::Former => return Err(R::FormerMember),
+        RosterFact::OtherAgency => return Err(R::NotOnRoster),
+        RosterFact::Absent if !has_request => return Err(R::NotOnRoster),
+        RosterFact::Invited if !has_request => return Err(R::NotConfirmed),
         RosterFact::Absent | RosterFact::Invited | RosterFact::Current => {}
     }
     if !f.pledge_current {
-        return Err("no_pledge");
+        return Err(R::NoPledge);
     }
     if !f.owner_takes_part && !has_request {
-        return Err("owner_not_member");
+        return Err(R::OwnerNotMember);
     }
     if !f.on_agenda && !has_request {
-        return Err("not_on_agenda");
+        return Err(R::NotOnAgenda);
     }
     match f.window {
-        WindowFact::NotPublished => Err("window_not_open"),
+        WindowFact::NotPublished => Err(R::WindowNotOpen),
         WindowFact::Open => Ok(false),
         WindowFact::Closed { follow_up: true } => Ok(true),
-        WindowFact::Closed { follow_up: false } => Err("window_closed"),
+        WindowFact::Closed { follow_up: false } => Err(R::WindowClosed),
     }
 }
 
@@ -145,21 +148,21 @@ pub struct EmergencyFacts {
     pub expired: bool,
 }
 
-pub fn emergency(f: &EmergencyFacts) -> Result<(), &'static str> {
+pub fn emergency(f: &EmergencyFacts) -> Result<(), RefusalReason> {
     if !f.grant_found {
-        return Err("grant_not_found");
+        return Err(R::GrantNotFound);
     }
     if !f.granted_to_requester {
-        return Err("grant_not_yours");
+        return Err(R::GrantNotYours);
     }
     if !f.scope_matches {
-        return Err("grant_scope_mismatch");
+        return Err(R::GrantScopeMismatch);
     }
     if f.found_not_justified {
-        return Err("grant_revoked");
+        return Err(R::GrantRevoked);
     }
     if f.expired {
-        return Err("grant_expired");
+        return Err(R::GrantExpired);
     }
     Ok(())
 }
@@ -173,15 +176,15 @@ pub struct ReportFacts {
     pub scope_matches: bool,
 }
 
-pub fn legal_report(f: &ReportFacts) -> Result<(), &'static str> {
+pub fn legal_report(f: &ReportFacts) -> Result<(), RefusalReason> {
     if !f.report_found {
-        return Err("report_not_found");
+        return Err(R::ReportNotFound);
     }
     if !f.requester_is_receiver {
-        return Err("not_designated_receiver");
+        return Err(R::NotDesignatedReceiver);
     }
     if !f.scope_matches {
-        return Err("report_scope_mismatch");
+        return Err(R::ReportScopeMismatch);
     }
     Ok(())
 }
@@ -194,12 +197,12 @@ pub struct InternalFacts {
     pub assigned: bool,
 }
 
-pub fn internal(f: &InternalFacts) -> Result<(), &'static str> {
+pub fn internal(f: &InternalFacts) -> Result<(), RefusalReason> {
     if !f.same_organ {
-        return Err("organ_boundary");
+        return Err(R::OrganBoundary);
     }
     if !f.assigned {
-        return Err("not_assigned");
+        return Err(R::NotAssigned);
     }
     Ok(())
 }

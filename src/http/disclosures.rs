@@ -175,12 +175,11 @@ pub async fn create_disclosure(
                 policy_version,
             })),
         DisclosureOutcome::Refused {
-            code,
-            message,
+            reason,
             withheld,
             receipt,
         } => {
-            let mut e = ApiError::new(StatusCode::FORBIDDEN, code, message);
+            let mut e = ApiError::new(StatusCode::FORBIDDEN, reason.code(), reason.message());
             e.detail.audit_receipt = Some(receipt);
             e.detail.withheld = Some(withheld);
             Err(e)

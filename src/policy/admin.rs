@@ -180,7 +180,10 @@ pub fn simulate(entries: &[(u64, Vec<u8>)], proposed: &PolicySet) -> Result<Simu
             .and_then(Value::as_array)
             .map(|a| {
                 a.iter()
-                    .filter(|w| w.get("reason").and_then(Value::as_str) == Some("policy_denied"))
+                    .filter(|w| {
+                        w.get("reason").and_then(Value::as_str)
+                            == Some(crate::domain::WithheldReason::PolicyDenied.code())
+                    })
                     .filter_map(|w| {
                         w.get("category")
                             .and_then(Value::as_str)

@@ -1,7 +1,7 @@
 //! Basis checks (DOMAIN.md §3): does the basis a requester names hold right now? Each check
 //! reads the facts it needs from the store and answers with the categories the basis covers and
-//! the context that goes on record (statute, body, session, agenda item), or with the stable
-//! reason it fails. The sharing policy is asked only afterwards, about the covered categories.
+//! the context that goes on record (statute, body, session, agenda item), or with the
+//! [`RefusalReason`] it fails for. The sharing policy is asked only afterwards, about the covered categories.
 //!
 //! These are law, not policy: no rule in `policy.csv` can make a failing basis hold.
 
@@ -12,7 +12,8 @@ use time::{Duration, OffsetDateTime};
 use super::bases::BasesConfig;
 use crate::domain::preconditions as pre;
 use crate::domain::{
-    AgencyId, Basis, BasisContext, BasisKind, Category, HouseholdId, InfoRequestId, Purpose, SessionId, SubjectId,
+    AgencyId, Basis, BasisContext, BasisKind, Category, HouseholdId, InfoRequestId, Purpose, RefusalReason, SessionId,
+    SubjectId,
 };
 use crate::principal::Principal;
 use crate::store::{Agency, InfoAnswer, OrganKind, Store, StoreError};
@@ -41,15 +42,12 @@ pub enum BasisVerdict {
         covered: Vec<Category>,
         context: BasisContext,
     },
-    /// The basis does not hold; `code` is the stable refusal reason.
-    Fails { code: &'static str, message: String },
+    /// The basis does not hold, for this reason.
+    Fails(RefusalReason),
 }
 
-fn fails(code: &'static str, message: impl Into<String>) -> Result<BasisVerdict, StoreError> {
-    Ok(BasisVerdict::Fails {
-        code,
-        message: message.into(),
-    })
+fn fails(reason: RefusalReason) -> Result<BasisVerdict, StoreError> {
+    Ok(BasisVerdict::Fails(reason))
 }
 
 /// Everything but the sealed category.
@@ -62,7 +60,7 @@ pub async fn check(store: &Store, basis: &Basis, q: &BasisQuestion<'_>) -> Resul
     match basis {
         Basis::Consent { consent_id } => {
             let Some(consent) = store.consent_scope(*consent_id).await? else {
-                return fails("consent_not_found", "no consent with that id is on record");
+                return fails(RefusalReason::ConsentNotFound);
             };
             Ok(
                 match consent.covers(q.subject, q.owner, &q.requester.agency, q.purpose, q.now) {
@@ -70,10 +68,7 @@ pub async fn check(store: &Store, basis: &Basis, q: &BasisQuestion<'_>) -> Resul
                         covered: categories.to_vec(),
                         context: BasisContext::default(),
                     },
-                    Err(e) => BasisVerdict::Fails {
-                        code: e.code(),
-                        message: e.to_string(),
-                    },
+                    Err(e) => BasisVerdict::Fails(e.reason()),
                 },
             )
         }
@@ -96,8 +91,8 @@ pub async fn check(store: &Store, basis: &Basis, q: &BasisQuestion<'_>) -> Resul
                     .as_ref()
                     .is_some_and(|r| &r.reporter_agency == q.owner && r.subject_id == q.subject),
             };
-            if let Err(code) = pre::legal_report(&facts) {
-                return fails(code, "the abuse report does not let you ask for this");
+            if let Err(reason) = pre::legal_report(&facts) {
+                return fails(reason);
             }
             let statute = report.and_then(|r| q.config.report_route(&r.report_type).map(|r| r.statute.clone()));
             Ok(BasisVerdict::Holds {
@@ -123,8 +118,8 @@ pub async fn check(store: &Store, basis: &Basis, q: &BasisQuestion<'_>) -> Resul
                     .is_some_and(|g| g.review_outcome.as_deref() == Some("not-justified")),
                 expired: grant.as_ref().is_none_or(|g| q.now >= g.expires_at),
             };
-            if let Err(code) = pre::emergency(&facts) {
-                return fails(code, "the emergency grant does not cover this request");
+            if let Err(reason) = pre::emergency(&facts) {
+                return fails(reason);
             }
             let private_owner = q
                 .agencies
@@ -150,11 +145,8 @@ pub async fn check(store: &Store, basis: &Basis, q: &BasisQuestion<'_>) -> Resul
                     .is_assigned(q.subject, &q.requester.agency, &q.requester.user)
                     .await?,
             };
-            if let Err(code) = pre::internal(&facts) {
-                return fails(
-                    code,
-                    "not internal use by staff of the owning organ assigned to the case",
-                );
+            if let Err(reason) = pre::internal(&facts) {
+                return fails(reason);
             }
             Ok(BasisVerdict::Holds {
                 covered: all_unsealed(),
@@ -185,7 +177,7 @@ async fn meeting(
         None => None,
     };
     let (Some(session), Some(body)) = (session, body) else {
-        return fails("session_not_found", "no session with that id");
+        return fails(RefusalReason::SessionNotFound);
     };
     let requester = q.requester;
     let request = match info_request_id {
@@ -249,7 +241,7 @@ async fn meeting(
     };
     let via_follow_up = match pre::meeting(&facts) {
         Ok(v) => v,
-        Err(code) => return fails(code, meeting_message(code)),
+        Err(reason) => return fails(reason),
     };
     let statute = match &body.conference_type {
         Some(t) => q
@@ -279,26 +271,4 @@ async fn meeting(
             via_follow_up,
         },
     })
-}
-
-fn meeting_message(code: &str) -> &'static str {
-    match code {
-        "basis_body_mismatch" => "the session belongs to another kind of body than the basis names",
-        "info_request_not_found" => "no such information request in this session",
-        "info_request_scope_mismatch" => "the information request names another agency or person",
-        "not_request_recipient" => "the information request names another recipient: only they receive the answer",
-        "info_request_unanswered" => "the asked agency has not answered the information request yet",
-        "info_request_declined" => "the asked agency declined the information request",
-        "not_confirmed" => "you were invited to this session but have not confirmed your membership yourself",
-        "former_member" => "you left this meeting: access ended (the duty of confidentiality remains)",
-        "not_on_roster" => "you are not on this session's roster for your agency",
-        "owner_not_member" => {
-            "the owning agency does not take part in this session (no confirmed, pledged member from it)"
-        }
-        "no_pledge" => "no current confidentiality pledge (誓約書) on file for this meeting",
-        "not_on_agenda" => "the person is not on this session's agenda",
-        "window_not_open" => "the agenda has not been published",
-        "window_closed" => "the session's access window has closed and you are not assigned to follow-up",
-        _ => "the meeting basis does not hold",
-    }
 }

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use super::{NewRecord, Store, StoreError, from_ms, to_ms};
 use crate::audit::Logged;
-use crate::domain::{AgencyId, GrantId, RecordId, ReportId, SubjectId, UserId};
+use crate::domain::{AgencyId, BodyId, GrantId, RecordId, ReportId, SubjectId, UserId};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LegalReport {
@@ -339,6 +339,36 @@ impl Store {
                 .fetch_optional(&mut *self.conn().await?)
                 .await?;
         Ok(row.is_some())
+    }
+
+    /// Provenance of `owner`'s records about `subject` that came from a session, in one query:
+    /// per record, the body its session belongs to (`None` when the session is unknown) and
+    /// whether that body's coordinator approved `basis` for it. Records of the owner's own
+    /// material are not listed.
+    pub async fn record_provenance(
+        &self,
+        subject: SubjectId,
+        owner: &AgencyId,
+        basis: &str,
+    ) -> Result<Vec<(RecordId, Option<BodyId>, bool)>, StoreError> {
+        let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
+            "SELECT r.id, ses.body_id, \
+             (SELECT COUNT(*) FROM origin_approvals a WHERE a.record_id = r.id AND a.basis = $3) \
+             FROM records r LEFT JOIN sessions ses ON ses.id = r.origin_session \
+             WHERE r.subject_id = $1 AND r.owner_agency = $2 AND r.origin_session IS NOT NULL",
+        )
+        .bind(subject.to_string())
+        .bind(owner.as_str().to_owned())
+        .bind(basis.to_owned())
+        .fetch_all(&mut *self.conn().await?)
+        .await?;
+        rows.into_iter()
+            .map(|(r, b, n)| {
+                let record = RecordId::parse(&r).map_err(|_| bad("record id"))?;
+                let body = b.map(|b| BodyId::parse(&b).map_err(|_| bad("body id"))).transpose()?;
+                Ok((record, body, n > 0))
+            })
+            .collect()
     }
 
     /// The session a record came from and the agency that owns the record.

@@ -302,3 +302,215 @@ async fn special_care_needs_explicit_consent_and_policy_limits_roles() {
         app.stop().await;
     }
 }
+
+/// Asks for a disclosure that must be refused with `code` because its basis does not hold, and
+/// checks that neither the answer nor the log entry names any category.
+async fn refused_listing_nothing(app: &TestApp, caller: &Caller, body: &serde_json::Value, code: &str) {
+    let before = app.audit_size().await;
+    let (s, resp) = caller.post("/v1/disclosures", body).await;
+    assert_eq!(
+        (s, resp["error"]["code"].as_str()),
+        (403, Some(code)),
+        "{:?}: {resp}",
+        app.engine
+    );
+    assert_eq!(
+        resp["error"]["withheld"],
+        json!([]),
+        "{:?} {code}: a refusal whose basis does not hold names no category: {resp}",
+        app.engine
+    );
+    assert!(resp.get("sections").is_none());
+    assert_eq!(app.audit_size().await, before + 1, "the refusal is logged");
+    let entry = app.last_entry().await;
+    assert_eq!(entry["decision"], "refused");
+    assert_eq!(entry["reason"], code);
+    assert_eq!(
+        entry["withheld"],
+        json!([]),
+        "{:?} {code}: the log entry names no category either",
+        app.engine
+    );
+    assert_eq!(entry["disclosed"], json!([]));
+    let text = entry.to_string();
+    for category in ["mental-health", "safeguarding", "health", "identity"] {
+        assert!(!text.contains(category), "{code}: the entry names {category}: {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_whose_basis_does_not_hold_names_no_category() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let st = story(&app).await;
+        // The owner also holds sensitive records about the person: that it does is itself
+        // sensitive, and must not leak through a refusal.
+        let (s, rec) = st
+            .owner
+            .post(
+                &format!("/v1/subjects/{}/records", st.subject),
+                &json!({"purpose": "long-term care support", "sections": [
+                    {"category": "mental-health", "content": "depression, outpatient"},
+                    {"category": "safeguarding", "content": "suspected neglect reported"}]}),
+            )
+            .await;
+        assert_eq!(s, 201, "{rec}");
+
+        // A consent id that does not exist.
+        let unknown = uuid::Uuid::new_v4().to_string();
+        refused_listing_nothing(
+            &app,
+            &st.jobota,
+            &disclosure_body(&st.subject, &unknown, "employment support"),
+            "consent_not_found",
+        )
+        .await;
+        // A consent that exists but does not cover the request, asking for named categories.
+        let mut other_purpose = disclosure_body(&st.subject, &st.consent, "debt counselling");
+        other_purpose["categories"] = json!(["identity", "mental-health", "safeguarding"]);
+        refused_listing_nothing(&app, &st.jobota, &other_purpose, "consent_purpose_not_in_scope").await;
+
+        // A meeting basis that does not hold: a session that does not exist, and a real session
+        // whose roster does not list the requester.
+        let sapota = app.caller("suzuki", "sapota", "caseworker");
+        let meeting = |session: &str| {
+            json!({"subject_id": st.subject, "owner_agency": "regional-support-centre",
+                   "purpose": "multi-agency support planning",
+                   "basis": {"type": "support-meeting", "session_id": session}})
+        };
+        refused_listing_nothing(
+            &app,
+            &sapota,
+            &meeting(&uuid::Uuid::new_v4().to_string()),
+            "session_not_found",
+        )
+        .await;
+        let sec = app.caller("kato", "welfare-coordination", "meeting-secretariat");
+        let (s, body) = sec
+            .post(
+                "/v1/bodies",
+                &json!({"kind": "support-meeting", "name": "大田区支援会議", "rules_text": "Members share only what support needs.",
+                        "pledge_text": "I will keep confidential what I learn in this meeting."}),
+            )
+            .await;
+        assert_eq!(s, 201, "{body}");
+        let held = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let (s, session) = sec
+            .post(
+                &format!("/v1/bodies/{}/sessions", body["id"].as_str().unwrap()),
+                &json!({"held_at": held}),
+            )
+            .await;
+        assert_eq!(s, 201, "{session}");
+        let mut req = meeting(session["id"].as_str().unwrap());
+        req["justification"] = json!("coordinating a visit");
+        refused_listing_nothing(&app, &sapota, &req, "not_on_roster").await;
+
+        // The other bases alike.
+        let grant = json!({"subject_id": st.subject, "owner_agency": "regional-support-centre",
+            "purpose": "protect life", "basis": {"type": "emergency", "grant_id": uuid::Uuid::new_v4().to_string()}});
+        refused_listing_nothing(&app, &sapota, &grant, "grant_not_found").await;
+        let report = json!({"subject_id": st.subject, "owner_agency": "regional-support-centre",
+            "purpose": "abuse report follow-up", "basis": {"type": "legal-report", "report_id": uuid::Uuid::new_v4().to_string()}});
+        refused_listing_nothing(&app, &sapota, &report, "report_not_found").await;
+        let internal = json!({"subject_id": st.subject, "owner_agency": "regional-support-centre",
+            "purpose": "long-term care support", "basis": {"type": "internal", "reason": "x"}});
+        refused_listing_nothing(&app, &sapota, &internal, "organ_boundary").await;
+        app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provenance_is_judged_per_record_and_per_basis() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let st = story(&app).await;
+        let sec = app.caller("kato", "welfare-coordination", "meeting-secretariat");
+        let (s, body) = sec
+            .post(
+                "/v1/bodies",
+                &json!({"kind": "statutory-conference", "conference_type": "child-protection-council", "name": "要対協",
+                        "rules_text": "rules", "pledge_text": "pledge"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{body}");
+        let held = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let (s, session) = sec
+            .post(
+                &format!("/v1/bodies/{}/sessions", body["id"].as_str().unwrap()),
+                &json!({"held_at": held}),
+            )
+            .await;
+        assert_eq!(s, 201, "{session}");
+        let session = session["id"].as_str().unwrap();
+        // Three records from the conference: one approved for consent, one approved only for
+        // another basis, one not approved at all.
+        let mut ids = Vec::new();
+        for text in [
+            "conference A: approved",
+            "conference B: other basis",
+            "conference C: not approved",
+        ] {
+            let (s, rec) = st
+                .owner
+                .post(
+                    &format!("/v1/subjects/{}/records", st.subject),
+                    &json!({"purpose": "child protection", "origin_session_id": session,
+                            "sections": [{"category": "employment", "content": text}]}),
+                )
+                .await;
+            assert_eq!(s, 201, "{rec}");
+            ids.push(rec["id"].as_str().unwrap().to_owned());
+        }
+        for (id, basis) in [(&ids[0], "consent"), (&ids[1], "emergency")] {
+            let (s, r) = sec
+                .post(&format!("/v1/records/{id}/origin-approvals"), &json!({"basis": basis}))
+                .await;
+            assert_eq!(s, 201, "{r}");
+        }
+        let (s, r) = st
+            .jobota
+            .post(
+                "/v1/disclosures",
+                &disclosure_body(&st.subject, &st.consent, "employment support"),
+            )
+            .await;
+        assert_eq!(s, 200, "{engine:?}: {r}");
+        let contents: Vec<&str> = r["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["content"].as_str().unwrap())
+            .collect();
+        assert!(
+            contents.iter().any(|c| c.contains("unemployed since 2019")),
+            "own material flows"
+        );
+        assert!(contents.contains(&"conference A: approved"), "{engine:?}: {contents:?}");
+        assert!(
+            !contents
+                .iter()
+                .any(|c| c.contains("conference B") || c.contains("conference C")),
+            "{engine:?}: {contents:?}"
+        );
+        assert!(
+            r["withheld"]
+                .as_array()
+                .unwrap()
+                .contains(&json!({"category": "employment", "reason": "onward_disclosure"})),
+            "{r}"
+        );
+        let entry = app.last_entry().await;
+        assert_eq!(entry["decision"], "allowed");
+        assert_eq!(
+            entry["records"].as_array().unwrap().len(),
+            2,
+            "the own record and the approved one: {entry}"
+        );
+        app.stop().await;
+    }
+}

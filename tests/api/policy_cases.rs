@@ -23,6 +23,74 @@ async fn decision_tables_hold_for_the_default_policy() {
         "expected at least 30 precondition cases, found {}",
         report.precondition_cases
     );
+    assert!(
+        report.decision_cases >= 30,
+        "expected at least 30 cross-basis decision cases, found {}",
+        report.decision_cases
+    );
+}
+
+/// A `decision.json` with one case: the baseline facts, and `case` merged over them.
+fn decision_table(cases: serde_json::Value) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let table = serde_json::json!({
+        "description": "x",
+        "baseline": {
+            "subject": "found", "basis": "consent", "basis_fails": null, "covered": ["identity", "health"],
+            "internal_reason": false, "justification": false, "requested": null,
+            "records": {"r1": {"same_purpose": true, "origin": "own"}},
+            "sections": [["r1", "identity"], ["r1", "health"]], "policy_denies": []
+        },
+        "cases": cases
+    });
+    std::fs::write(dir.path().join("decision.json"), table.to_string()).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn the_cross_basis_table_reports_a_wrong_decision_and_a_rule_walked_one_way() {
+    let set = PolicySet::load_dir(&repo().join("policies")).await.unwrap();
+    // Claims that special care flows under a support meeting without a justification.
+    let dir = decision_table(serde_json::json!([
+        {"name": "wrong", "rule": "justification_required", "facts": {"basis": "support-meeting"},
+         "expect": {"decision": "allowed", "disclosed": ["identity", "health"], "withheld": []}}
+    ]));
+    let report = run_cases(&set, dir.path()).unwrap();
+    assert_eq!(report.decision_cases, 1);
+    assert!(
+        report.failures.iter().any(|f| f.contains("wrong: expected allowed")),
+        "{:#?}",
+        report.failures
+    );
+    // Every cross-basis rule must be walked both ways: here none is.
+    for rule in [
+        "sealed",
+        "onward_disclosure",
+        "justification_required",
+        "internal_reason_required",
+        "basis_fails",
+    ] {
+        assert!(
+            report
+                .failures
+                .iter()
+                .any(|f| f.contains(&format!("rule {rule} must be walked both ways"))),
+            "{rule}: {:#?}",
+            report.failures
+        );
+    }
+    // A failing basis that lists categories is a wrong expectation too.
+    let dir = decision_table(serde_json::json!([
+        {"name": "leaky", "facts": {"basis_fails": "consent_not_found"},
+         "expect": {"decision": "refused", "reason": "consent_not_found",
+                    "withheld": [{"category": "health", "reason": "not_covered_by_basis"}]}}
+    ]));
+    let report = run_cases(&set, dir.path()).unwrap();
+    assert!(
+        report.failures.iter().any(|f| f.contains("leaky: expected")),
+        "{:#?}",
+        report.failures
+    );
 }
 
 #[tokio::test]
