@@ -1,4 +1,4 @@
-//! The disclosure road (ARCHITECTURE.md): basis check → policy → audit log → open → response.
+//! The disclosure road (README.md, "Architecture"): basis check → policy → audit log → open → response.
 //! One function, one straight path; every exit after the request was understood leaves an
 //! audit entry, and content is opened only with the [`Release`] the audit log returns.
 
@@ -266,7 +266,7 @@ async fn decide(
             return Ok(d);
         }
     }
-    // Provenance (G3): material from a meeting or conference stays in that body unless its
+    // Provenance (docs/rules.md#R-G3): material from a meeting or conference stays in that body unless its
     // coordinator approved this basis.
     let mut blocked_records = Vec::new();
     for s in &index {

@@ -1,5 +1,5 @@
 //! Detects individual numbers (個人番号, "My Number") in text so the hub can refuse them: the hub
-//! never stores one (DOMAIN.md §1).
+//! never stores one (docs/rules.md#R-C4).
 //!
 //! A candidate is twelve digits written either contiguously (not part of a longer digit run) or
 //! as three groups of four separated by a single space or hyphen (half- or full-width); full-width

@@ -1,4 +1,4 @@
-//! The preconditions of the non-consent bases as pure functions of facts (DOMAIN.md §3.2–§3.6).
+//! The preconditions of the non-consent bases as pure functions of facts (docs/rules.md#R-B2 to #R-B6).
 //! `policy::basis` gathers the facts from the store; these functions decide. The order of the
 //! checks fixes which reason a requester sees when several fail, and the decision tables in
 //! `policies/cases/preconditions.json` walk every one of them both ways.
@@ -44,7 +44,7 @@ pub enum WindowFact {
     },
 }
 
-/// Everything §3.2 / §3.3 depends on.
+/// Everything docs/rules.md#R-B2.5 (and #R-B3) depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MeetingFacts {
@@ -97,7 +97,7 @@ pub fn meeting(f: &MeetingFacts) -> Result<bool, &'static str> {
     }
 }
 
-/// §3.5: a grant made to this user, for this person and owner, not expired.
+/// docs/rules.md#R-B5: a grant made to this user, for this person and owner, not expired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmergencyFacts {
@@ -123,7 +123,7 @@ pub fn emergency(f: &EmergencyFacts) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// §3.4: the designated receiving agency asks the reporter about the reported person.
+/// docs/rules.md#R-B4: the designated receiving agency asks the reporter about the reported person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportFacts {
@@ -145,7 +145,7 @@ pub fn legal_report(f: &ReportFacts) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// §3.6 and G4: same organ, assigned to the case.
+/// docs/rules.md#R-B6 and #R-G4: same organ, assigned to the case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InternalFacts {

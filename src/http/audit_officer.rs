@@ -265,7 +265,7 @@ pub struct ReportQuery {
     pub format: Option<String>,
 }
 
-/// A subject's disclosure report (G7): every disclosure decision about the person, with
+/// A subject's disclosure report (docs/rules.md#R-G7): every disclosure decision about the person, with
 /// third-party details and sealed reporter details withheld, each line with its inclusion proof
 /// against one signed checkpoint.
 #[utoipa::path(get, path = "/v1/audit/subjects/{id}/report", tag = "audit", params(ReportQuery),

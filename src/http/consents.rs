@@ -217,7 +217,7 @@ pub async fn revoke_consent(
         .revoke_consent(consent.scope.id, &who.user, reason.as_str(), state.clock.now())
         .await?;
     log_consent_event(&state, &who, &revoked, true).await?;
-    // Tell every agency that received data under this consent (DOMAIN.md §3.1).
+    // Tell every agency that received data under this consent (docs/rules.md#R-B1).
     let now = state.clock.now();
     for agency in state.store.recipients_under(&revoked.scope.id.to_string()).await? {
         state

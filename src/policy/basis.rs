@@ -1,4 +1,4 @@
-//! Basis checks (DOMAIN.md §3): does the basis a requester names hold right now? Each check
+//! Basis checks (docs/rules.md#bases): does the basis a requester names hold right now? Each check
 //! reads the facts it needs from the store and answers with the categories the basis covers and
 //! the context that goes on record (statute, body, session, agenda item), or with the stable
 //! reason it fails. The sharing policy is asked only afterwards, about the covered categories.
@@ -164,7 +164,7 @@ pub async fn check(store: &Store, basis: &Basis, q: &BasisQuestion<'_>) -> Resul
     }
 }
 
-/// §3.2 / §3.3: gathers the facts (roster, pledge, agenda or information request, access
+/// docs/rules.md#R-B2 and #R-B3: gathers the facts (roster, pledge, agenda or information request, access
 /// window, membership) and lets [`pre::meeting`] decide.
 async fn meeting(
     store: &Store,

@@ -1,5 +1,5 @@
 //! Support meetings under Social Welfare Act Art. 106-6 over the real API: every precondition
-//! of DOMAIN.md §3.2, both ways, with its refusal code; pledges, agenda, window, follow-up,
+//! of docs/rules.md#R-B2, both ways, with its refusal code; pledges, agenda, window, follow-up,
 //! leaving, information requests, the session record; and statutory conferences' provenance.
 
 use serde_json::{Value, json};
