@@ -28,24 +28,27 @@ const END_SECTION: &str = "## The verifiable disclosure log";
 const CHECK_MARK: &str = "@@readme-check@@";
 const BLOCK_MARK: &str = "@@readme-block-end@@";
 
+/// README lines with their 1-based line numbers.
+type Lines = Vec<(usize, String)>;
+
 /// One shell block and what the README shows it answers.
 #[derive(Debug)]
 struct Example {
     /// 1-based line of the opening fence in README.md.
     line: usize,
     section: String,
-    script: Vec<(usize, String)>,
+    script: Lines,
     /// Shown answers: (README line, text) — `# →` lines inside the block.
-    checks: Vec<(usize, String)>,
+    checks: Lines,
     /// ```json blocks following it: (README line, joined text).
-    answers: Vec<(usize, String)>,
+    answers: Lines,
 }
 
 fn examples(readme: &str) -> Vec<Example> {
     let mut out: Vec<Example> = Vec::new();
     let mut section = String::new();
     let mut in_range = false;
-    let mut fence: Option<(&str, usize, Vec<(usize, String)>)> = None;
+    let mut fence: Option<(&str, usize, Lines)> = None;
     // Whether a ```json block would still belong to the last shell block (no other block since).
     let mut json_attaches = false;
     for (i, line) in readme.lines().enumerate() {
