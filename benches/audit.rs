@@ -8,7 +8,11 @@
 //! `BENCH_VERIFY_POSTGRES=1` (also build and verify the big log on PostgreSQL), `BENCH_DIR`
 //! (keep the SQLite files there instead of a temporary directory).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_precision_loss)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::cast_precision_loss,
+    reason = "a benchmark fails loudly on a broken setup, and its rates are approximate"
+)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,6 +31,7 @@ use tsunagi::clock::SystemClock;
 use tsunagi::crypto::Kek;
 use tsunagi::domain::{Basis, Category, ConsentId, RecordId, Role};
 use tsunagi::store::{NewAuditRow, Store};
+use tsunagi::tasks::BackgroundTasks;
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -131,7 +136,8 @@ async fn drop_postgres(admin: &str, url: &str) {
 
 /// `writers` tasks append through one `AuditLog` for `secs`; returns durable appends/s.
 async fn appends(store: &Store, writers: usize, secs: u64) -> f64 {
-    let log = AuditLog::start(store.clone(), tsunagi::audit::DEFAULT_MAX_BATCH);
+    let background = BackgroundTasks::new();
+    let log = AuditLog::start(store.clone(), tsunagi::audit::DEFAULT_MAX_BATCH, &background);
     let done = Arc::new(AtomicU64::new(0));
     let stop = Instant::now() + Duration::from_secs(secs);
     let started = Instant::now();
@@ -156,7 +162,9 @@ async fn appends(store: &Store, writers: usize, secs: u64) -> f64 {
     for t in tasks {
         t.await.unwrap();
     }
-    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+    let rate = done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+    background.stop().await;
+    rate
 }
 
 /// CPU seconds this process has used so far (all threads; Linux `/proc`), to report rates per
@@ -174,9 +182,9 @@ fn cpu_secs() -> f64 {
 }
 
 /// Fills the log with `n` entries in large batches (bypassing the sequencer).
-async fn fill(store: &Store, url: &str, n: u64) {
+async fn fill(store: &Store, url: &str, n: u64, background: &BackgroundTasks) {
     // As the server does: the write-ahead log is copied back in the background.
-    store.spawn_wal_checkpointer(Duration::from_millis(500));
+    store.spawn_wal_checkpointer(Duration::from_millis(500), background);
     let batch = 200u64;
     let mut i = store.audit_end().await.unwrap();
     let rows_per_sec = Instant::now();
@@ -200,7 +208,8 @@ async fn fill(store: &Store, url: &str, n: u64) {
 
 async fn big_log(label: &str, store: &Store, url: &str, n: u64) {
     println!("{label}: a log of {n} entries");
-    fill(store, url, n).await;
+    let background = BackgroundTasks::new();
+    fill(store, url, n, &background).await;
     let keys = Arc::new(LogKeys::new("tsunagi.bench", &[1u8; 32], &[]).unwrap());
     let alerts = Alerts::new(store.clone(), Arc::new(SystemClock), Default::default());
     let cp = Checkpointer::new(store.clone(), keys.clone(), Arc::new(SystemClock), alerts);
@@ -253,6 +262,7 @@ async fn big_log(label: &str, store: &Store, url: &str, n: u64) {
         t.elapsed().as_secs_f64() * 1000.0,
         proof.len() * 32
     );
+    background.stop().await;
 }
 
 fn proof_sizes() {

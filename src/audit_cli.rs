@@ -184,14 +184,14 @@ async fn with_store(config: &Config, store: &Store, cmd: AuditCommand) -> anyhow
                 report.checkpoints,
                 report.subtrees
             );
-            match report.problems.first() {
+            match report.problems.split_first() {
                 None => {
                     println!("OK: root {} at size {}", hex::encode(report.root), report.entries);
                     Ok(true)
                 }
-                Some(first) => {
+                Some((first, rest)) => {
                     println!("FAIL at index {}: {first}", first.index());
-                    for p in &report.problems[1..] {
+                    for p in rest {
                         println!("also: {p}");
                     }
                     alerts

@@ -353,8 +353,10 @@ impl JwtVerifier {
             let (kid, alg, key) = parse_jwk(jwk)?;
             let mut validation = Validation::new(alg);
             validation.leeway = leeway_secs;
-            validation.validate_exp = true;
-            validation.validate_nbf = true;
+            // `exp` and `nbf` are checked against the hub's clock (a parameter of `verify`), not
+            // the library's reading of the system time; their presence is still required here.
+            validation.validate_exp = false;
+            validation.validate_nbf = false;
             validation.validate_aud = true;
             validation.set_issuer(&[issuer]);
             validation.set_audience(&[audience]);
@@ -381,9 +383,9 @@ impl JwtVerifier {
     /// must equal that key's pinned algorithm, checked before any signature
     /// work. `exp`, `nbf`, `iss`, `aud`, `sub`, `agency`, `roles`
     /// (non-empty), `iat` and `jti` are required; `exp` and `nbf` are
-    /// checked with the configured leeway.
-    pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    /// checked with the configured leeway against `now` (the hub's [`crate::clock::Clock`]).
+    pub fn verify(&self, token: &str, now: time::OffsetDateTime) -> Result<Claims, AuthError> {
+        let now = now.unix_timestamp();
         let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
         let key: [u8; 32] = digest.as_ref().try_into().map_err(|_| AuthError::Malformed)?;
         if let Ok(cache) = self.verified.read()
@@ -392,7 +394,7 @@ impl JwtVerifier {
         {
             return Ok(claims.clone());
         }
-        let claims = self.verify_uncached(token)?;
+        let claims = self.verify_uncached(token, now)?;
         if let Ok(mut cache) = self.verified.write() {
             if cache.len() >= VERIFIED_CACHE_LIMIT {
                 cache.retain(|_, c| now < c.exp);
@@ -405,8 +407,9 @@ impl JwtVerifier {
         Ok(claims)
     }
 
-    /// Full verification, without the cache of already-verified tokens.
-    pub fn verify_uncached(&self, token: &str) -> Result<Claims, AuthError> {
+    /// Full verification, without the cache of already-verified tokens; `now` in seconds since
+    /// the epoch.
+    pub fn verify_uncached(&self, token: &str, now: i64) -> Result<Claims, AuthError> {
         if token.is_empty() {
             return Err(AuthError::Missing);
         }
@@ -452,6 +455,14 @@ impl JwtVerifier {
         }
         if claims.jti.is_empty() {
             return Err(AuthError::MissingClaim("jti"));
+        }
+        // RFC 7519 §4.1.4/§4.1.5 with the configured leeway, as the library would check them.
+        let leeway = i64::try_from(self.leeway_secs).unwrap_or(i64::MAX);
+        if claims.exp < now.saturating_sub(leeway) {
+            return Err(AuthError::Expired);
+        }
+        if claims.nbf > now.saturating_add(leeway) {
+            return Err(AuthError::NotYetValid);
         }
         Ok(claims)
     }
@@ -500,9 +511,9 @@ pub fn dev_claims(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+    use crate::clock::Clock as _;
     use crate::devcerts::{self, DEV_AUDIENCE, DEV_ISSUER, DEV_JWT_KID};
     use rcgen::KeyPair;
     use serde_json::json;
@@ -529,8 +540,12 @@ mod tests {
         }
     }
 
+    fn now_at() -> time::OffsetDateTime {
+        crate::clock::SystemClock.now()
+    }
+
     fn now() -> i64 {
-        time::OffsetDateTime::now_utc().unix_timestamp()
+        now_at().unix_timestamp()
     }
 
     fn claims() -> Claims {
@@ -566,7 +581,7 @@ mod tests {
         let f = fixture();
         let c = claims();
         let token = mint_token(&f.signing_key, DEV_JWT_KID, &c).unwrap();
-        assert_eq!(f.verifier.verify(&token).unwrap(), c);
+        assert_eq!(f.verifier.verify(&token, now_at()).unwrap(), c);
     }
 
     #[test]
@@ -587,15 +602,15 @@ mod tests {
         let key = EncodingKey::from_ec_pem(ec.serialize_pem().as_bytes()).unwrap();
         let c = claims();
         let token = jsonwebtoken::encode(&header, &c, &key).unwrap();
-        assert_eq!(verifier.verify(&token).unwrap(), c);
+        assert_eq!(verifier.verify(&token, now_at()).unwrap(), c);
         // The Ed25519 key is still usable in the same set.
         let ed = mint_token(&f.signing_key, DEV_JWT_KID, &c).unwrap();
-        assert_eq!(verifier.verify(&ed).unwrap(), c);
+        assert_eq!(verifier.verify(&ed, now_at()).unwrap(), c);
         // ES256 header naming the Ed25519 key: refused before verification.
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(DEV_JWT_KID.to_owned());
         let token = jsonwebtoken::encode(&header, &c, &key).unwrap();
-        assert_eq!(verifier.verify(&token), Err(AuthError::AlgorithmNotAllowed));
+        assert_eq!(verifier.verify(&token, now_at()), Err(AuthError::AlgorithmNotAllowed));
     }
 
     #[test]
@@ -608,7 +623,7 @@ mod tests {
         ] {
             for sig in ["", "AAAA"] {
                 let token = format!("{}.{}.{sig}", b64(&header), b64(&claims_json()));
-                assert_eq!(f.verifier.verify(&token), Err(AuthError::AlgorithmNotAllowed));
+                assert_eq!(f.verifier.verify(&token, now_at()), Err(AuthError::AlgorithmNotAllowed));
             }
         }
     }
@@ -624,7 +639,7 @@ mod tests {
             header.kid = Some(DEV_JWT_KID.to_owned());
             for secret in [public.as_slice(), x.as_bytes()] {
                 let token = jsonwebtoken::encode(&header, &claims(), &EncodingKey::from_secret(secret)).unwrap();
-                assert_eq!(f.verifier.verify(&token), Err(AuthError::AlgorithmNotAllowed));
+                assert_eq!(f.verifier.verify(&token, now_at()), Err(AuthError::AlgorithmNotAllowed));
             }
         }
     }
@@ -635,7 +650,11 @@ mod tests {
         for alg in ["RS256", "PS256", "ES384", "ES512", "EdDSA2", ""] {
             let header = json!({"alg": alg, "kid": DEV_JWT_KID});
             let token = format!("{}.{}.AAAA", b64(&header), b64(&claims_json()));
-            assert_eq!(f.verifier.verify(&token), Err(AuthError::AlgorithmNotAllowed), "{alg}");
+            assert_eq!(
+                f.verifier.verify(&token, now_at()),
+                Err(AuthError::AlgorithmNotAllowed),
+                "{alg}"
+            );
         }
     }
 
@@ -647,11 +666,25 @@ mod tests {
         c.iat -= 7200;
         c.exp = now() - 31; // leeway is 30
         let token = mint_token(&f.signing_key, DEV_JWT_KID, &c).unwrap();
-        assert_eq!(f.verifier.verify(&token), Err(AuthError::Expired));
+        assert_eq!(f.verifier.verify(&token, now_at()), Err(AuthError::Expired));
         // Within leeway it is still accepted.
         c.exp = now() - 10;
         let token = mint_token(&f.signing_key, DEV_JWT_KID, &c).unwrap();
-        assert!(f.verifier.verify(&token).is_ok());
+        assert!(f.verifier.verify(&token, now_at()).is_ok());
+    }
+
+    #[test]
+    fn expiry_is_judged_by_the_clock_passed_in() {
+        let f = fixture();
+        let c = claims();
+        let token = mint_token(&f.signing_key, DEV_JWT_KID, &c).unwrap();
+        let later = now_at() + time::Duration::seconds(c.exp - now() + 31);
+        let earlier = now_at() - time::Duration::seconds(now() - c.nbf + 31);
+        assert_eq!(f.verifier.verify(&token, later), Err(AuthError::Expired));
+        assert_eq!(f.verifier.verify(&token, earlier), Err(AuthError::NotYetValid));
+        assert_eq!(f.verifier.verify(&token, now_at()).unwrap(), c);
+        // A cached token is still refused once the clock passes its expiry.
+        assert_eq!(f.verifier.verify(&token, later), Err(AuthError::Expired));
     }
 
     #[test]
@@ -661,7 +694,7 @@ mod tests {
         c.nbf = now() + 600;
         c.exp = now() + 1200;
         let token = mint_token(&f.signing_key, DEV_JWT_KID, &c).unwrap();
-        assert_eq!(f.verifier.verify(&token), Err(AuthError::NotYetValid));
+        assert_eq!(f.verifier.verify(&token, now_at()), Err(AuthError::NotYetValid));
     }
 
     #[test]
@@ -670,11 +703,11 @@ mod tests {
         let mut c = claims();
         c.aud = "someone-else".to_owned();
         let token = mint_token(&f.signing_key, DEV_JWT_KID, &c).unwrap();
-        assert_eq!(f.verifier.verify(&token), Err(AuthError::WrongAudience));
+        assert_eq!(f.verifier.verify(&token, now_at()), Err(AuthError::WrongAudience));
         let mut c = claims();
         c.iss = "evil-issuer".to_owned();
         let token = mint_token(&f.signing_key, DEV_JWT_KID, &c).unwrap();
-        assert_eq!(f.verifier.verify(&token), Err(AuthError::WrongIssuer));
+        assert_eq!(f.verifier.verify(&token, now_at()), Err(AuthError::WrongIssuer));
     }
 
     #[test]
@@ -684,16 +717,23 @@ mod tests {
             let mut c = claims_json();
             c.as_object_mut().unwrap().remove(name);
             let token = sign_raw_ed(&f.signing_key, &json!({"alg": "EdDSA", "kid": DEV_JWT_KID}), &c);
-            assert_eq!(f.verifier.verify(&token), Err(AuthError::MissingClaim(name)), "{name}");
+            assert_eq!(
+                f.verifier.verify(&token, now_at()),
+                Err(AuthError::MissingClaim(name)),
+                "{name}"
+            );
         }
         let mut c = claims();
         c.roles.clear();
         let token = mint_token(&f.signing_key, DEV_JWT_KID, &c).unwrap();
-        assert_eq!(f.verifier.verify(&token), Err(AuthError::MissingClaim("roles")));
+        assert_eq!(
+            f.verifier.verify(&token, now_at()),
+            Err(AuthError::MissingClaim("roles"))
+        );
         let mut c = claims();
         c.sub.clear();
         let token = mint_token(&f.signing_key, DEV_JWT_KID, &c).unwrap();
-        assert_eq!(f.verifier.verify(&token), Err(AuthError::MissingClaim("sub")));
+        assert_eq!(f.verifier.verify(&token, now_at()), Err(AuthError::MissingClaim("sub")));
         assert_eq!(AuthError::MissingClaim("sub").code(), "token_missing_claim");
     }
 
@@ -704,29 +744,32 @@ mod tests {
         c["roles"] = json!("admin");
         let header = json!({"alg": "EdDSA", "kid": DEV_JWT_KID});
         let token = sign_raw_ed(&f.signing_key, &header, &c);
-        assert_eq!(f.verifier.verify(&token), Err(AuthError::Malformed));
+        assert_eq!(f.verifier.verify(&token, now_at()), Err(AuthError::Malformed));
         let mut c = claims_json();
         c["jti"] = json!(42);
         let token = sign_raw_ed(&f.signing_key, &header, &c);
-        assert_eq!(f.verifier.verify(&token), Err(AuthError::Malformed));
+        assert_eq!(f.verifier.verify(&token, now_at()), Err(AuthError::Malformed));
         // jsonwebtoken reports a registered claim it cannot parse as missing.
         let mut c = claims_json();
         c["exp"] = json!("tomorrow");
         let token = sign_raw_ed(&f.signing_key, &header, &c);
-        assert_eq!(f.verifier.verify(&token), Err(AuthError::MissingClaim("exp")));
+        assert_eq!(f.verifier.verify(&token, now_at()), Err(AuthError::MissingClaim("exp")));
         // Empty payload and signature with a known kid: the signature is
         // checked before the payload is ever parsed.
         let h = b64(&header);
-        assert_eq!(f.verifier.verify(&format!("{h}..")), Err(AuthError::BadSignature));
+        assert_eq!(
+            f.verifier.verify(&format!("{h}.."), now_at()),
+            Err(AuthError::BadSignature)
+        );
     }
 
     #[test]
     fn unknown_or_missing_kid_is_refused() {
         let f = fixture();
         let token = mint_token(&f.signing_key, "no-such-key", &claims()).unwrap();
-        assert_eq!(f.verifier.verify(&token), Err(AuthError::UnknownKey));
+        assert_eq!(f.verifier.verify(&token, now_at()), Err(AuthError::UnknownKey));
         let token = sign_raw_ed(&f.signing_key, &json!({"alg": "EdDSA"}), &claims_json());
-        assert_eq!(f.verifier.verify(&token), Err(AuthError::UnknownKey));
+        assert_eq!(f.verifier.verify(&token, now_at()), Err(AuthError::UnknownKey));
     }
 
     #[test]
@@ -734,7 +777,7 @@ mod tests {
         let f = fixture();
         let other = KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
         let token = mint_token(other.serialize_pem().as_bytes(), DEV_JWT_KID, &claims()).unwrap();
-        assert_eq!(f.verifier.verify(&token), Err(AuthError::BadSignature));
+        assert_eq!(f.verifier.verify(&token, now_at()), Err(AuthError::BadSignature));
     }
 
     #[test]
@@ -745,13 +788,13 @@ mod tests {
         let mut c = claims_json();
         c["agency"] = json!("child-services");
         let forged = format!("{}.{}.{}", parts[0], b64(&c), parts[2]);
-        assert_eq!(f.verifier.verify(&forged), Err(AuthError::BadSignature));
+        assert_eq!(f.verifier.verify(&forged, now_at()), Err(AuthError::BadSignature));
     }
 
     #[test]
     fn garbage_is_malformed_and_empty_is_missing() {
         let f = fixture();
-        assert_eq!(f.verifier.verify(""), Err(AuthError::Missing));
+        assert_eq!(f.verifier.verify("", now_at()), Err(AuthError::Missing));
         for t in [
             "garbage",
             "a.b",
@@ -762,27 +805,30 @@ mod tests {
             "W10.e30.AAAA", // header is a JSON array
             " ",
         ] {
-            assert_eq!(f.verifier.verify(t), Err(AuthError::Malformed), "{t:?}");
+            assert_eq!(f.verifier.verify(t, now_at()), Err(AuthError::Malformed), "{t:?}");
         }
         let huge = "a".repeat(MAX_TOKEN_LEN + 1);
-        assert_eq!(f.verifier.verify(&huge), Err(AuthError::Malformed));
+        assert_eq!(f.verifier.verify(&huge, now_at()), Err(AuthError::Malformed));
         // Good header, payload not base64/JSON, bad signature: the signature
         // is checked first, so the junk payload is never parsed.
         let header = b64(&json!({"alg": "EdDSA", "kid": DEV_JWT_KID}));
         let token = format!("{header}.!!!.AAAA");
-        assert_eq!(f.verifier.verify(&token), Err(AuthError::BadSignature));
+        assert_eq!(f.verifier.verify(&token, now_at()), Err(AuthError::BadSignature));
         // Correctly signed payload that is not JSON.
         let msg = format!("{header}.{}", URL_SAFE_NO_PAD.encode(b"not json"));
         let key = EncodingKey::from_ed_pem(&f.signing_key).unwrap();
         let sig = jsonwebtoken::crypto::sign(msg.as_bytes(), &key, Algorithm::EdDSA).unwrap();
-        assert_eq!(f.verifier.verify(&format!("{msg}.{sig}")), Err(AuthError::Malformed));
+        assert_eq!(
+            f.verifier.verify(&format!("{msg}.{sig}"), now_at()),
+            Err(AuthError::Malformed)
+        );
         // Unsupported critical header extension.
         let token = sign_raw_ed(
             &f.signing_key,
             &json!({"alg": "EdDSA", "kid": DEV_JWT_KID, "crit": ["exp"]}),
             &claims_json(),
         );
-        assert_eq!(f.verifier.verify(&token), Err(AuthError::Malformed));
+        assert_eq!(f.verifier.verify(&token, now_at()), Err(AuthError::Malformed));
     }
 
     fn jwks_error(keys: Value) -> AuthError {
@@ -929,12 +975,12 @@ mod tests {
                     )
                 }
             };
-            let result = f.verifier.verify(&token);
+            let result = f.verifier.verify(&token, now_at());
             if token != good {
                 // A mutation may land in base64 padding bits and still decode
                 // to the same bytes; only then may it verify.
                 if let Ok(c) = result {
-                    assert_eq!(c, f.verifier.verify(&good).unwrap());
+                    assert_eq!(c, f.verifier.verify(&good, now_at()).unwrap());
                 }
             }
         }

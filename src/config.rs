@@ -1,7 +1,8 @@
 //! Configuration: built-in defaults, then an optional `tsunagi.toml`, then `TSUNAGI_*`
 //! environment variables (nested keys with `__`, e.g. `TSUNAGI_TLS__CA_CERT`). Unknown keys
 //! are an error, so a typo never silently falls back to a default. Secrets are given as file
-//! paths, and `Debug` never prints key material (there is none in here).
+//! paths, and `Debug` never prints key material (there is none in here) nor the database password
+//! ([`redact_database_url`]).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -113,7 +114,7 @@ pub struct PolicyAdminConfig {
     pub refresh_ms: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub environment: Environment,
@@ -134,6 +135,83 @@ pub struct Config {
     pub keys: KeysConfig,
     pub audit: AuditConfig,
     pub policy_admin: PolicyAdminConfig,
+}
+
+/// Prints every field, the database URL with its password replaced by `***`.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Destructured, so that a new field cannot be forgotten here.
+        let Self {
+            environment,
+            listen,
+            database_url,
+            database_max_connections,
+            policy_dir,
+            log_format,
+            log_level,
+            workers,
+            max_body_bytes,
+            tls,
+            jwt,
+            keys,
+            audit,
+            policy_admin,
+        } = self;
+        f.debug_struct("Config")
+            .field("environment", environment)
+            .field("listen", listen)
+            .field("database_url", &redact_database_url(database_url))
+            .field("database_max_connections", database_max_connections)
+            .field("policy_dir", policy_dir)
+            .field("log_format", log_format)
+            .field("log_level", log_level)
+            .field("workers", workers)
+            .field("max_body_bytes", max_body_bytes)
+            .field("tls", tls)
+            .field("jwt", jwt)
+            .field("keys", keys)
+            .field("audit", audit)
+            .field("policy_admin", policy_admin)
+            .finish()
+    }
+}
+
+/// A database URL fit for logs and messages: the password in the user information
+/// (`postgres://user:secret@host/db` → `postgres://user:***@host/db`) and the value of a
+/// `password=` query parameter are replaced by `***`. URLs without either are unchanged.
+pub fn redact_database_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    // The authority ends at the first '/', '?' or '#'; the user information, before its last '@'.
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at_checked(authority_end).unwrap_or((rest, ""));
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let (query, fragment) = match query.split_once('#') {
+                Some((q, frag)) => (q, Some(frag)),
+                None => (query, None),
+            };
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            let fragment = fragment.map(|f| format!("#{f}")).unwrap_or_default();
+            format!("{path}?{}{fragment}", query.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 impl Default for Config {
@@ -236,9 +314,39 @@ impl Config {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::result_large_err)]
+#[expect(
+    clippy::result_large_err,
+    reason = "figment::Jail closures return figment::Error, which is large"
+)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_redacts_the_database_password() {
+        let c = Config {
+            database_url: "postgres://user:secret@host/db".into(),
+            ..Config::default()
+        };
+        let shown = format!("{c:?}");
+        assert!(shown.contains("postgres://user:***@host/db"), "{shown}");
+        assert!(!shown.contains("secret"), "{shown}");
+        for (url, redacted) in [
+            ("postgres://user:secret@host/db", "postgres://user:***@host/db"),
+            (
+                "postgres://u:p%40ss@db.example:5432/x?sslmode=require",
+                "postgres://u:***@db.example:5432/x?sslmode=require",
+            ),
+            (
+                "postgres://user@host/db?password=secret&sslmode=disable",
+                "postgres://user@host/db?password=***&sslmode=disable",
+            ),
+            ("postgres://host/db", "postgres://host/db"),
+            ("sqlite://data/tsunagi.db", "sqlite://data/tsunagi.db"),
+            ("sqlite::memory:", "sqlite::memory:"),
+        ] {
+            assert_eq!(redact_database_url(url), redacted, "{url}");
+        }
+    }
 
     #[test]
     fn layering_and_unknown_keys() {

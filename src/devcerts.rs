@@ -124,7 +124,8 @@ pub fn generate(dir: &Path) -> anyhow::Result<()> {
     write_file(&clients.join("revoked.pem"), cert.as_bytes(), Secrecy::Public)?;
     write_file(&clients.join("revoked.key"), key.as_bytes(), Secrecy::Secret)?;
 
-    let now = OffsetDateTime::now_utc();
+    // The CRL is dated when the development PKI is generated.
+    let now = crate::clock::Clock::now(&crate::clock::SystemClock);
     let now_secs = u64::try_from(now.unix_timestamp()).unwrap_or(0);
     let crl = CertificateRevocationListParams {
         this_update: now,
@@ -243,7 +244,7 @@ fn client_cert(
     not_after: OffsetDateTime,
 ) -> anyhow::Result<(String, String, SerialNumber)> {
     if !is_valid_agency_id(agency) {
-        bail!("invalid agency id {agency:?}: expected 1-64 of [a-z0-9-]");
+        bail!("invalid agency id {agency:?}: expected 1-64 of [a-z0-9-_.], starting with a letter or digit");
     }
     if not_after <= not_before {
         bail!("certificate not_after must be later than not_before");
@@ -389,7 +390,6 @@ Regenerate everything with:
 ";
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::tls::agency_from_cert;

@@ -22,5 +22,6 @@ pub mod principal;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod tasks;
 pub mod telemetry;
 pub mod tls;

@@ -187,7 +187,10 @@ fn run() -> anyhow::Result<()> {
             rt.block_on(async move {
                 let store = tsunagi::startup::open_store(&config).await?;
                 store.close().await;
-                println!("migrations applied to {}", redact_url(&config.database_url));
+                println!(
+                    "migrations applied to {}",
+                    tsunagi::config::redact_database_url(&config.database_url)
+                );
                 Ok(())
             })
         }
@@ -209,7 +212,7 @@ fn run() -> anyhow::Result<()> {
             let config = load_config(cli.config.as_deref())?;
             let key = std::fs::read(&config.jwt.dev_signing_key)
                 .with_context(|| format!("reading {}", config.jwt.dev_signing_key.display()))?;
-            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let now = tsunagi::clock::Clock::now(&tsunagi::clock::SystemClock).unix_timestamp();
             let claims = tsunagi::auth::dev_claims(
                 &config.jwt.issuer,
                 &config.jwt.audience,
@@ -232,13 +235,5 @@ fn run() -> anyhow::Result<()> {
                 anyhow::bail!("the log did not verify")
             }
         }
-    }
-}
-
-/// A database URL without its password, for messages.
-fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}://…@{}", &url[..s], &url[at + 1..]),
-        _ => url.to_owned(),
     }
 }

@@ -23,12 +23,16 @@ use crate::http::PeerCertificate;
 use crate::policy::PolicyEngine;
 use crate::state::AppState;
 use crate::store::Store;
+use crate::tasks::BackgroundTasks;
 use crate::tls::{self, TlsPaths};
 
+/// The server and everything it runs: the background tasks are owned here and stopped when the
+/// server stops ([`Application::run_until_stopped`]).
 pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    tasks: BackgroundTasks,
 }
 
 /// Refuses development keys in production; warns loudly about them otherwise.
@@ -64,20 +68,22 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-/// The log's keys, the checkpointer and the alert checks, started in the background.
+/// The log's keys, the checkpointer and the alert checks, started among `tasks`.
 pub fn start_log_services(
     config: &Config,
     store: &Store,
     clock: Arc<dyn Clock>,
+    tasks: &BackgroundTasks,
 ) -> anyhow::Result<(Checkpointer, Alerts)> {
     let keys = log_keys(config)?;
     tracing::info!(origin = keys.origin(), vkey = %keys.vkeys_text().trim_end(), "disclosure log keys loaded");
     let alerts = Alerts::new(store.clone(), clock.clone(), config.audit.alerts.clone());
     let checkpoints = Checkpointer::new(store.clone(), Arc::new(keys), clock, alerts.clone());
-    checkpoints.spawn(std::time::Duration::from_millis(
-        config.audit.checkpoint_interval_ms.max(10),
-    ));
-    alerts.spawn();
+    checkpoints.spawn(
+        std::time::Duration::from_millis(config.audit.checkpoint_interval_ms.max(10)),
+        tasks,
+    );
+    alerts.spawn(tasks);
     Ok((checkpoints, alerts))
 }
 
@@ -101,6 +107,23 @@ impl Application {
         check_key_material(&config)?;
 
         let store = open_store(&config).await?;
+        let tasks = BackgroundTasks::new();
+        match Self::start(config, clock, store, tasks.clone()).await {
+            Ok(app) => Ok(app),
+            Err(e) => {
+                // Whatever was started before the failure does not outlive it.
+                tasks.stop().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn start(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        store: Store,
+        tasks: BackgroundTasks,
+    ) -> anyhow::Result<Self> {
         let pseudonyms = Pseudonymizer::new(&read_key::<32>(&config.keys.pseudonym_key_file)?);
         let policy = Arc::new(
             PolicyEngine::open(&store, &config.policy_dir, clock.now())
@@ -110,6 +133,7 @@ impl Application {
         policy.spawn_watcher(
             store.clone(),
             std::time::Duration::from_millis(config.policy_admin.refresh_ms.max(50)),
+            &tasks,
         );
         let current = policy.current();
         tracing::info!(
@@ -127,9 +151,9 @@ impl Application {
             config.jwt.leeway_secs,
         )
         .map_err(|e| anyhow::anyhow!("loading the token issuer keys: {e}"))?;
-        let audit = AuditLog::start(store.clone(), config.audit.max_batch);
-        store.spawn_wal_checkpointer(std::time::Duration::from_millis(500));
-        let (checkpoints, alerts) = start_log_services(&config, &store, clock.clone())?;
+        let audit = AuditLog::start(store.clone(), config.audit.max_batch, &tasks);
+        store.spawn_wal_checkpointer(std::time::Duration::from_millis(500), &tasks);
+        let (checkpoints, alerts) = start_log_services(&config, &store, clock.clone(), &tasks)?;
 
         let state = AppState {
             store,
@@ -183,7 +207,12 @@ impl Application {
         }
         let server = server.listen_rustls_0_23(listener, tls_config)?.run();
         tracing::info!(port, "tsunagi listening (mutual TLS)");
-        Ok(Self { port, server, state })
+        Ok(Self {
+            port,
+            server,
+            state,
+            tasks,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -199,7 +228,18 @@ impl Application {
         self.server.handle()
     }
 
+    /// The background tasks (audit sequencer, checkpointer, alert checks, policy watcher, WAL
+    /// checkpointer): to see which still run, or to stop them.
+    pub fn background_tasks(&self) -> &BackgroundTasks {
+        &self.tasks
+    }
+
+    /// Serves until the server is stopped (signal or [`Application::handle`]), then stops the
+    /// background tasks and waits for them: nothing of the application runs afterwards.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.tasks.stop().await;
+        tracing::info!("background tasks stopped");
+        served
     }
 }

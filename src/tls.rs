@@ -10,6 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::domain::AgencyId;
 use rustls::server::{NoServerSessionStorage, WebPkiClientVerifier};
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use rustls_pki_types::pem::{self, PemObject};
@@ -19,7 +20,7 @@ use x509_parser::extensions::GeneralName;
 /// Prefix of the SAN URI that names the calling agency in a client certificate.
 pub const AGENCY_URI_PREFIX: &str = "urn:tsunagi:agency:";
 
-/// Longest agency id accepted.
+/// Longest agency id accepted (the limit of [`AgencyId::parse`]).
 pub const MAX_AGENCY_ID_LEN: usize = 64;
 
 /// Where the server's TLS material lives on disk.
@@ -103,7 +104,7 @@ pub enum TlsError {
     /// The certificate has more than one agency SAN URI.
     #[error("certificate carries {0} `{AGENCY_URI_PREFIX}` SAN URIs; exactly one is required")]
     MultipleAgencyUris(usize),
-    /// The agency id in the SAN URI is not syntactically valid.
+    /// The agency id in the SAN URI is not valid by [`AgencyId::parse`].
     #[error("certificate names an invalid agency id {0:?}")]
     InvalidAgencyId(String),
 }
@@ -120,14 +121,10 @@ fn ring_provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Whether `id` is a syntactically valid agency id: 1..=64 characters of
-/// lowercase ASCII letters, digits and '-'.
+/// Whether `id` is a valid agency id. There is one rule, [`AgencyId::parse`]: a certificate
+/// names an agency exactly when the API would accept that id.
 pub fn is_valid_agency_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= MAX_AGENCY_ID_LEN
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    AgencyId::parse(id).is_ok()
 }
 
 fn pem_error(what: &'static str, path: &Path, expected: &'static str, err: pem::Error) -> TlsError {
@@ -266,7 +263,7 @@ pub fn client_config(ca_cert: &Path, client: Option<(&Path, &Path)>) -> Result<C
 
 /// The agency id from the leaf certificate's SAN URI: exactly one
 /// `urn:tsunagi:agency:<id>` URI must be present and `<id>` must be a valid
-/// agency id. Other SAN entries (including other URIs) are ignored.
+/// agency id by the domain's one rule ([`AgencyId::parse`]). Other SAN entries (including other URIs) are ignored.
 ///
 /// This only reads the certificate; call it on a certificate the TLS layer
 /// has already verified.
@@ -306,7 +303,6 @@ pub fn cert_fingerprint(cert: &CertificateDer<'_>) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::devcerts;
@@ -316,7 +312,7 @@ mod tests {
     };
     use std::io;
     use tempfile::TempDir;
-    use time::{Duration, OffsetDateTime};
+    use time::Duration;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::{TcpListener, TcpStream};
     use tokio_rustls::{TlsAcceptor, TlsConnector};
@@ -505,7 +501,7 @@ mod tests {
         let pki = pki();
         let dir = pki.path();
         let (ca, ca_key) = ca_pems(dir);
-        let now = OffsetDateTime::now_utc();
+        let now = crate::clock::Clock::now(&crate::clock::SystemClock);
         let (cert, key) = devcerts::issue_client_cert(
             &ca,
             &ca_key,
@@ -523,7 +519,7 @@ mod tests {
         let pki = pki();
         let dir = pki.path();
         let (ca, ca_key) = ca_pems(dir);
-        let now = OffsetDateTime::now_utc();
+        let now = crate::clock::Clock::now(&crate::clock::SystemClock);
         let (cert, key) = devcerts::issue_client_cert(
             &ca,
             &ca_key,
@@ -541,7 +537,7 @@ mod tests {
         let pki = pki();
         let dir = pki.path();
         let (ca, ca_key) = ca_pems(dir);
-        let now = OffsetDateTime::now_utc();
+        let now = crate::clock::Clock::now(&crate::clock::SystemClock);
         let (cert, key) = devcerts::issue_client_cert(
             &ca,
             &ca_key,
@@ -730,7 +726,28 @@ mod tests {
         assert!(is_valid_agency_id("a1-"));
         assert!(!is_valid_agency_id(""));
         assert!(!is_valid_agency_id("A"));
-        assert!(!is_valid_agency_id("a_b"));
+        // The domain's rule (`AgencyId::parse`): '_' and '.' are allowed, a leading '-' is not.
+        assert!(is_valid_agency_id("a_b"));
+        assert!(!is_valid_agency_id("-ab"));
         assert!(!is_valid_agency_id(&"a".repeat(65)));
+    }
+
+    /// TLS used to have its own rule: it accepted `-jobota` (which the domain refuses) and refused
+    /// `ward.east` and `child_services` (which the domain accepts). Now the two agree.
+    #[test]
+    fn agency_from_cert_follows_the_domain_rule() {
+        for id in ["-jobota", "-", "_x", ".x"] {
+            assert!(crate::domain::AgencyId::parse(id).is_err());
+            let cert = cert_with_sans(vec![uri(&format!("urn:tsunagi:agency:{id}"))]);
+            assert!(
+                matches!(agency_from_cert(&cert), Err(TlsError::InvalidAgencyId(_))),
+                "{id:?} should be refused"
+            );
+        }
+        for id in ["ward.east", "child_services", "a1-"] {
+            let parsed = crate::domain::AgencyId::parse(id).unwrap();
+            let cert = cert_with_sans(vec![uri(&format!("urn:tsunagi:agency:{id}"))]);
+            assert_eq!(agency_from_cert(&cert).unwrap(), parsed.as_str());
+        }
     }
 }

@@ -151,14 +151,19 @@ impl Alerts {
         })
     }
 
-    /// Runs the volume check every `check_interval_secs` until the store is closed.
-    pub fn spawn(&self) {
+    /// Runs the volume check every `check_interval_secs` until `tasks` are stopped or the
+    /// store is closed.
+    pub fn spawn(&self, tasks: &crate::tasks::BackgroundTasks) {
         let this = self.clone();
         let every = Duration::from_secs(self.config.check_interval_secs.max(1));
-        tokio::spawn(async move {
+        let mut shutdown = tasks.shutdown();
+        tasks.spawn("alert checks", async move {
             let mut tick = tokio::time::interval(every);
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = shutdown.requested() => break,
+                }
                 if this.store.is_closed() {
                     break;
                 }

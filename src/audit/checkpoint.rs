@@ -183,9 +183,8 @@ fn ed25519_key_id(name: &str, public_key: &[u8; 32]) -> [u8; 4] {
     input.push(ED25519_TYPE);
     input.extend_from_slice(public_key);
     let d = digest(&SHA256, &input);
-    let mut id = [0u8; 4];
-    id.copy_from_slice(&d.as_ref()[..4]);
-    id
+    // A SHA-256 digest always has (more than) four bytes.
+    d.as_ref().first_chunk::<4>().copied().unwrap_or_default()
 }
 
 fn hex_key_id(id: &[u8; 4]) -> String {
@@ -380,7 +379,9 @@ pub fn open_note(note: &str, verifiers: &[NoteVerifier]) -> Result<String, NoteE
     check_text(note)?;
     // The text is separated from the signatures by the last blank line.
     let split = note.rfind("\n\n").ok_or(NoteError::MissingSeparator)?;
-    let (text, sigs) = (&note[..=split], &note[split + 2..]);
+    // `split` is the first of two ASCII newlines: the text keeps it, the signatures follow the second.
+    let (text, rest) = note.split_at_checked(split + 1).ok_or(NoteError::MissingSeparator)?;
+    let sigs = rest.strip_prefix('\n').ok_or(NoteError::MissingSeparator)?;
     if sigs.is_empty() {
         return Err(NoteError::NoSignatures);
     }

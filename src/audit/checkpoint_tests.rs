@@ -1,6 +1,5 @@
 //! Tests for `checkpoint`: known-answer signing, key ids, tampering, rotation, malformed notes and bodies.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
+#![expect(clippy::string_slice, reason = "tests slice ASCII fixtures at known positions")]
 use super::*;
 use proptest::prelude::*;
 

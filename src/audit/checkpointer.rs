@@ -95,14 +95,18 @@ impl Checkpointer {
         &self.inner.keys
     }
 
-    /// Checkpoints every `every` until the store is closed.
-    pub fn spawn(&self, every: Duration) {
+    /// Checkpoints every `every` until `tasks` are stopped or the store is closed.
+    pub fn spawn(&self, every: Duration, tasks: &crate::tasks::BackgroundTasks) {
         let this = self.clone();
-        tokio::spawn(async move {
+        let mut shutdown = tasks.shutdown();
+        tasks.spawn("checkpointer", async move {
             let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = shutdown.requested() => break,
+                }
                 if this.inner.store.is_closed() {
                     break;
                 }

@@ -102,16 +102,32 @@ pub fn root(leaves: &[Hash]) -> Hash {
     for (i, leaf) in leaves.iter().enumerate() {
         let mut h = *leaf;
         // Each trailing one bit of `i` is a completed subtree to merge with.
-        let mut n = i;
-        while n & 1 == 1 {
+        // The stack holds one subtree per one bit of `i`, so `depth` never underflows or
+        // leaves the 64 slots; `get` states that without a panicking index.
+        for _ in 0..i.trailing_ones() {
             depth -= 1;
-            h = node_hash(&stack[depth], &h);
-            n >>= 1;
+            if let Some(left) = stack.get(depth) {
+                h = node_hash(left, &h);
+            }
         }
-        stack[depth] = h;
+        if let Some(slot) = stack.get_mut(depth) {
+            *slot = h;
+        }
         depth += 1;
     }
-    fold_frontier(&stack[..depth])
+    fold_frontier(stack.get(..depth).unwrap_or_default())
+}
+
+/// Root of `leaves[range]`. Callers descend inside a size already checked by [`usable_size`];
+/// a range outside the leaves is refused as a size out of range rather than a panic.
+fn range_root(leaves: &[Hash], range: std::ops::Range<usize>) -> Result<Hash, ProofError> {
+    match leaves.get(range.clone()) {
+        Some(part) => Ok(root(part)),
+        None => Err(ProofError::SizeOutOfRange {
+            size: u64::try_from(range.end).unwrap_or(u64::MAX),
+            available: u64::try_from(leaves.len()).unwrap_or(u64::MAX),
+        }),
+    }
 }
 
 /// Largest power of two strictly less than `n` (`n >= 2`).
@@ -145,10 +161,10 @@ pub fn inclusion_proof(leaves: &[Hash], index: u64, size: u64) -> Result<Vec<Has
     while hi - lo > 1 {
         let k = split_point(hi - lo);
         if m < k {
-            proof.push(root(&leaves[lo + k..hi]));
+            proof.push(range_root(leaves, lo + k..hi)?);
             hi = lo + k;
         } else {
-            proof.push(root(&leaves[lo..lo + k]));
+            proof.push(range_root(leaves, lo..lo + k)?);
             lo += k;
             m -= k;
         }
@@ -239,17 +255,17 @@ pub fn consistency_proof(leaves: &[Hash], old_size: u64, new_size: u64) -> Resul
         let len = hi - lo;
         if m == len {
             if !known {
-                terminal = Some(root(&leaves[lo..hi]));
+                terminal = Some(range_root(leaves, lo..hi)?);
             }
             break;
         }
         // Here 1 <= m < len, so len >= 2.
         let k = split_point(len);
         if m <= k {
-            outer.push(root(&leaves[lo + k..hi]));
+            outer.push(range_root(leaves, lo + k..hi)?);
             hi = lo + k;
         } else {
-            outer.push(root(&leaves[lo..lo + k]));
+            outer.push(range_root(leaves, lo..lo + k)?);
             lo += k;
             m -= k;
             known = false;

@@ -156,11 +156,15 @@ impl std::fmt::Debug for AuditLog {
 pub const DEFAULT_MAX_BATCH: usize = 256;
 
 impl AuditLog {
-    /// Starts the sequencer task on the current tokio runtime. It stops when every handle is
-    /// dropped.
-    pub fn start(store: Store, max_batch: usize) -> Self {
+    /// Starts the sequencer task among `tasks`. It stops when they are stopped (after writing
+    /// the entries already queued; later appends answer [`AuditError::Unavailable`]) or when
+    /// every handle is dropped.
+    pub fn start(store: Store, max_batch: usize, tasks: &crate::tasks::BackgroundTasks) -> Self {
         let (tx, rx) = mpsc::channel(max_batch.max(1) * 8);
-        tokio::spawn(sequence(store, rx, max_batch.max(1)));
+        tasks.spawn(
+            "audit sequencer",
+            sequence(store, rx, max_batch.max(1), tasks.shutdown()),
+        );
         Self { tx }
     }
 
@@ -310,9 +314,31 @@ pub struct IndexFields {
 
 /// The sequencer: takes the first waiting append, gathers whatever else is queued (up to
 /// `max_batch`), commits them in one transaction and answers each.
-async fn sequence(store: Store, mut rx: mpsc::Receiver<Pending>, max_batch: usize) {
+async fn sequence(
+    store: Store,
+    mut rx: mpsc::Receiver<Pending>,
+    max_batch: usize,
+    mut shutdown: crate::tasks::Shutdown,
+) {
     let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
-    while let Some(first) = rx.recv().await {
+    let mut stopping = false;
+    loop {
+        let next = if stopping {
+            rx.recv().await
+        } else {
+            tokio::select! {
+                next = rx.recv() => next,
+                () = shutdown.requested() => {
+                    // No new entries; those already queued are still written and answered.
+                    rx.close();
+                    stopping = true;
+                    continue;
+                }
+            }
+        };
+        let Some(first) = next else {
+            break;
+        };
         batch.push(first);
         while batch.len() < max_batch {
             match rx.try_recv() {

@@ -85,10 +85,8 @@ fn split_blank(text: &str) -> Result<(&str, &str), ProofFileError> {
     if let Some(rest) = text.strip_prefix('\n') {
         return Ok(("", rest));
     }
-    let at = text
-        .find("\n\n")
-        .ok_or(ProofFileError::Malformed("no blank line before the checkpoint"))?;
-    Ok((&text[..at], &text[at + 2..]))
+    text.split_once("\n\n")
+        .ok_or(ProofFileError::Malformed("no blank line before the checkpoint"))
 }
 
 fn check_origin(cp: &Checkpoint, origin: Option<&str>) -> Result<(), ProofFileError> {
@@ -194,14 +192,19 @@ impl ConsistencyProofFile {
         let first = notes
             .find("\n\n")
             .ok_or(ProofFileError::Malformed("the older checkpoint is incomplete"))?;
-        let second = notes[first + 2..]
-            .find("\n\n")
+        let missing = || ProofFileError::Malformed("the newer checkpoint is missing");
+        let second = notes
+            .get(first + 2..)
+            .and_then(|rest| rest.find("\n\n"))
             .map(|i| i + first + 2)
-            .ok_or(ProofFileError::Malformed("the newer checkpoint is missing"))?;
+            .ok_or_else(missing)?;
+        // The older note keeps its closing newline; the newer one starts after the blank line.
+        let (old, rest) = notes.split_at_checked(second + 1).ok_or_else(missing)?;
+        let new = rest.strip_prefix('\n').ok_or_else(missing)?;
         Ok(Self {
             proof,
-            old_checkpoint: notes[..=second].to_owned(),
-            new_checkpoint: notes[second + 2..].to_owned(),
+            old_checkpoint: old.to_owned(),
+            new_checkpoint: new.to_owned(),
         })
     }
 

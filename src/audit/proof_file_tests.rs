@@ -1,6 +1,4 @@
 //! Offline proof files: round trips, checks and refusals.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use super::*;
 use crate::audit::checkpoint::NoteSigner;
 use crate::audit::merkle::{consistency_proof, inclusion_proof, leaf_hash, root};

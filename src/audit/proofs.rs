@@ -102,7 +102,7 @@ pub fn perfect_parts(span: Span) -> Result<Vec<(u32, u64)>, ProofError> {
         at += 1 << h;
     }
     // The RFC 6962 shape needs the parts to shrink strictly from left to right.
-    if out.windows(2).any(|w| w[0].0 <= w[1].0) {
+    if out.iter().zip(out.iter().skip(1)).any(|(a, b)| a.0 <= b.0) {
         return Err(ProofError::SizeOutOfRange {
             size: span.end,
             available: span.start,

@@ -1,6 +1,4 @@
 //! Proof spans and the proof builder against the in-memory RFC 6962 implementation.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use super::*;
 use crate::audit::merkle::{consistency_proof, inclusion_proof, leaf_hash, root};
 

@@ -178,7 +178,6 @@ pub fn to_csv(report: &SubjectReport) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

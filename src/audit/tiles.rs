@@ -50,19 +50,23 @@ impl TileTree {
                 self.partial.push(Vec::with_capacity(TILE_WIDTH));
                 self.full.push(0);
             }
-            self.partial[level].push(hash);
-            if self.partial[level].len() < TILE_WIDTH {
+            // Both vectors were just grown to cover `level`.
+            let (Some(tile), Some(full)) = (self.partial.get_mut(level), self.full.get_mut(level)) else {
+                return;
+            };
+            tile.push(hash);
+            if tile.len() < TILE_WIDTH {
                 return;
             }
-            let root = merkle::root(&self.partial[level]);
+            let root = merkle::root(tile);
             on_full(FullTile {
                 level: u32::try_from(level).unwrap_or(u32::MAX),
-                index: self.full[level],
-                hashes: &self.partial[level],
+                index: *full,
+                hashes: tile,
                 root,
             });
-            self.full[level] += 1;
-            self.partial[level].clear();
+            *full += 1;
+            tile.clear();
             hash = root;
             level += 1;
         }
@@ -88,7 +92,10 @@ impl TileTree {
             for bit in (0..8).rev() {
                 let w = 1usize << bit;
                 if buf.len() & w != 0 {
-                    parts.push(merkle::root(&buf[at..at + w]));
+                    // The bits of `buf.len()` add up to it, so the group is inside `buf`.
+                    if let Some(group) = buf.get(at..at + w) {
+                        parts.push(merkle::root(group));
+                    }
                     at += w;
                 }
             }
@@ -156,7 +163,6 @@ pub fn bundle_push(bundle: &mut Vec<u8>, entry: &[u8]) -> Option<()> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::audit::merkle::{leaf_hash, root};

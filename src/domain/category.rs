@@ -110,7 +110,6 @@ impl fmt::Display for Category {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -36,17 +36,23 @@ pub fn is_valid_my_number(digits: &[u8]) -> bool {
     if digits.len() != 12 || digits.iter().any(|d| *d > 9) {
         return false;
     }
+    let Some((&check_digit, first_eleven)) = digits.split_last() else {
+        return false;
+    };
     // P_n is the n-th digit counting from the right of the first eleven; Q_n = n+1 (n<=6), n-5 (n>=7).
-    let sum: u32 = (1..=11u32)
-        .map(|n| {
-            let p = u32::from(digits[11 - n as usize]);
+    let sum: u32 = first_eleven
+        .iter()
+        .rev()
+        .zip(1..=11u32)
+        .map(|(&d, n)| {
+            let p = u32::from(d);
             let q = if n <= 6 { n + 1 } else { n - 5 };
             p * q
         })
         .sum();
     let r = sum % 11;
     let check = if r <= 1 { 0 } else { 11 - r };
-    u32::from(digits[11]) == check
+    u32::from(check_digit) == check
 }
 
 struct Group {
@@ -103,8 +109,9 @@ fn digit_groups(text: &str) -> Vec<Group> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
+    #![expect(clippy::string_slice, reason = "tests slice ASCII fixtures at known positions")]
+
     use super::*;
     use proptest::prelude::*;
 

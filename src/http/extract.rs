@@ -35,7 +35,7 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
     })?;
     let claims = state
         .jwt
-        .verify(token.trim())
+        .verify(token.trim(), state.clock.now())
         .map_err(|e| ApiError::unauthorized(e.code(), e.to_string()))?;
     if claims.agency != cert_agency {
         return Err(ApiError::forbidden(

@@ -485,14 +485,14 @@ pub async fn session_record(
             let e: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
             Some(serde_json::json!({
                 "index": index,
-                "at": e["at"],
-                "recipient_agency": e["requester"]["agency"],
-                "recipient_user": e["requester"]["user"],
-                "owner_agency": e["owner_agency"],
-                "decision": e["decision"],
-                "reason": e["reason"],
-                "disclosed": e["disclosed"],
-                "withheld": e["withheld"],
+                "at": e.get("at"),
+                "recipient_agency": e.pointer("/requester/agency"),
+                "recipient_user": e.pointer("/requester/user"),
+                "owner_agency": e.get("owner_agency"),
+                "decision": e.get("decision"),
+                "reason": e.get("reason"),
+                "disclosed": e.get("disclosed"),
+                "withheld": e.get("withheld"),
             }))
         })
         .collect();

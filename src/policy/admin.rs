@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde::Serialize;
+use serde_json::Value;
 
 use super::{PolicyError, PolicyRule, PolicySet, RuleError, parse_policy};
 use crate::domain::{AgencyId, BasisKind, Category, Role};
@@ -142,25 +143,30 @@ pub fn simulate(entries: &[(u64, Vec<u8>)], proposed: &PolicySet) -> Result<Simu
     let mut decisions = 0usize;
     let mut newly_refused = 0usize;
     for (index, bytes) in entries {
-        let Ok(e) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        let Ok(e) = serde_json::from_slice::<Value>(bytes) else {
             continue;
         };
-        let Ok(basis) = BasisKind::parse(e["basis"]["type"].as_str().unwrap_or_default()) else {
+        let Ok(basis) = BasisKind::parse(e.pointer("/basis/type").and_then(Value::as_str).unwrap_or_default()) else {
             continue;
         };
-        let Ok(agency) = AgencyId::parse(e["requester"]["agency"].as_str().unwrap_or_default()) else {
+        let Ok(agency) = AgencyId::parse(
+            e.pointer("/requester/agency")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        ) else {
             continue;
         };
-        let roles: Vec<Role> = e["requester"]["roles"]
-            .as_array()
+        let roles: Vec<Role> = e
+            .pointer("/requester/roles")
+            .and_then(Value::as_array)
             .map(|a| {
                 a.iter()
                     .filter_map(|r| r.as_str().and_then(|r| Role::parse(r).ok()))
                     .collect()
             })
             .unwrap_or_default();
-        let cats = |v: &serde_json::Value| -> Vec<Category> {
-            v.as_array()
+        let cats = |v: Option<&Value>| -> Vec<Category> {
+            v.and_then(Value::as_array)
                 .map(|a| {
                     a.iter()
                         .filter_map(|c| c.as_str().and_then(|c| Category::parse(c).ok()))
@@ -168,13 +174,18 @@ pub fn simulate(entries: &[(u64, Vec<u8>)], proposed: &PolicySet) -> Result<Simu
                 })
                 .unwrap_or_default()
         };
-        let disclosed = cats(&e["disclosed"]);
-        let denied: Vec<Category> = e["withheld"]
-            .as_array()
+        let disclosed = cats(e.get("disclosed"));
+        let denied: Vec<Category> = e
+            .get("withheld")
+            .and_then(Value::as_array)
             .map(|a| {
                 a.iter()
-                    .filter(|w| w["reason"] == "policy_denied")
-                    .filter_map(|w| w["category"].as_str().and_then(|c| Category::parse(c).ok()))
+                    .filter(|w| w.get("reason").and_then(Value::as_str) == Some("policy_denied"))
+                    .filter_map(|w| {
+                        w.get("category")
+                            .and_then(Value::as_str)
+                            .and_then(|c| Category::parse(c).ok())
+                    })
                     .collect()
             })
             .unwrap_or_default();

@@ -83,7 +83,11 @@ fn version_of(model: &str, rules: &[PolicyRule]) -> String {
         ctx.update(b"\n");
         ctx.update(r.to_string().as_bytes());
     }
-    format!("sha256:{}", &hex::encode(ctx.finish().as_ref())[..16])
+    // The first 8 bytes of the digest are the first 16 hex digits.
+    format!(
+        "sha256:{}",
+        hex::encode(ctx.finish().as_ref().get(..8).unwrap_or_default())
+    )
 }
 
 impl PolicySet {
@@ -338,12 +342,22 @@ impl PolicyEngine {
 
     /// Every instance polls the version head, so a change applied anywhere is in force
     /// everywhere within `every` — and an instance that was down catches up at start.
-    pub fn spawn_watcher(self: &Arc<Self>, store: crate::store::Store, every: std::time::Duration) {
+    /// The watcher is one of `tasks` and ends when they are stopped.
+    pub fn spawn_watcher(
+        self: &Arc<Self>,
+        store: crate::store::Store,
+        every: std::time::Duration,
+        tasks: &crate::tasks::BackgroundTasks,
+    ) {
         let engine = Arc::clone(self);
-        tokio::spawn(async move {
+        let mut shutdown = tasks.shutdown();
+        tasks.spawn("policy watcher", async move {
             let mut tick = tokio::time::interval(every);
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = shutdown.requested() => break,
+                }
                 if store.is_closed() {
                     break;
                 }

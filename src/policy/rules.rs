@@ -136,14 +136,14 @@ pub fn parse_policy(text: &str) -> Result<Vec<PolicyRule>, RuleError> {
             continue;
         }
         let fields: Vec<&str> = trimmed.split(',').map(str::trim).collect();
-        if fields.len() != 6 || fields[0] != "p" {
+        let ["p", role, agency, action, object, effect] = fields.as_slice() else {
             return Err(err(
                 line,
                 "syntax",
                 "expected: p, role, agency, action, object, allow|deny",
             ));
-        }
-        let effect = match fields[5] {
+        };
+        let effect = match *effect {
             "allow" => Effect::Allow,
             "deny" => Effect::Deny,
             other => {
@@ -151,10 +151,10 @@ pub fn parse_policy(text: &str) -> Result<Vec<PolicyRule>, RuleError> {
             }
         };
         let rule = PolicyRule {
-            role: fields[1].to_owned(),
-            agency: fields[2].to_owned(),
-            action: fields[3].to_owned(),
-            object: fields[4].to_owned(),
+            role: (*role).to_owned(),
+            agency: (*agency).to_owned(),
+            action: (*action).to_owned(),
+            object: (*object).to_owned(),
             effect,
         };
         rule.validate(line)?;
@@ -167,7 +167,6 @@ pub fn parse_policy(text: &str) -> Result<Vec<PolicyRule>, RuleError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -48,7 +48,11 @@ impl Lent {
             Some(free) => free,
             None => {
                 let i = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
-                self.slots[i].lock().await
+                // `i` is below the (non-zero) number of slots.
+                match self.slots.get(i) {
+                    Some(next) => next.lock().await,
+                    None => return Ok(Conn::Pooled(pool.acquire().await?)),
+                }
             }
         };
         let mut slot: MutexGuard<'a, Option<PoolConnection<Any>>> = slot;
@@ -98,7 +102,6 @@ impl DerefMut for Conn<'_> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use std::sync::Arc;
     use std::time::Duration;

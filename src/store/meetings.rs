@@ -396,7 +396,10 @@ impl Store {
             .collect()
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one column per argument: a row struct would only rename them"
+    )]
     pub async fn create_info_request(
         &self,
         session: SessionId,
@@ -447,7 +450,10 @@ impl Store {
             .collect()
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one column per argument: a row struct would only rename them"
+    )]
     pub async fn add_followup(
         &self,
         session: SessionId,

@@ -183,15 +183,21 @@ impl Store {
     /// 40–100 ms at a quarter of this threshold), so it is rare by construction: about every
     /// 6 s under the load benchmark's saturating load (≈ 2 frames per entry), never at
     /// ordinary load, where the passive checkpoints catch up.
-    pub fn spawn_wal_checkpointer(&self, every: Duration) {
+    ///
+    /// The task is one of `tasks` and ends when they are stopped.
+    pub fn spawn_wal_checkpointer(&self, every: Duration, tasks: &crate::tasks::BackgroundTasks) {
         if self.engine != Engine::Sqlite {
             return;
         }
         let pool = self.pool.clone();
-        tokio::spawn(async move {
+        let mut shutdown = tasks.shutdown();
+        tasks.spawn("WAL checkpointer", async move {
             let mut tick = tokio::time::interval(every);
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = shutdown.requested() => break,
+                }
                 if pool.is_closed() {
                     break;
                 }

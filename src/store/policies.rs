@@ -112,7 +112,10 @@ impl Store {
 
     /// Appends a version after `expected_head` (optimistic concurrency: if another admin or
     /// instance got there first, nothing is written and `Conflict("stale_policy_head")` returned).
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one column per argument: a row struct would only rename them"
+    )]
     pub async fn insert_policy_version(
         &self,
         expected_head: Option<i64>,
@@ -160,7 +163,10 @@ impl Store {
         Ok(next)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one column per argument: a row struct would only rename them"
+    )]
     pub async fn insert_proposal(
         &self,
         id: &str,

@@ -88,6 +88,8 @@ pub struct TestApp {
     pub state: AppState,
     pub database_url: String,
     pub handle: actix_web::dev::ServerHandle,
+    /// The application's background tasks (stopped with the server).
+    pub tasks: tsunagi::tasks::BackgroundTasks,
     /// Keeps the SQLite file alive for the test's duration.
     pub _dir: tempfile::TempDir,
 }
@@ -135,6 +137,7 @@ pub async fn spawn_configured(
     let port = app.port();
     let state = app.state().clone();
     let handle = app.handle();
+    let tasks = app.background_tasks().clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         port,
@@ -142,6 +145,7 @@ pub async fn spawn_configured(
         state,
         database_url,
         handle,
+        tasks,
         _dir: dir,
     }
 }
@@ -162,8 +166,13 @@ pub fn agency_client(agency: &str) -> reqwest::Client {
 }
 
 pub fn token(user: &str, agency: &str, roles: &[&str]) -> String {
+    token_at(user, agency, roles, time::OffsetDateTime::now_utc())
+}
+
+/// A token issued at `now` (the hub judges `exp` and `nbf` by its own clock).
+pub fn token_at(user: &str, agency: &str, roles: &[&str], now: time::OffsetDateTime) -> String {
     let key = std::fs::read(dev("jwt-signing.key")).unwrap();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let now = now.unix_timestamp();
     let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
     let claims = tsunagi::auth::dev_claims(
         tsunagi::devcerts::DEV_ISSUER,
@@ -189,10 +198,11 @@ impl TestApp {
         format!("https://localhost:{}{}", self.port, path)
     }
 
+    /// The token is issued at the hub's clock, which a test may have moved.
     pub fn caller(&self, user: &str, agency: &str, role: &str) -> Caller {
         Caller {
             client: agency_client(agency),
-            token: token(user, agency, &[role]),
+            token: token_at(user, agency, &[role], self.state.clock.now()),
             base: self.url(""),
         }
     }
@@ -219,6 +229,9 @@ impl TestApp {
     /// Stops this instance; the database stays (another instance may use it).
     pub async fn stop_keeping_database(&self) {
         self.handle.stop(true).await;
+        // The application stops its tasks once the server has stopped; wait for that before
+        // closing the store under them.
+        self.tasks.stop().await;
         self.state.store.close().await;
     }
 }

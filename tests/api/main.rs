@@ -2,11 +2,14 @@
 //! certificates, real signed tokens, a real SQLite file — and PostgreSQL too when
 //! `TSUNAGI_TEST_POSTGRES_URL` is set (each test gets its own fresh database).
 
-#![allow(
+#![expect(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::field_reassign_with_default
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::disallowed_methods,
+    reason = "tests fail loudly (unwrap, expect, panic), index JSON answers of known shape, and read the wall clock to mint tokens and dates"
 )]
 
 mod audit_guarantee;
@@ -14,6 +17,7 @@ mod bases;
 mod cli;
 mod disclosures;
 mod helpers;
+mod lifecycle;
 mod log_checkpoints;
 mod log_crash;
 mod log_export;

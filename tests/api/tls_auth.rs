@@ -153,3 +153,34 @@ async fn bad_tokens_are_refused_with_reason_codes() {
     );
     app.stop().await;
 }
+
+/// A token's `exp` and `nbf` are judged by the hub's clock, not by the system time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_judged_by_the_hubs_clock() {
+    use tsunagi::clock::Clock as _;
+    for engine in engines() {
+        let real_now = tsunagi::clock::SystemClock.now();
+        let clock = std::sync::Arc::new(tsunagi::clock::FixedClock::new(real_now));
+        let app = spawn_app_with_clock(engine, clock.clone()).await;
+        let client = agency_client("jobota");
+        let token = mint(&claims("jobota", &["caseworker"], 0, tsunagi::devcerts::DEV_AUDIENCE));
+        let call = || async {
+            let r = client
+                .get(app.url("/v1/agencies"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let body: serde_json::Value = r.json().await.unwrap();
+            (status, body["error"]["code"].as_str().unwrap_or("").to_owned())
+        };
+        clock.set(real_now - time::Duration::hours(2));
+        assert_eq!(call().await, (401, "token_not_yet_valid".to_owned()), "{engine:?}");
+        clock.set(real_now);
+        assert_eq!(call().await.0, 200, "{engine:?}");
+        clock.set(real_now + time::Duration::hours(2));
+        assert_eq!(call().await, (401, "token_expired".to_owned()), "{engine:?}");
+        app.stop().await;
+    }
+}
