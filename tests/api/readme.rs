@@ -11,6 +11,8 @@
 //! - A ```` ```json ```` block right after a shell block shows what that block's last commands
 //!   print (after its last `# →` line), with the same `…` rule; its lines are joined with their
 //!   indentation removed (the hub answers compact JSON).
+//! - No command answers with an error (`{"error":…}`) unless the answer shown for it is that
+//!   error: a step that quietly started failing is caught even where the README shows nothing.
 //! - The blocks set `HUB=${HUB:-https://127.0.0.1:8443}` and run `tsunagi`, a function that runs
 //!   the binary `$TSUNAGI` names, or `cargo run -q --release --` when it is unset; this test sets
 //!   `HUB` to its hub and `TSUNAGI` to the already-built binary.
@@ -125,6 +127,12 @@ fn shows(output: &str, expected: &str) -> bool {
     true
 }
 
+/// How many error answers a text holds. An answer the README does not show as an error must not
+/// be one: a step that quietly started failing would otherwise pass unnoticed.
+fn errors(text: &str) -> usize {
+    text.matches(r#"{"error":"#).count()
+}
+
 /// The blocks as one bash script, with a marker printed where each answer is shown.
 fn script(examples: &[Example]) -> String {
     let mut s = String::from("set -euo pipefail\n");
@@ -209,7 +217,7 @@ async fn the_readme_examples_give_the_answers_the_readme_shows() {
                 let (kind, out) = seg.next().expect("a marker for every shown answer");
                 assert_eq!(*kind, "check", "README.md line {line}: markers out of step");
                 assert!(
-                    shows(out, expected),
+                    shows(out, expected) && errors(out) <= errors(expected),
                     "{engine:?}: README.md line {line} ({}) shows\n  {expected}\nbut the hub answered\n{out}\n--- stderr\n{stderr}",
                     e.section
                 );
@@ -223,6 +231,13 @@ async fn the_readme_examples_give_the_answers_the_readme_shows() {
                     e.section
                 );
             }
+            let shown_errors: usize = e.answers.iter().map(|(_, t)| errors(t)).sum();
+            assert!(
+                errors(tail) <= shown_errors,
+                "{engine:?}: the end of the block at README.md line {} ({}) got an error the README does not show\n{tail}\n--- stderr\n{stderr}",
+                e.line,
+                e.section
+            );
         }
         app.stop().await;
     }
