@@ -82,6 +82,9 @@ pub enum AuthError {
     /// A required claim is absent (or empty).
     #[error("the token lacks the required claim `{0}`")]
     MissingClaim(&'static str),
+    /// `sub` is (or contains) an individual number (My Number): a user is never named by one.
+    #[error("the token's subject is refused: a user is never named by an individual number")]
+    SubjectRefused,
     /// The JWKS is unusable; the message says why (never key material).
     #[error("invalid JWT key set: {0}")]
     InvalidKeySet(String),
@@ -104,6 +107,7 @@ impl AuthError {
             AuthError::WrongAudience => "token_wrong_audience",
             AuthError::WrongIssuer => "token_wrong_issuer",
             AuthError::MissingClaim(_) => "token_missing_claim",
+            AuthError::SubjectRefused => "token_subject_refused",
             AuthError::InvalidKeySet(_) => "token_key_set_invalid",
             AuthError::SigningFailed(_) => "token_signing_failed",
         }
@@ -447,6 +451,9 @@ impl JwtVerifier {
         if claims.sub.is_empty() {
             return Err(AuthError::MissingClaim("sub"));
         }
+        if crate::domain::my_number::contains_individual_number(&claims.sub) {
+            return Err(AuthError::SubjectRefused);
+        }
         if claims.agency.is_empty() {
             return Err(AuthError::MissingClaim("agency"));
         }
@@ -738,6 +745,25 @@ mod tests {
     }
 
     #[test]
+    fn a_my_number_subject_is_refused() {
+        let f = fixture();
+        for sub in ["526044213780", "5260-4421-3780", "５２６０ー４４２１ー３７８０"] {
+            let mut c = claims();
+            c.sub = sub.to_owned();
+            let token = mint_token(&f.signing_key, DEV_JWT_KID, &c).unwrap();
+            assert_eq!(
+                f.verifier.verify(&token, now_at()),
+                Err(AuthError::SubjectRefused),
+                "{sub}"
+            );
+        }
+        let mut c = claims();
+        c.sub = "526044213781".to_owned(); // twelve digits, invalid check digit: an ordinary id
+        let token = mint_token(&f.signing_key, DEV_JWT_KID, &c).unwrap();
+        assert!(f.verifier.verify(&token, now_at()).is_ok());
+    }
+
+    #[test]
     fn wrongly_typed_claims_are_malformed() {
         let f = fixture();
         let mut c = claims_json();
@@ -916,6 +942,7 @@ mod tests {
             (AuthError::WrongAudience, "token_wrong_audience"),
             (AuthError::WrongIssuer, "token_wrong_issuer"),
             (AuthError::MissingClaim("sub"), "token_missing_claim"),
+            (AuthError::SubjectRefused, "token_subject_refused"),
             (AuthError::InvalidKeySet(String::new()), "token_key_set_invalid"),
             (AuthError::SigningFailed(String::new()), "token_signing_failed"),
         ];

@@ -169,3 +169,10 @@ impl From<DisclosureError> for ApiError {
         }
     }
 }
+
+/// Query strings that cannot be read as the operation's parameters: 400 `invalid_query` with the
+/// usual error body (actix's default is a plain-text 400).
+pub fn query_config() -> actix_web::web::QueryConfig {
+    actix_web::web::QueryConfig::default()
+        .error_handler(|err, _req| ApiError::bad_request("invalid_query", err.to_string()).into())
+}

@@ -52,6 +52,7 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(json_config(max_body_bytes))
             .app_data(path_config())
+            .app_data(error::query_config())
             .app_data(web::PayloadConfig::new(max_body_bytes))
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))

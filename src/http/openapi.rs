@@ -1,7 +1,16 @@
 //! The OpenAPI document, generated from the handlers' annotations and served at `/openapi.json`.
+//!
+//! Every operation declares every status it can answer. The handlers' annotations name what is
+//! particular to them (their success answer, conflicts, …); [`CommonResponses`] adds, in one
+//! place, the answers that come from the layers every operation shares: authentication and the
+//! policy (401, 403), the JSON body and query extractors (400, 413, 415), validation into domain
+//! types (422), path lookups (404), the audit log (503) and internal failures (500). The
+//! Schemathesis run in `.ci/schemathesis.sh` checks the document against the running hub.
 
 use actix_web::HttpResponse;
-use utoipa::OpenApi;
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -66,9 +75,119 @@ use utoipa::OpenApi;
         super::audit_officer::subject_report,
         super::audit_officer::resolve_pseudonym,
         super::audit_officer::alerts,
-    )
+    ),
+    modifiers(&CommonResponses)
 )]
 pub struct ApiDoc;
+
+/// Adds the responses that every operation of a kind can give (see the module docs).
+pub struct CommonResponses;
+
+/// Operations other than GET that write no log entry (so never answer 503): registering
+/// subjects, households, links and records, and the policy tools that only compute.
+const UNLOGGED: &[(&str, &str)] = &[
+    ("post", "/v1/households"),
+    ("post", "/v1/subjects"),
+    ("post", "/v1/subjects/{id}/links"),
+    ("post", "/v1/subjects/{id}/records"),
+    ("post", "/v1/policy/explain"),
+    ("post", "/v1/policy/proposals/{id}/simulate"),
+];
+
+/// Statuses some operations give beyond the common ones (method, path, statuses): conflicts with
+/// the current state, validation of a path or query parameter, and audit-log writes of reads.
+const SPECIFIC: &[(&str, &str, &[u16])] = &[
+    // A version number that names no stored version.
+    ("get", "/v1/policy/diff", &[404]),
+];
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                ("get", item.get.as_mut()),
+                ("put", item.put.as_mut()),
+                ("post", item.post.as_mut()),
+                ("delete", item.delete.as_mut()),
+                ("patch", item.patch.as_mut()),
+            ];
+            for (method, op) in operations {
+                if let Some(op) = op {
+                    add_common(path, method, op);
+                }
+            }
+        }
+    }
+}
+
+fn add_common(path: &str, method: &str, op: &mut Operation) {
+    let mut statuses: Vec<u16> = Vec::new();
+    if path.starts_with("/v1/") {
+        // Every /v1 operation authenticates (client certificate + token) and may fail inside.
+        statuses.extend([401, 403, 500]);
+        let unlogged = UNLOGGED.iter().any(|(m, p)| *m == method && *p == path);
+        if method != "get" && !unlogged {
+            // Every change is logged before it takes effect.
+            statuses.push(503);
+        }
+    }
+    if op.request_body.is_some() {
+        statuses.extend([400, 413, 415, 422]);
+    }
+    let params = op.parameters.as_deref().unwrap_or_default();
+    let in_query = params
+        .iter()
+        .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query));
+    if in_query {
+        statuses.extend([400, 422]);
+    }
+    if path.contains('{') {
+        // An id that names nothing (404), or that is not an id at all (422).
+        statuses.extend([404, 422]);
+    }
+    for (m, p, extra) in SPECIFIC {
+        if *m == method && *p == path {
+            statuses.extend(extra.iter().copied());
+        }
+    }
+    for status in statuses {
+        op.responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| error_response(status));
+    }
+}
+
+/// An error answer: an [`super::error::ErrorBody`] with a stable `code`.
+fn error_response(status: u16) -> RefOr<utoipa::openapi::Response> {
+    let description = match status {
+        400 => {
+            "the body is not JSON of this operation's shape (`invalid_json`), or a query parameter cannot be read (`invalid_query`)"
+        }
+        401 => "no valid user token (`token_missing`, `token_malformed`, `token_expired`, `token_subject_refused`, …)",
+        403 => {
+            "refused: the token's agency is not the client certificate's (`agency_mismatch`), the agency is not registered (`agency_unknown`), or the policy does not allow it (`forbidden_by_policy` and the operation's own codes)"
+        }
+        404 => "no such resource, or none your agency may see",
+        409 => "the request conflicts with the current state",
+        413 => "the body is larger than `max_body_bytes` (`payload_too_large`)",
+        415 => "the body is not `application/json` (`unsupported_media_type`)",
+        422 => "a value is invalid; `field` names it (`invalid_id`, `my_number_refused`, `invisible_characters`, …)",
+        500 => "internal error (`internal_error`): nothing about it is shown; quote the `incident` id",
+        503 => "the audit log could not record the request, so nothing changed (`audit_unavailable`)",
+        _ => "error",
+    };
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
+        .into()
+}
 
 pub async fn openapi_json() -> HttpResponse {
     match ApiDoc::openapi().to_json() {

@@ -6,22 +6,16 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::authorize;
+use crate::domain::ids::LocalId;
 use crate::domain::{Category, FreeText, HouseholdId, Purpose, SessionId, SubjectId, ValidationError};
 use crate::principal::Principal;
 use crate::state::AppState;
 use crate::store::{NewRecord, NewSection};
 
-/// Local ids are an agency's own case numbers: validated like free text, at most 64 characters.
+/// Local ids are an agency's own case numbers: invisible characters refused, look-alikes
+/// normalised to one form (see [`LocalId`]), no My Number.
 fn local_id(s: &str) -> Result<String, ValidationError> {
-    let t = FreeText::parse("local_id", s)?;
-    if s.chars().count() > 64 || s.contains(['\n', '\t', '/']) {
-        return Err(ValidationError::new(
-            "local_id",
-            "invalid_local_id",
-            "at most 64 characters, no '/', tabs or newlines",
-        ));
-    }
-    Ok(t.into_string())
+    LocalId::parse(s).map(LocalId::into_string)
 }
 
 fn subject_id(s: &str) -> Result<SubjectId, ApiError> {

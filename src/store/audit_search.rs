@@ -97,7 +97,12 @@ impl Store {
         };
         int("at_ms >= ?", f.from_ms, &mut params);
         int("at_ms < ?", f.until_ms, &mut params);
-        int("idx > ?", f.after.map(to_i64).transpose()?, &mut params);
+        // A cursor beyond any index the store can hold means nothing comes after it (not a 500).
+        int(
+            "idx > ?",
+            f.after.map(|a| i64::try_from(a).unwrap_or(i64::MAX)),
+            &mut params,
+        );
         params.push(Param::Int(i64::from(f.limit)));
         let limit = format!("${}", params.len());
         let filter = if clauses.is_empty() {
