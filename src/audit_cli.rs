@@ -1,6 +1,11 @@
-//! `tsunagi audit …`: the auditor's commands. `verify`, `checkpoint`, `export`, `vkeys` and
-//! `proof` read the hub's database (configuration as for `serve`); `check-proof` is offline and
-//! needs only the proof file, the entry (or its leaf hash) and the log's verifier keys.
+//! `tsunagi audit …`: the auditor's commands. `verify`, `checkpoint`, `export`, `vkeys`, `proof`
+//! and `clear-inconsistency` read the hub's database (configuration as for `serve`);
+//! `check-proof` is offline and needs only the proof file, the entry (or its leaf hash) and the
+//! log's verifier keys.
+//!
+//! A failed `verify` sets the log-inconsistency latch (proof endpoints answer 503
+//! `log_inconsistent`); `clear-inconsistency` clears it only when the whole log verifies again,
+//! and logs who cleared it and why before it does.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -8,7 +13,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::Subcommand;
 
-use tsunagi::audit::alerts::{AlertKind, Alerts};
+use tsunagi::audit::alerts::Alerts;
 use tsunagi::audit::checkpoint::NoteVerifier;
 use tsunagi::audit::checkpointer::Checkpointer;
 use tsunagi::audit::keys::parse_vkeys;
@@ -46,6 +51,19 @@ pub enum AuditCommand {
     },
     /// Print the log's verifier keys (current first).
     Vkeys,
+    /// After the log has been repaired (e.g. restored from a backup): verify the whole log and, if
+    /// it holds, log the clearing and let the hub serve proofs again.
+    ClearInconsistency {
+        /// Who clears it (a user id; logged).
+        #[arg(long)]
+        operator: String,
+        /// Why it may be cleared, e.g. what was restored (logged).
+        #[arg(long)]
+        reason: String,
+        /// Signed checkpoints saved earlier (repeatable): the log must still contain them.
+        #[arg(long = "checkpoint")]
+        checkpoints: Vec<PathBuf>,
+    },
     /// Write a proof file.
     Proof {
         #[command(subcommand)]
@@ -194,9 +212,7 @@ async fn with_store(config: &Config, store: &Store, cmd: AuditCommand) -> anyhow
                     for p in rest {
                         println!("also: {p}");
                     }
-                    alerts
-                        .raise(AlertKind::VerificationFailed, "audit-verify", &first.to_string())
-                        .await?;
+                    checkpointer.mark_inconsistent("audit-verify", &first.to_string()).await;
                     Ok(false)
                 }
             }
@@ -225,6 +241,11 @@ async fn with_store(config: &Config, store: &Store, cmd: AuditCommand) -> anyhow
             Ok(true)
         }
         AuditCommand::Proof { kind } => proof(store, &checkpointer, kind).await.map(|()| true),
+        AuditCommand::ClearInconsistency {
+            operator,
+            reason,
+            checkpoints,
+        } => clear_inconsistency(store, &keys, &SystemClock, &operator, &reason, &checkpoints).await,
         AuditCommand::CheckProof { .. } => Ok(true),
     }
 }
@@ -242,7 +263,10 @@ async fn proof(store: &Store, checkpointer: &Checkpointer, kind: ProofKind) -> a
                 None => checkpointer.covering(index).await?,
             }
             .context("no signed checkpoint contains that entry")?;
-            let entry = store.audit_entry(index).await?.context("no entry with that index")?;
+            let entry = store
+                .audit_entry_for_operator(index)
+                .await?
+                .context("no entry with that index")?;
             let proof = ProofBuilder::new(store).inclusion(index, cp.size).await?;
             let file = InclusionProofFile {
                 extra: None,
@@ -278,6 +302,81 @@ async fn proof(store: &Store, checkpointer: &Checkpointer, kind: ProofKind) -> a
         }
     }
     Ok(())
+}
+
+async fn clear_inconsistency(
+    store: &Store,
+    keys: &tsunagi::audit::keys::LogKeys,
+    clock: &dyn tsunagi::clock::Clock,
+    operator: &str,
+    reason: &str,
+    checkpoints: &[PathBuf],
+) -> anyhow::Result<bool> {
+    let operator =
+        tsunagi::domain::UserId::parse(operator).map_err(|e| anyhow::anyhow!("--operator: {}", e.message))?;
+    let reason = tsunagi::domain::text::FreeText::parse("reason", reason.trim())
+        .map_err(|e| anyhow::anyhow!("--reason: {}", e.message))?;
+    if reason.as_str().is_empty() {
+        bail!("--reason must say why the latch may be cleared");
+    }
+    let Some(latch) = store.log_inconsistency().await? else {
+        println!("the log is not marked inconsistent; nothing to clear");
+        return Ok(true);
+    };
+    let opts = VerifyOptions {
+        verifiers: keys.verifiers().to_vec(),
+        origin: keys.origin().to_owned(),
+        saved_checkpoints: checkpoints
+            .iter()
+            .map(|p| read_text(p))
+            .collect::<anyhow::Result<Vec<_>>>()?,
+        page: 1024,
+    };
+    let report = verify_log(store, &opts).await?;
+    if let Some(first) = report.problems.first() {
+        println!("FAIL at index {}: {first}", first.index());
+        println!("the log still does not verify; the latch stays set");
+        return Ok(false);
+    }
+    let now = clock.now();
+    let tasks = tsunagi::tasks::BackgroundTasks::new();
+    let log = tsunagi::audit::AuditLog::start(store.clone(), 1, &tasks);
+    let entry = tsunagi::audit::AuditEntry::Event(tsunagi::audit::EventEntry {
+        event: "log-inconsistency-cleared",
+        at: now
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        user: operator.to_string(),
+        agency: "hub-operator".to_owned(),
+        subject: None,
+        reference: format!("verified at size {}", report.entries),
+        detail: serde_json::json!({
+            "reason": reason.as_str(),
+            "detected_at_ms": latch.detected_at_ms,
+            "source": latch.source,
+            "detail": latch.detail,
+            "verified_root": hex::encode(report.root),
+        }),
+    });
+    let index = tsunagi::audit::IndexFields {
+        at_ms: i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or_default(),
+        decision: "recorded",
+        requester_user: Some(operator.to_string()),
+        ..Default::default()
+    };
+    let logged = log
+        .record_change(&entry, index)
+        .await
+        .map_err(|e| anyhow::anyhow!("the clearing could not be logged, so the latch stays set: {e}"))?;
+    drop(log);
+    tasks.stop().await;
+    store.clear_log_inconsistency(&logged).await?;
+    println!(
+        "OK: the log verifies ({} entries); latch cleared, logged at index {}",
+        report.entries,
+        logged.receipt().index
+    );
+    Ok(true)
 }
 
 fn check_proof(kind: CheckKind) -> anyhow::Result<()> {

@@ -19,6 +19,7 @@ pub mod domain;
 pub mod http;
 pub mod policy;
 pub mod principal;
+pub mod services;
 pub mod startup;
 pub mod state;
 pub mod store;

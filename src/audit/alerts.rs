@@ -1,6 +1,7 @@
 //! Alerts for privacy officers: a small table of kinds, raised by the hub's own checks, listed by
 //! `GET /v1/audit/alerts` and written to the tracing log at `warn`. One alert per kind, scope and
-//! local day, so a condition that persists does not flood the list.
+//! local day, so a condition that persists does not flood the list. Every emergency grant is an
+//! alert of its own (its scope names the grant).
 //!
 //! Unusual volume is deliberately simple and explainable: a user (or agency) is flagged when its
 //! allowed disclosures today exceed both a configured minimum and `usual_multiple` times its
@@ -22,15 +23,25 @@ pub enum AlertKind {
     UnusualVolume,
     /// The log did not verify (checkpointer or `tsunagi audit verify`).
     VerificationFailed,
+    /// A break-glass emergency grant was made (one alert per grant and side, scopes
+    /// `user:<agency>/<user>/grant:<id>` for the requester and `user:<owner>/grant:<id>` for the
+    /// owning agency, so both organs' officers see it),
+    /// raised before the grant takes effect.
+    EmergencyGrant,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 2] = [AlertKind::UnusualVolume, AlertKind::VerificationFailed];
+    pub const ALL: [AlertKind; 3] = [
+        AlertKind::UnusualVolume,
+        AlertKind::VerificationFailed,
+        AlertKind::EmergencyGrant,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             AlertKind::UnusualVolume => "unusual-volume",
             AlertKind::VerificationFailed => "verification-failed",
+            AlertKind::EmergencyGrant => "emergency-grant",
         }
     }
 }

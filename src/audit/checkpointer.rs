@@ -13,6 +13,11 @@
 //! stored log was altered below the last checkpoint (or cut short), step 1, 2 or 4 fails, nothing
 //! is signed, and a `verification-failed` alert is raised.
 //!
+//! A failed check also sets the persisted log-inconsistency latch (as does a proof that does not
+//! verify before it is served, see [`Checkpointer::check_inclusion`], and `tsunagi audit
+//! verify`): from then on the proof endpoints answer 503 `log_inconsistent` — on every instance,
+//! across restarts — until an operator clears it with `tsunagi audit clear-inconsistency`.
+//!
 //! The tree state is not kept in memory: roots and proofs are computed from stored leaf hashes
 //! and subtree roots (a few hundred hashes each), so a restarted or second instance needs no
 //! rebuild.
@@ -175,12 +180,16 @@ impl Checkpointer {
             Ok(root) => root,
             Err(e) => {
                 let _ = guard.release().await;
+                // Stored data that cannot make a tree (a missing row, a malformed hash) is the
+                // log not matching what was signed, like a hash that differs.
+                let e = match e {
+                    CheckpointError::Tree(TreeError::Store(StoreError::Corrupt(detail))) => {
+                        CheckpointError::Inconsistent(detail)
+                    }
+                    other => other,
+                };
                 if let CheckpointError::Inconsistent(detail) = &e {
-                    let _ = self
-                        .inner
-                        .alerts
-                        .raise(AlertKind::VerificationFailed, "checkpointer", detail)
-                        .await;
+                    self.mark_inconsistent("checkpointer", detail).await;
                 }
                 return Err(e);
             }
@@ -205,6 +214,129 @@ impl Checkpointer {
             return Ok(None);
         }
         Ok(Some(cp))
+    }
+
+    /// Sets the persisted log-inconsistency latch (keeping the first detection) and raises a
+    /// `verification-failed` alert. Failures to record either are logged; the caller answers
+    /// `log_inconsistent` whatever happens here.
+    pub async fn mark_inconsistent(&self, source: &str, detail: &str) {
+        let now = crate::store::to_ms(self.inner.clock.now());
+        if let Err(e) = self.inner.store.latch_log_inconsistency(now, source, detail).await {
+            tracing::error!(error = %e, "could not set the log-inconsistency latch");
+        }
+        if let Err(e) = self
+            .inner
+            .alerts
+            .raise(AlertKind::VerificationFailed, source, detail)
+            .await
+        {
+            tracing::error!(error = %e, "could not raise the verification-failed alert");
+        }
+    }
+
+    /// `Inconsistent` while the latch is set: proofs are not served from a log known to be
+    /// altered.
+    pub async fn ensure_consistent(&self) -> Result<(), CheckpointError> {
+        match self.inner.store.log_inconsistency().await? {
+            Some(latch) => Err(CheckpointError::Inconsistent(latch.detail)),
+            None => Ok(()),
+        }
+    }
+
+    /// A failure while computing a proof from the store: damaged stored data (missing rows,
+    /// malformed hashes) means the log is inconsistent and sets the latch; a proof request the
+    /// tree cannot answer stays a [`ProofError`].
+    pub async fn tree_failure(&self, e: TreeError) -> CheckpointError {
+        match e {
+            TreeError::Store(StoreError::Corrupt(detail)) => {
+                let detail = format!("a proof could not be computed from the stored log: {detail}");
+                self.mark_inconsistent("proof-check", &detail).await;
+                CheckpointError::Inconsistent(detail)
+            }
+            other => CheckpointError::Tree(other),
+        }
+    }
+
+    /// The signed (size, root) of a stored checkpoint, opened with the log's keys and matching
+    /// its columns; otherwise the log is inconsistent (latched).
+    pub async fn opened(&self, cp: &StoredCheckpoint) -> Result<Checkpoint, CheckpointError> {
+        if let Err(e) = self.check_stored(cp) {
+            if let CheckpointError::Inconsistent(detail) = &e {
+                self.mark_inconsistent("proof-check", detail).await;
+            }
+            return Err(e);
+        }
+        Ok(open_checkpoint(&cp.note, self.inner.keys.verifiers())?)
+    }
+
+    /// Checks an inclusion proof before it is served: the stored entry hashes to its stored leaf
+    /// hash, and the proof leads from it to the checkpoint's signed root. If not, the latch is
+    /// set and the proof is not served.
+    pub async fn check_inclusion(
+        &self,
+        cp: &StoredCheckpoint,
+        index: u64,
+        entry: &[u8],
+        stored_leaf: &[u8],
+        proof: &[merkle::Hash],
+    ) -> Result<(), CheckpointError> {
+        let signed = self.opened(cp).await?;
+        self.check_inclusion_in(&signed, index, entry, stored_leaf, proof).await
+    }
+
+    /// [`Self::check_inclusion`] against a checkpoint already opened with [`Self::opened`] (a
+    /// subject report checks many lines against one).
+    pub async fn check_inclusion_in(
+        &self,
+        signed: &Checkpoint,
+        index: u64,
+        entry: &[u8],
+        stored_leaf: &[u8],
+        proof: &[merkle::Hash],
+    ) -> Result<(), CheckpointError> {
+        let leaf = merkle::leaf_hash(entry);
+        let problem = if stored_leaf != leaf.as_slice() {
+            Some(format!(
+                "log entry {index}: the entry does not hash to its stored leaf hash"
+            ))
+        } else {
+            merkle::verify_inclusion(index, signed.size, &leaf, proof, &signed.root)
+                .err()
+                .map(|e| {
+                    format!(
+                        "the inclusion proof of entry {index} does not verify against the signed checkpoint of size {}: {e}",
+                        signed.size
+                    )
+                })
+        };
+        match problem {
+            None => Ok(()),
+            Some(detail) => {
+                self.mark_inconsistent("proof-check", &detail).await;
+                Err(CheckpointError::Inconsistent(detail))
+            }
+        }
+    }
+
+    /// Checks a consistency proof between two stored checkpoints before it is served.
+    pub async fn check_consistency(
+        &self,
+        old: &StoredCheckpoint,
+        new: &StoredCheckpoint,
+        proof: &[merkle::Hash],
+    ) -> Result<(), CheckpointError> {
+        let (a, b) = (self.opened(old).await?, self.opened(new).await?);
+        match merkle::verify_consistency(a.size, b.size, &a.root, &b.root, proof) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let detail = format!(
+                    "the consistency proof from {} to {} does not verify against the signed checkpoints: {e}",
+                    a.size, b.size
+                );
+                self.mark_inconsistent("proof-check", &detail).await;
+                Err(CheckpointError::Inconsistent(detail))
+            }
+        }
     }
 
     /// The stored checkpoint opens with our keys and says what its columns say.

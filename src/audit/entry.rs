@@ -114,6 +114,8 @@ pub struct LogReadEvent {
     pub client_cert: String,
     /// `search`, `subject-report` or `pseudonym-lookup`.
     pub action: String,
+    /// The reader's log scope: `ward-wide` or `organ:<id>` (see `policy::access::log_scope`).
+    pub scope: String,
     /// The filters as given (ids replaced by pseudonyms), in name order.
     pub query: std::collections::BTreeMap<String, String>,
     /// How many entries (or lines) the answer held.

@@ -5,8 +5,12 @@
 //! What a line leaves out, on purpose: the requesting staff member and their certificate (third
 //! parties), the household and records (other people's data), the policy internals, any free
 //! text of the basis, and everything about a sealed reporter: the sealed category is dropped from
-//! the category lists, and for a `legal-report` basis the requesting side and the basis reference
-//! are withheld, since they would name the reporter.
+//! the category lists, and for a `legal-report` basis the owning agency (the agency that filed
+//! the abuse report), the requesting side and the basis reference (the report id) read `sealed`.
+//!
+//! [`seal_reporter`] does the same for entries shown whole to privacy officers (log search):
+//! in a `legal-report` disclosure the owning agency, the record ids, the report id and the
+//! justification; in a `legal-report-filed` event the acting user and agency and the report id.
 
 use base64::Engine as _;
 use serde::Serialize;
@@ -18,6 +22,43 @@ use crate::store::{FoundEntry, StoredCheckpoint};
 
 /// Placeholder for withheld values.
 pub const WITHHELD: &str = "withheld";
+
+/// Placeholder for values sealed because they could point to an abuse reporter.
+pub const SEALED: &str = "sealed";
+
+/// Seals, in a log entry (as JSON), every field that could point to the person or agency that
+/// filed an abuse report; see the module documentation. Returns whether anything was sealed.
+/// The entry's leaf hash still covers the original bytes.
+pub fn seal_reporter(entry: &mut Value) -> bool {
+    let sealed = Value::String(SEALED.to_owned());
+    let kind = entry.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let fields: &[&str] = if kind == "disclosure"
+        && entry.get("basis").and_then(|b| b.get("type")).and_then(Value::as_str) == Some("legal-report")
+    {
+        if let Some(basis) = entry.get_mut("basis").and_then(Value::as_object_mut) {
+            for (k, v) in basis.iter_mut() {
+                if k != "type" {
+                    *v = sealed.clone();
+                }
+            }
+        }
+        &["owner_agency", "records", "justification"]
+    } else if kind == "event" && entry.get("event").and_then(Value::as_str) == Some("legal-report-filed") {
+        &["user", "agency", "reference"]
+    } else {
+        return false;
+    };
+    if let Some(obj) = entry.as_object_mut() {
+        for f in fields {
+            if let Some(v) = obj.get_mut(*f)
+                && !v.is_null()
+            {
+                *v = sealed.clone();
+            }
+        }
+    }
+    true
+}
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReportLine {
@@ -100,10 +141,20 @@ pub fn line(found: &FoundEntry, proof: &[Hash]) -> Option<ReportLine> {
     let basis_kind = text(&basis, "type");
     let sealed_reporter = basis_kind == "legal-report";
     let requester = v.get("requester").cloned().unwrap_or(Value::Null);
-    let (agency, organ, reference) = if sealed_reporter {
-        (WITHHELD.to_owned(), WITHHELD.to_owned(), None)
+    let (agency, organ, owner, reference) = if sealed_reporter {
+        (
+            SEALED.to_owned(),
+            SEALED.to_owned(),
+            SEALED.to_owned(),
+            Some(SEALED.to_owned()),
+        )
     } else {
-        (text(&requester, "agency"), text(&requester, "organ"), basis_ref(&basis))
+        (
+            text(&requester, "agency"),
+            text(&requester, "organ"),
+            text(&v, "owner_agency"),
+            basis_ref(&basis),
+        )
     };
     Some(ReportLine {
         index: found.index,
@@ -111,7 +162,7 @@ pub fn line(found: &FoundEntry, proof: &[Hash]) -> Option<ReportLine> {
         decision: text(&v, "decision"),
         recipient_agency: agency,
         recipient_organ: organ,
-        owner_agency: text(&v, "owner_agency"),
+        owner_agency: owner,
         basis: basis_kind,
         basis_ref: reference,
         purpose: text(&v, "purpose"),
@@ -193,6 +244,10 @@ mod tests {
         }
     }
 
+    fn json_sealed() -> Value {
+        Value::String(SEALED.into())
+    }
+
     #[test]
     fn lines_withhold_third_parties_and_the_sealed_reporter() {
         let e = serde_json::json!({
@@ -210,10 +265,37 @@ mod tests {
         for secret in ["tanaka", "reporter-identity", "client_cert", "\"h\""] {
             assert!(!json.contains(secret), "{secret} leaked: {json}");
         }
-        let mut legal = e;
+        let mut legal = e.clone();
         legal["basis"] = serde_json::json!({"type": "legal-report", "report_id": "r-9"});
-        let l = line(&found(legal), &[]).unwrap();
-        assert_eq!((l.recipient_agency.as_str(), l.basis_ref.as_deref()), (WITHHELD, None));
+        let l = line(&found(legal.clone()), &[]).unwrap();
+        assert_eq!(
+            (
+                l.recipient_agency.as_str(),
+                l.owner_agency.as_str(),
+                l.basis_ref.as_deref()
+            ),
+            (SEALED, SEALED, Some(SEALED))
+        );
+        assert!(!serde_json::to_string(&l).unwrap().contains("r-9"));
+        // The same entry shown whole to an officer.
+        let mut whole = legal;
+        whole["records"] = serde_json::json!(["rec-1"]);
+        assert!(seal_reporter(&mut whole));
+        let text = whole.to_string();
+        for gone in ["regional-support-centre", "rec-1", "r-9"] {
+            assert!(!text.contains(gone), "{gone}: {text}");
+        }
+        assert_eq!(whole["basis"]["type"], "legal-report");
+        let mut filed = serde_json::json!({"v": 1, "kind": "event", "event": "legal-report-filed", "at": "t",
+            "user": "suzuki", "agency": "sapota", "subject": "p", "reference": "r-9",
+            "detail": {"report_type": "child-abuse", "receiving_agency": "child-services"}});
+        assert!(seal_reporter(&mut filed));
+        assert_eq!(
+            (&filed["user"], &filed["agency"], &filed["reference"]),
+            (&json_sealed(), &json_sealed(), &json_sealed())
+        );
+        let mut consent = e.clone();
+        assert!(!seal_reporter(&mut consent));
         let report = SubjectReport {
             subject_id: "s".into(),
             generated_at: "now".into(),
@@ -227,6 +309,7 @@ mod tests {
         };
         let csv = to_csv(&report);
         assert!(csv.starts_with(CSV_HEADER));
+        assert!(csv.contains(",sealed,sealed,sealed,legal-report,sealed,"), "{csv}");
         assert!(csv.contains(",\"'=cmd|' /C calc'!A0, \"\"quoted\"\"\","), "{csv}");
     }
 }

@@ -97,13 +97,16 @@ pub fn meeting(f: &MeetingFacts) -> Result<bool, &'static str> {
     }
 }
 
-/// docs/rules.md#R-B5: a grant made to this user, for this person and owner, not expired.
+/// docs/rules.md#R-B5: a grant made to this user, for this person and owner, not found unjustified
+/// by a privacy officer's review, not expired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmergencyFacts {
     pub grant_found: bool,
     pub granted_to_requester: bool,
     pub scope_matches: bool,
+    /// A privacy officer reviewed the grant and found it `not-justified`: it ended then.
+    pub found_not_justified: bool,
     pub expired: bool,
 }
 
@@ -116,6 +119,9 @@ pub fn emergency(f: &EmergencyFacts) -> Result<(), &'static str> {
     }
     if !f.scope_matches {
         return Err("grant_scope_mismatch");
+    }
+    if f.found_not_justified {
+        return Err("grant_revoked");
     }
     if f.expired {
         return Err("grant_expired");

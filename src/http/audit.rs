@@ -2,7 +2,13 @@
 //! proofs for receipts and consistency proofs between checkpoints. Checkpoints, keys and
 //! consistency proofs carry no personal data, so every authenticated user may fetch them
 //! (`audit:checkpoint`); an inclusion proof is for the entry's requesting or owning agency
-//! (`audit:proof`), or a privacy officer (`audit:read`).
+//! (`audit:proof`), or a privacy officer (`audit:read`) whose log scope holds the entry
+//! (`policy::access::proof_scope`).
+//!
+//! A proof is checked before it is served (the entry hashes to its leaf hash, the proof verifies
+//! against the checkpoint's signed root). Once any check of the log has failed, the proof
+//! endpoints answer 503 `log_inconsistent` until an operator clears the latch. Positions and sizes
+//! the log does not have are 404 or 422, never a server error.
 
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -51,6 +57,7 @@ impl From<CheckpointError> for ApiError {
                 "log_inconsistent",
                 "the stored log does not match its signed checkpoints; privacy officers have been alerted",
             ),
+            CheckpointError::Tree(t) => t.into(),
             other => Self::internal(&other),
         }
     }
@@ -58,7 +65,14 @@ impl From<CheckpointError> for ApiError {
 
 impl From<TreeError> for ApiError {
     fn from(e: TreeError) -> Self {
-        Self::internal(&e)
+        match e {
+            TreeError::Proof(p) => Self::new(
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_proof_request",
+                p.to_string(),
+            ),
+            other => Self::internal(&other),
+        }
     }
 }
 
@@ -78,7 +92,8 @@ pub struct CheckpointQuery {
 
 /// The latest (or a given) signed checkpoint, as C2SP signed-note text.
 #[utoipa::path(get, path = "/v1/audit/checkpoint", tag = "audit", params(CheckpointQuery),
-    responses((status = 200, description = "signed checkpoint (text/plain)"), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "signed checkpoint (text/plain)"), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
 pub async fn checkpoint(
     state: web::Data<AppState>,
     who: Principal,
@@ -150,26 +165,25 @@ async fn checkpoint_for(state: &AppState, index: u64, size: Option<u64>) -> Resu
 
 /// Inclusion proof of one entry in a signed checkpoint.
 #[utoipa::path(get, path = "/v1/audit/proofs/inclusion", tag = "audit", params(InclusionQuery),
-    responses((status = 200, body = InclusionView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = InclusionView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn inclusion_proof(
     state: web::Data<AppState>,
     who: Principal,
     q: web::Query<InclusionQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "audit:proof")?;
-    let entry = state
-        .store
-        .audit_entry(q.index)
-        .await?
-        .ok_or_else(|| ApiError::not_found("entry_not_found", "no log entry with that index"))?;
-    let own = |a: &Option<String>| a.as_deref() == Some(who.agency.as_str());
-    if !own(&entry.requester_agency) && !own(&entry.owner_agency) && authorize(&state, &who, "audit:read").is_err() {
-        return Err(ApiError::forbidden(
-            "entry_not_yours",
-            "inclusion proofs are for the entry's requesting or owning agency, and privacy officers",
-        ));
-    }
+    let scope =
+        crate::policy::access::proof_scope(&state.policy.current(), &who, &state.agencies, &state.bases.oversight)?;
+    state.checkpoints.ensure_consistent().await?;
+    let Some(entry) = state.store.audit_entry(&scope, q.index).await? else {
+        if q.index < state.store.audit_end().await? {
+            return Err(ApiError::forbidden(
+                "entry_not_yours",
+                "inclusion proofs are for the entry's requesting or owning agency, and privacy officers in scope",
+            ));
+        }
+        return Err(ApiError::not_found("entry_not_found", "no log entry with that index"));
+    };
     let cp = checkpoint_for(&state, q.index, q.size).await?;
     if q.index >= cp.size {
         return Err(ApiError::new(
@@ -178,7 +192,14 @@ pub async fn inclusion_proof(
             "the entry is not in that checkpoint's tree",
         ));
     }
-    let proof = ProofBuilder::new(&state.store).inclusion(q.index, cp.size).await?;
+    let proof = match ProofBuilder::new(&state.store).inclusion(q.index, cp.size).await {
+        Ok(p) => p,
+        Err(e) => return Err(state.checkpoints.tree_failure(e).await.into()),
+    };
+    state
+        .checkpoints
+        .check_inclusion(&cp, q.index, &entry.entry, &entry.leaf_hash, &proof)
+        .await?;
     let file = InclusionProofFile {
         extra: None,
         index: q.index,
@@ -218,13 +239,15 @@ pub struct ConsistencyView {
 
 /// Consistency proof between two signed checkpoints.
 #[utoipa::path(get, path = "/v1/audit/proofs/consistency", tag = "audit", params(ConsistencyQuery),
-    responses((status = 200, body = ConsistencyView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = ConsistencyView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn consistency_proof(
     state: web::Data<AppState>,
     who: Principal,
     q: web::Query<ConsistencyQuery>,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&state, &who, "audit:checkpoint")?;
+    state.checkpoints.ensure_consistent().await?;
     let missing = || ApiError::not_found("checkpoint_not_found", "no signed checkpoint of that size");
     let old = state.store.checkpoint_at(q.from).await?.ok_or_else(missing)?;
     let new = match q.to {
@@ -239,7 +262,11 @@ pub async fn consistency_proof(
             "'from' must not be larger than 'to'",
         ));
     }
-    let proof = ProofBuilder::new(&state.store).consistency(old.size, new.size).await?;
+    let proof = match ProofBuilder::new(&state.store).consistency(old.size, new.size).await {
+        Ok(p) => p,
+        Err(e) => return Err(state.checkpoints.tree_failure(e).await.into()),
+    };
+    state.checkpoints.check_consistency(&old, &new, &proof).await?;
     let file = ConsistencyProofFile {
         proof: proof.clone(),
         old_checkpoint: old.note.clone(),

@@ -2,8 +2,14 @@
 //! (JSON or CSV, every line with its inclusion proof), pseudonym → person lookup, and alerts.
 //!
 //! Every read of log entries is itself appended to the log (a `log-read` entry naming the
-//! officer and the query, ids replaced by pseudonyms) before the answer leaves; if that append
-//! fails, the answer is 503 `audit_unavailable`.
+//! officer, their scope and the query, ids replaced by pseudonyms) before the answer leaves; if
+//! that append fails, the answer is 503 `audit_unavailable`.
+//!
+//! An officer reads within their log scope (`policy::access::log_scope`): the entries of their
+//! own organ, or the whole log for the agencies configured as ward-wide overseers. The scope goes
+//! into every store read. Fields that could point to an abuse reporter are sealed in what is
+//! shown (`audit::report::seal_reporter`). Query values that look like an individual number (My
+//! Number) are refused (422 `my_number_refused`) before anything is stored or logged.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -14,11 +20,12 @@ use time::format_description::well_known::Rfc3339;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::authorize;
 use crate::audit::proofs::ProofBuilder;
 use crate::audit::report::{self, SubjectReport};
 use crate::audit::{AuditEntry, IndexFields, LogReadEvent, Receipt};
+use crate::domain::my_number::contains_individual_number;
 use crate::domain::{AgencyId, BasisKind, HouseholdId, SubjectId, UserId, ValidationError};
+use crate::policy::access::LogScope;
 use crate::principal::Principal;
 use crate::state::AppState;
 use crate::store::{AlertRow, AuditFilter};
@@ -27,10 +34,44 @@ fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
+/// The caller's log scope (403 unless a privacy officer).
+fn scope_of(state: &AppState, who: &Principal) -> Result<LogScope, ApiError> {
+    Ok(crate::policy::access::log_scope(
+        &state.policy.current(),
+        who,
+        &state.agencies,
+        &state.bases.oversight,
+    )?)
+}
+
+/// Refuses a query value that looks like an individual number: it would be logged verbatim.
+fn no_my_number(field: &str, value: &str) -> Result<(), ValidationError> {
+    if contains_individual_number(value) {
+        return Err(ValidationError::new(
+            field,
+            "my_number_refused",
+            "looks like an individual number (My Number), which the hub never stores or logs",
+        ));
+    }
+    Ok(())
+}
+
+/// A pseudonym given by the caller. A known pseudonym is ours (a keyed hash, not a person's
+/// number) even if its digits happen to look like an individual number; any other value that
+/// does is refused before it is logged.
+async fn pseudonym_input(state: &AppState, field: &str, raw: &str) -> Result<String, ApiError> {
+    let p = short_token(field, raw)?;
+    if contains_individual_number(&p) && !resolve(state, std::slice::from_ref(&p)).await?.contains_key(&p) {
+        no_my_number(field, &p)?;
+    }
+    Ok(p)
+}
+
 /// Appends the `log-read` entry for this read.
 async fn log_read(
     state: &AppState,
     who: &Principal,
+    scope: &LogScope,
     action: &str,
     query: BTreeMap<String, String>,
     subject_pseudonym: Option<String>,
@@ -45,6 +86,7 @@ async fn log_read(
         organ: who.organ.to_string(),
         client_cert: who.cert_fingerprint.clone(),
         action: action.to_owned(),
+        scope: scope.label().to_owned(),
         query,
         results,
     };
@@ -130,9 +172,11 @@ pub struct EntryView {
     /// The subject behind the entry's pseudonym, when known to the hub.
     pub subject_id: Option<String>,
     pub household_id: Option<String>,
-    /// The entry exactly as logged.
+    /// The entry as logged, except that fields which could point to an abuse reporter read
+    /// `"sealed"` (then `sealed` is true and the leaf hash covers the original bytes).
     #[schema(value_type = Object)]
     pub entry: serde_json::Value,
+    pub sealed: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -154,6 +198,25 @@ fn filter_of(
     };
     if !(1..=500).contains(&f.limit) {
         return Err(ValidationError::new("limit", "invalid_value", "must be 1-500"));
+    }
+    // Values logged as given are checked first (subject and household ids are logged only as
+    // pseudonyms; `subject_pseudonym` is checked by the caller).
+    for (field, value) in [
+        ("agency", &q.agency),
+        ("user", &q.user),
+        ("basis", &q.basis),
+        ("session", &q.session),
+        ("outcome", &q.outcome),
+        ("kind", &q.kind),
+        ("from", &q.from),
+        ("until", &q.until),
+    ] {
+        if let Some(v) = value {
+            no_my_number(field, v)?;
+        }
+    }
+    if let Some(after) = q.after {
+        no_my_number("after", &after.to_string())?;
     }
     if let Some(s) = &q.subject {
         let p = state.pseudonyms.pseudonym("subject", &SubjectId::parse(s)?.to_string());
@@ -214,18 +277,22 @@ fn filter_of(
     Ok(f)
 }
 
-/// Search the log (refusals included), oldest first, paginated by index.
+/// Search the log within the officer's scope (refusals included), oldest first, paginated by index.
 #[utoipa::path(get, path = "/v1/audit/entries", tag = "audit", params(SearchQuery),
-    responses((status = 200, body = SearchView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = SearchView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn search(
     state: web::Data<AppState>,
     who: Principal,
     q: web::Query<SearchQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "audit:read")?;
+    let scope = scope_of(&state, &who)?;
     let mut logged = BTreeMap::new();
     let filter = filter_of(&state, &q, &mut logged)?;
-    let found = state.store.search_audit(&filter).await?;
+    if let Some(p) = &q.subject_pseudonym {
+        pseudonym_input(&state, "subject_pseudonym", p).await?;
+    }
+    let found = state.store.search_audit(&scope, &filter).await?;
     let pseudonyms: Vec<String> = found
         .iter()
         .flat_map(|e| [e.subject_pseudonym.clone(), e.household_pseudonym.clone()])
@@ -238,17 +305,23 @@ pub async fn search(
         .flatten();
     let entries: Vec<EntryView> = found
         .into_iter()
-        .map(|e| EntryView {
-            index: e.index,
-            leaf_hash: hex::encode(&e.leaf_hash),
-            subject_id: id_of(&e.subject_pseudonym),
-            household_id: id_of(&e.household_pseudonym),
-            entry: serde_json::from_slice(&e.entry).unwrap_or(serde_json::Value::Null),
+        .map(|e| {
+            let mut entry = serde_json::from_slice(&e.entry).unwrap_or(serde_json::Value::Null);
+            let sealed = report::seal_reporter(&mut entry);
+            EntryView {
+                index: e.index,
+                leaf_hash: hex::encode(&e.leaf_hash),
+                subject_id: id_of(&e.subject_pseudonym),
+                household_id: id_of(&e.household_pseudonym),
+                entry,
+                sealed,
+            }
         })
         .collect();
     log_read(
         &state,
         &who,
+        &scope,
         "search",
         logged,
         filter.subject_pseudonym.clone(),
@@ -265,18 +338,19 @@ pub struct ReportQuery {
     pub format: Option<String>,
 }
 
-/// A subject's disclosure report (docs/rules.md#R-G7): every disclosure decision about the person, with
-/// third-party details and sealed reporter details withheld, each line with its inclusion proof
-/// against one signed checkpoint.
+/// A subject's disclosure report (docs/rules.md#R-G7): every disclosure decision about the person
+/// in the officer's scope, with third-party details and sealed reporter details withheld, each line
+/// with its inclusion proof against one signed checkpoint.
 #[utoipa::path(get, path = "/v1/audit/subjects/{id}/report", tag = "audit", params(ReportQuery),
-    responses((status = 200, body = SubjectReport), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = SubjectReport), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn subject_report(
     state: web::Data<AppState>,
     who: Principal,
     path: web::Path<String>,
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "audit:read")?;
+    let scope = scope_of(&state, &who)?;
     let csv = match q.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
@@ -286,8 +360,10 @@ pub async fn subject_report(
     if state.store.subject(subject).await?.is_none() {
         return Err(ApiError::not_found("subject_not_found", "no subject with that id"));
     }
+    // Proofs are not served from a log known to be altered.
+    state.checkpoints.ensure_consistent().await?;
     let pseudonym = state.pseudonyms.pseudonym("subject", &subject.to_string());
-    let found = state.store.disclosures_about(&pseudonym).await?;
+    let found = state.store.disclosures_about(&scope, &pseudonym).await?;
     let query = BTreeMap::from([
         ("subject".to_owned(), pseudonym.clone()),
         ("format".to_owned(), if csv { "csv" } else { "json" }.to_owned()),
@@ -295,6 +371,7 @@ pub async fn subject_report(
     let receipt = log_read(
         &state,
         &who,
+        &scope,
         "subject-report",
         query,
         Some(pseudonym),
@@ -309,10 +386,18 @@ pub async fn subject_report(
             "the log could not be checkpointed just now; try again in a few seconds",
         )
     })?;
+    let signed = state.checkpoints.opened(&cp).await?;
     let mut tree = ProofBuilder::new(&state.store);
     let mut lines = Vec::with_capacity(found.len());
     for e in &found {
-        let proof = tree.inclusion(e.index, cp.size).await?;
+        let proof = match tree.inclusion(e.index, cp.size).await {
+            Ok(p) => p,
+            Err(err) => return Err(state.checkpoints.tree_failure(err).await.into()),
+        };
+        state
+            .checkpoints
+            .check_inclusion_in(&signed, e.index, &e.entry, &e.leaf_hash, &proof)
+            .await?;
         lines.extend(report::line(e, &proof));
     }
     let report = SubjectReport {
@@ -349,18 +434,25 @@ pub struct PersonView {
     pub id: String,
 }
 
-/// Who is behind a pseudonym in the log (the lookup is logged).
+/// Who is behind a pseudonym in the log (the lookup is logged). An officer scoped to an organ
+/// resolves only pseudonyms that appear in entries of their scope.
 #[utoipa::path(get, path = "/v1/audit/pseudonyms/{pseudonym}", tag = "audit",
-    responses((status = 200, body = PersonView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = PersonView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn resolve_pseudonym(
     state: web::Data<AppState>,
     who: Principal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "audit:read")?;
-    let pseudonym = short_token("pseudonym", &path)?;
-    let people = resolve(&state, std::slice::from_ref(&pseudonym)).await?;
-    let found = people.get(&pseudonym).cloned();
+    let scope = scope_of(&state, &who)?;
+    let pseudonym = pseudonym_input(&state, "pseudonym", &path).await?;
+    let in_scope = scope.is_ward_wide() || state.store.pseudonym_in_scope(&scope, &pseudonym).await?;
+    let found = if in_scope {
+        let people = resolve(&state, std::slice::from_ref(&pseudonym)).await?;
+        people.get(&pseudonym).cloned()
+    } else {
+        None
+    };
     let subject = found
         .as_ref()
         .filter(|(k, _)| k == "subject")
@@ -369,6 +461,7 @@ pub async fn resolve_pseudonym(
     log_read(
         &state,
         &who,
+        &scope,
         "pseudonym-lookup",
         query,
         subject,
@@ -394,15 +487,16 @@ pub struct AlertsView {
     pub alerts: Vec<AlertRow>,
 }
 
-/// Alerts, newest first: `unusual-volume`, `verification-failed`.
+/// Alerts in the officer's scope, newest first: `unusual-volume`, `verification-failed`.
 #[utoipa::path(get, path = "/v1/audit/alerts", tag = "audit", params(AlertsQuery),
-    responses((status = 200, body = AlertsView), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = AlertsView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn alerts(
     state: web::Data<AppState>,
     who: Principal,
     q: web::Query<AlertsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "audit:read")?;
+    let scope = scope_of(&state, &who)?;
     let since = match &q.since {
         Some(s) => parse_time("since", s)?,
         None => crate::store::to_ms(state.clock.now() - time::Duration::days(30)),
@@ -411,6 +505,6 @@ pub async fn alerts(
     if !(1..=1000).contains(&limit) {
         return Err(ValidationError::new("limit", "invalid_value", "must be 1-1000").into());
     }
-    let alerts = state.store.alerts(since, limit).await?;
+    let alerts = state.store.alerts(&scope, since, limit).await?;
     Ok(HttpResponse::Ok().json(AlertsView { alerts }))
 }

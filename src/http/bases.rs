@@ -1,5 +1,7 @@
 //! The other lawful bases' own resources: abuse reports (legal reporting duties), emergency
 //! break-glass grants and their reviews, case assignments for internal use, and notifications.
+//! Every change here is logged before it takes effect (`crate::services::bases` holds the use
+//! cases; this module parses and renders); a 503 `audit_unavailable` means nothing changed.
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -9,6 +11,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{authorize, registered_agency};
 use crate::domain::{Category, FreeText, GrantId, Purpose, SubjectId, UserId, ValidationError};
 use crate::principal::Principal;
+use crate::services;
 use crate::state::AppState;
 use crate::store::{NewRecord, NewSection};
 
@@ -21,24 +24,6 @@ fn text(field: &str, s: &str, max: usize) -> Result<FreeText, ValidationError> {
         ));
     }
     FreeText::parse(field, s)
-}
-
-/// Appends a non-disclosure event (report filed, grant made, review recorded) to the log.
-async fn log_event(
-    state: &AppState,
-    who: &Principal,
-    kind: &'static str,
-    subject: SubjectId,
-    reference: String,
-    detail: serde_json::Value,
-) -> Result<(), ApiError> {
-    let subject = state.pseudonyms.pseudonym("subject", &subject.to_string());
-    // The change itself is made by the caller after this returns (see audit::Logged).
-    let _logged = state
-        .audit
-        .record_event(who, kind, state.clock.now(), Some(subject), reference, detail)
-        .await?;
-    Ok(())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -69,7 +54,7 @@ pub struct CreateLegalReport {
 /// Files an abuse report. It goes to the designated receiving agency only, never blocked by
 /// missing consent; the reporter's identity is sealed.
 #[utoipa::path(post, path = "/v1/legal-reports", tag = "bases", request_body = CreateLegalReport,
-    responses((status = 201, description = "filed"), (status = 422, body = ErrorBody)))]
+    responses((status = 201, description = "filed"), (status = 422, body = ErrorBody), (status = 503, description = "the audit log is unavailable: nothing changed", body = ErrorBody)))]
 pub async fn create_legal_report(
     state: web::Data<AppState>,
     who: Principal,
@@ -119,9 +104,6 @@ pub async fn create_legal_report(
         category: Category::ReporterIdentity,
         content: FreeText::parse("reporter", &reporter)?,
     });
-    if state.store.subject(subject).await?.is_none() {
-        return Err(ValidationError::new("subject_id", "subject_not_found", "no such subject").into());
-    }
     let record = NewRecord {
         subject,
         owner: route.receiving_agency.clone(),
@@ -131,20 +113,7 @@ pub async fn create_legal_report(
         origin_basis: "legal-report",
         origin_session: None,
     };
-    let now = state.clock.now();
-    let (id, record_id) = state
-        .store
-        .create_legal_report(&route.report_type, record, &who.agency, now)
-        .await?;
-    log_event(
-        &state,
-        &who,
-        "legal-report-filed",
-        subject,
-        id.to_string(),
-        serde_json::json!({"report_type": route.report_type, "receiving_agency": route.receiving_agency, "statute": route.statute}),
-    )
-    .await?;
+    let (id, record_id) = services::bases::file_legal_report(&state, &who, &route, record).await?;
     Ok(HttpResponse::Created().json(serde_json::json!({
         "id": id, "record_id": record_id, "receiving_agency": route.receiving_agency, "statute": route.statute
     })))
@@ -166,7 +135,7 @@ pub struct CreateGrant {
 /// Break-glass: grants the caller short access to the minimal categories. Raises an alert and
 /// stays unreviewed until a privacy officer records an outcome.
 #[utoipa::path(post, path = "/v1/emergency-grants", tag = "bases", request_body = CreateGrant,
-    responses((status = 201, description = "the grant"), (status = 422, body = ErrorBody)))]
+    responses((status = 201, description = "the grant"), (status = 422, body = ErrorBody), (status = 503, description = "the audit log is unavailable: nothing changed", body = ErrorBody)))]
 pub async fn create_grant(
     state: web::Data<AppState>,
     who: Principal,
@@ -175,48 +144,32 @@ pub async fn create_grant(
     authorize(&state, &who, "emergency:request")?;
     let subject = SubjectId::parse(&b.subject_id)?;
     let owner = registered_agency(&state, "owner_agency", &b.owner_agency)?;
-    if state.store.subject(subject).await?.is_none() {
-        return Err(ValidationError::new("subject_id", "subject_not_found", "no such subject").into());
-    }
     let risk = text("risk", &b.risk, 2000)?;
     let why = text("why_consent_impracticable", &b.why_consent_impracticable, 2000)?;
     let max = state.bases.emergency.max_hours;
     let hours = b.hours.unwrap_or(max).clamp(1, max);
-    let now = state.clock.now();
-    let expires_at = now + time::Duration::hours(i64::from(hours));
     let grounds = format!(
         "risk: {}\nwhy consent is impracticable: {}",
         risk.as_str(),
         why.as_str()
     );
-    let id = state
-        .store
-        .create_emergency_grant(subject, &owner, &who.user, &who.agency, &grounds, now, expires_at)
-        .await?;
-    tracing::warn!(alert = "emergency-grant", grant = %id, agency = %who.agency, "break-glass emergency grant issued; privacy-officer review required");
-    log_event(
-        &state,
-        &who,
-        "emergency-granted",
+    let request = services::bases::GrantRequest {
         subject,
-        id.to_string(),
-        serde_json::json!({"owner_agency": owner, "hours": hours}),
-    )
-    .await?;
-    let grant = state
-        .store
-        .emergency_grant(id, false)
-        .await?
-        .ok_or(ApiError::not_found("grant_not_found", "no such grant"))?;
+        owner,
+        grounds,
+        hours,
+    };
+    let grant = services::bases::create_grant(&state, &who, request).await?;
     Ok(HttpResponse::Created().json(grant))
 }
 
 /// Emergency grants awaiting review (privacy officers): the emergency-use alert list.
 #[utoipa::path(get, path = "/v1/emergency-grants/unreviewed", tag = "bases",
-    responses((status = 200, description = "unreviewed grants, oldest first"), (status = 403, body = ErrorBody)))]
+    responses((status = 200, description = "unreviewed grants, oldest first, with their grounds (each read logged first)"), (status = 403, body = ErrorBody),
+        (status = 503, description = "the audit log is unavailable: no grounds are opened", body = ErrorBody)))]
 pub async fn unreviewed_grants(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, ApiError> {
     authorize(&state, &who, "emergency:review")?;
-    Ok(HttpResponse::Ok().json(state.store.unreviewed_grants().await?))
+    Ok(HttpResponse::Ok().json(services::bases::unreviewed_with_grounds(&state, &who).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -228,7 +181,7 @@ pub struct ReviewInput {
 }
 
 #[utoipa::path(post, path = "/v1/emergency-grants/{id}/review", tag = "bases", request_body = ReviewInput,
-    responses((status = 200, description = "reviewed"), (status = 409, body = ErrorBody)))]
+    responses((status = 200, description = "reviewed (grounds not included)"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, description = "the audit log is unavailable: nothing changed", body = ErrorBody)))]
 pub async fn review_grant(
     state: web::Data<AppState>,
     who: Principal,
@@ -237,29 +190,14 @@ pub async fn review_grant(
 ) -> Result<HttpResponse, ApiError> {
     authorize(&state, &who, "emergency:review")?;
     let id = GrantId::parse(&path).map_err(|_| ApiError::not_found("grant_not_found", "no such grant"))?;
-    if !matches!(b.outcome.as_str(), "justified" | "not-justified") {
-        return Err(ValidationError::new("outcome", "invalid_value", "justified or not-justified").into());
-    }
+    let outcome = match b.outcome.as_str() {
+        "justified" => services::bases::ReviewOutcome::Justified,
+        "not-justified" => services::bases::ReviewOutcome::NotJustified,
+        _ => return Err(ValidationError::new("outcome", "invalid_value", "justified or not-justified").into()),
+    };
     let note = text("note", &b.note, 2000)?;
-    let grant = state
-        .store
-        .emergency_grant(id, false)
-        .await?
-        .ok_or(ApiError::not_found("grant_not_found", "no such grant"))?;
-    state
-        .store
-        .review_grant(id, &who.user, &b.outcome, note.as_str(), state.clock.now())
-        .await?;
-    log_event(
-        &state,
-        &who,
-        "emergency-reviewed",
-        grant.subject_id,
-        id.to_string(),
-        serde_json::json!({"outcome": b.outcome}),
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(state.store.emergency_grant(id, true).await?))
+    let grant = services::bases::review_grant(&state, &who, id, outcome, note.as_str()).await?;
+    Ok(HttpResponse::Ok().json(grant))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -270,7 +208,7 @@ pub struct AssignInput {
 
 /// Assigns a user of your agency to a person's case (internal use, docs/rules.md#R-B6).
 #[utoipa::path(post, path = "/v1/subjects/{id}/assignments", tag = "bases", request_body = AssignInput,
-    responses((status = 201, description = "assigned"), (status = 404, body = ErrorBody)))]
+    responses((status = 201, description = "assigned"), (status = 404, body = ErrorBody), (status = 503, description = "the audit log is unavailable: nothing changed", body = ErrorBody)))]
 pub async fn assign_case(
     state: web::Data<AppState>,
     who: Principal,
@@ -279,17 +217,8 @@ pub async fn assign_case(
 ) -> Result<HttpResponse, ApiError> {
     authorize(&state, &who, "assignments:write")?;
     let subject = SubjectId::parse(&path).map_err(|_| ApiError::not_found("subject_not_found", "no such subject"))?;
-    if !state.store.is_linked(&who.agency, subject).await? {
-        return Err(ApiError::not_found(
-            "subject_not_found",
-            "your agency has no subject with that id",
-        ));
-    }
     let user = UserId::parse(&b.user_id).map_err(|e| e.at("user_id"))?;
-    state
-        .store
-        .assign_case(subject, &who.agency, &user, &who.user, state.clock.now())
-        .await?;
+    services::bases::assign_case(&state, &who, subject, &user).await?;
     Ok(HttpResponse::Created().json(serde_json::json!({"subject_id": subject, "agency": who.agency, "user_id": user})))
 }
 

@@ -1,6 +1,7 @@
 //! Consents (本人同意): record, list, read and revoke. Only the agency that recorded a consent
-//! sees or revokes it; each recording and revocation is also an audit-log entry, because it
-//! changes what may be disclosed.
+//! sees or revokes it; each recording and revocation is an audit-log entry written before it
+//! takes effect, and each read of a consent's evidence is logged first
+//! (`crate::services::consents` holds the use cases; this module parses and renders).
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -9,12 +10,10 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{authorize, registered_agency};
-use crate::audit::{AuditEntry, ConsentEvent, IndexFields};
 use crate::domain::consent::expand_categories;
-use crate::domain::{
-    Consent, ConsentId, ConsentMethod, FreeText, GivenBy, NewConsent, Purpose, SubjectId, ValidationError,
-};
+use crate::domain::{ConsentMethod, FreeText, GivenBy, NewConsent, Purpose, SubjectId, ValidationError};
 use crate::principal::Principal;
+use crate::services;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -106,41 +105,10 @@ fn parse_consent(state: &AppState, subject: SubjectId, b: RecordConsent) -> Resu
     Ok(c)
 }
 
-async fn log_consent_event(state: &AppState, who: &Principal, c: &Consent, revoked: bool) -> Result<(), ApiError> {
-    let now = state.clock.now();
-    let subject = state.pseudonyms.pseudonym("subject", &c.scope.subject.to_string());
-    let event = ConsentEvent {
-        at: now
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-        user: who.user.to_string(),
-        agency: who.agency.to_string(),
-        subject: subject.clone(),
-        consent_id: c.scope.id,
-    };
-    let entry = if revoked {
-        AuditEntry::ConsentRevoked(event)
-    } else {
-        AuditEntry::ConsentRecorded(event)
-    };
-    let index = IndexFields {
-        at_ms: crate::store::to_ms(now),
-        decision: "recorded",
-        subject_pseudonym: Some(subject),
-        requester_agency: Some(who.agency.to_string()),
-        requester_user: Some(who.user.to_string()),
-        owner_agency: Some(c.scope.recorded_by_agency.to_string()),
-        basis: Some("consent".into()),
-        basis_ref: Some(c.scope.id.to_string()),
-        ..IndexFields::default()
-    };
-    state.audit.append(&entry, index).await?;
-    Ok(())
-}
-
-/// Records a consent obtained by your agency.
+/// Records a consent obtained by your agency (logged as `consent-recorded` before it takes effect).
 #[utoipa::path(post, path = "/v1/subjects/{id}/consents", tag = "consents", request_body = RecordConsent,
-    responses((status = 201, description = "the recorded consent"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, description = "the recorded consent"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, description = "the audit log is unavailable: nothing was recorded", body = ErrorBody)))]
 pub async fn record_consent(
     state: web::Data<AppState>,
     who: Principal,
@@ -150,23 +118,15 @@ pub async fn record_consent(
     authorize(&state, &who, "consents:write")?;
     let subject = SubjectId::parse(&path).map_err(|_| ApiError::not_found("subject_not_found", "no such subject"))?;
     let new = parse_consent(&state, subject, body.into_inner())?;
-    if !state.store.is_linked(&who.agency, subject).await? {
-        return Err(ApiError::not_found(
-            "subject_not_found",
-            "your agency has no subject with that id",
-        ));
-    }
-    let consent = state
-        .store
-        .insert_consent(&new, &who.agency, &who.user, state.clock.now())
-        .await?;
-    log_consent_event(&state, &who, &consent, false).await?;
+    let consent = services::consents::record(&state, &who, &new).await?;
     Ok(HttpResponse::Created().json(consent))
 }
 
-/// Consents about a subject that your agency recorded.
+/// Consents about a subject that your agency recorded, with their evidence; each read of the
+/// evidence is logged (`consent-evidence-read`) first.
 #[utoipa::path(get, path = "/v1/subjects/{id}/consents", tag = "consents",
-    responses((status = 200, description = "consents, newest first"), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "consents, newest first"), (status = 404, body = ErrorBody),
+        (status = 503, description = "the audit log is unavailable: nothing is read", body = ErrorBody)))]
 pub async fn list_consents(
     state: web::Data<AppState>,
     who: Principal,
@@ -174,35 +134,28 @@ pub async fn list_consents(
 ) -> Result<HttpResponse, ApiError> {
     authorize(&state, &who, "consents:read")?;
     let subject = SubjectId::parse(&path).map_err(|_| ApiError::not_found("subject_not_found", "no such subject"))?;
-    let list = state.store.consents_for_subject(subject, &who.agency).await?;
+    let list = services::consents::list(&state, &who, subject).await?;
     Ok(HttpResponse::Ok().json(list))
 }
 
-async fn own_consent(state: &AppState, who: &Principal, id: &str) -> Result<Consent, ApiError> {
-    let id = ConsentId::parse(id).map_err(|_| ApiError::not_found("consent_not_found", "no such consent"))?;
-    match state.store.consent(id).await? {
-        Some(c) if crate::policy::access::consent_visible(who, &c.scope.recorded_by_agency) => Ok(c),
-        _ => Err(ApiError::not_found(
-            "consent_not_found",
-            "your agency recorded no consent with that id",
-        )),
-    }
-}
-
+/// One consent with its evidence; the read is logged (`consent-evidence-read`) first.
 #[utoipa::path(get, path = "/v1/consents/{id}", tag = "consents",
-    responses((status = 200, description = "the consent"), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "the consent"), (status = 404, body = ErrorBody),
+        (status = 503, description = "the audit log is unavailable: nothing is read", body = ErrorBody)))]
 pub async fn get_consent(
     state: web::Data<AppState>,
     who: Principal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&state, &who, "consents:read")?;
-    Ok(HttpResponse::Ok().json(own_consent(&state, &who, &path).await?))
+    Ok(HttpResponse::Ok().json(services::consents::read(&state, &who, &path).await?))
 }
 
-/// Revokes a consent: every later disclosure request under it is refused at once.
+/// Revokes a consent: logged (`consent-revoked`), then every later disclosure request under it is
+/// refused at once, and every agency that received data under it is notified.
 #[utoipa::path(post, path = "/v1/consents/{id}/revoke", tag = "consents", request_body = RevokeConsent,
-    responses((status = 200, description = "the revoked consent"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, description = "the revoked consent"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 503, description = "the audit log is unavailable: nothing was revoked", body = ErrorBody)))]
 pub async fn revoke_consent(
     state: web::Data<AppState>,
     who: Principal,
@@ -211,25 +164,6 @@ pub async fn revoke_consent(
 ) -> Result<HttpResponse, ApiError> {
     authorize(&state, &who, "consents:write")?;
     let reason = FreeText::parse("reason", &body.reason)?;
-    let consent = own_consent(&state, &who, &path).await?;
-    let revoked = state
-        .store
-        .revoke_consent(consent.scope.id, &who.user, reason.as_str(), state.clock.now())
-        .await?;
-    log_consent_event(&state, &who, &revoked, true).await?;
-    // Tell every agency that received data under this consent (docs/rules.md#R-B1).
-    let now = state.clock.now();
-    for agency in state.store.recipients_under(&revoked.scope.id.to_string()).await? {
-        state
-            .store
-            .notify(
-                &agency,
-                "consent-revoked",
-                &revoked.scope.id.to_string(),
-                "a consent under which your agency received data has been revoked: stop further use and onward sharing",
-                now,
-            )
-            .await?;
-    }
+    let revoked = services::consents::revoke(&state, &who, &path, &reason).await?;
     Ok(HttpResponse::Ok().json(revoked))
 }

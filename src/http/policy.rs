@@ -1,9 +1,8 @@
 //! Sharing-policy administration (role `policy-admin`): versions, diffs, proposals validated
 //! before anything changes, simulation against recorded decisions, explain, optional second-admin
 //! approval, live apply and rollback. Every proposal, approval, application and rollback is an
-//! entry in the disclosure log.
-
-use std::collections::HashSet;
+//! entry in the disclosure log, written before the change takes effect
+//! (`crate::services::policy` holds those use cases; this module parses and renders).
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -13,66 +12,12 @@ use utoipa::ToSchema;
 use super::error::{ApiError, ErrorBody};
 use super::extract::authorize;
 use crate::domain::{FreeText, Role, ValidationError};
-use crate::policy::admin::{ValidChange, diff, simulate, validate_change};
-use crate::policy::{PolicySet, RuleError, parse_policy};
+use crate::policy::admin::{diff, simulate};
+use crate::policy::parse_policy;
 use crate::principal::Principal;
+use crate::services;
+use crate::services::policy::{proposal_of, proposed_set, version_set};
 use crate::state::AppState;
-use crate::store::PolicyProposal;
-
-fn rule_error(e: RuleError) -> ApiError {
-    let mut a = ApiError::new(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, e.code, e.to_string());
-    a.detail.field = Some(format!("rules[{}]", e.line));
-    a
-}
-
-async fn log_policy_event(
-    state: &AppState,
-    who: &Principal,
-    event: &'static str,
-    reference: String,
-    detail: serde_json::Value,
-) -> Result<(), ApiError> {
-    // The change itself is made by the caller after this returns (see audit::Logged).
-    let _logged = state
-        .audit
-        .record_event(who, event, state.clock.now(), None, reference, detail)
-        .await?;
-    Ok(())
-}
-
-async fn version_set(state: &AppState, version: i64) -> Result<PolicySet, ApiError> {
-    if state.store.policy_version(version).await?.is_none() {
-        return Err(ApiError::not_found(
-            "policy_version_not_found",
-            format!("no policy version {version}"),
-        ));
-    }
-    PolicySet::from_store(&state.store, version)
-        .await
-        .map_err(|e| ApiError::internal(&e))
-}
-
-fn registered(state: &AppState) -> HashSet<crate::domain::AgencyId> {
-    state.agencies.keys().cloned().collect()
-}
-
-/// Validates a proposal against its base version and builds the policy it would produce.
-async fn proposed_set(state: &AppState, p: &PolicyProposal) -> Result<(ValidChange, PolicySet), ApiError> {
-    let base = version_set(state, p.base_version).await?;
-    let change = validate_change(base.rules(), &p.added, &p.removed, &registered(state)).map_err(rule_error)?;
-    let set = PolicySet::build(base.model(), change.rules.clone())
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    Ok((change, set))
-}
-
-async fn proposal_of(state: &AppState, id: &str) -> Result<PolicyProposal, ApiError> {
-    state
-        .store
-        .proposal(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("proposal_not_found", "no such proposal"))
-}
 
 /// The policy in force.
 #[utoipa::path(get, path = "/v1/policy", tag = "policy", responses((status = 200, description = "version and rules")))]
@@ -150,7 +95,7 @@ pub struct ProposalInput {
 /// Proposes a change. It is validated now (an invalid proposal is refused and nothing is
 /// stored); it changes nothing until applied.
 #[utoipa::path(post, path = "/v1/policy/proposals", tag = "policy", request_body = ProposalInput,
-    responses((status = 201, description = "the proposal, with its diff"), (status = 422, body = ErrorBody)))]
+    responses((status = 201, description = "the proposal, with its diff"), (status = 422, body = ErrorBody), (status = 503, description = "the audit log is unavailable: nothing changed", body = ErrorBody)))]
 pub async fn propose(
     state: web::Data<AppState>,
     who: Principal,
@@ -161,45 +106,8 @@ pub async fn propose(
     if b.add.len() + b.remove.len() > 1000 {
         return Err(ValidationError::new("add", "too_many_rules", "at most 1000 rules per proposal").into());
     }
-    let base = state.policy.current();
-    let base_version = base
-        .number()
-        .ok_or_else(|| ApiError::internal(&std::io::Error::other("policy not from store")))?;
-    let change = validate_change(base.rules(), &b.add, &b.remove, &registered(&state)).map_err(rule_error)?;
-    // It must also build and evaluate.
-    PolicySet::build(base.model(), change.rules.clone())
-        .await
-        .map_err(|e| {
-            ApiError::new(
-                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_policy",
-                e.to_string(),
-            )
-        })?;
-    let id = uuid::Uuid::new_v4().to_string();
-    let added: Vec<String> = change.added.iter().map(ToString::to_string).collect();
-    let removed: Vec<String> = change.removed.iter().map(ToString::to_string).collect();
-    state
-        .store
-        .insert_proposal(
-            &id,
-            base_version,
-            &added,
-            &removed,
-            reason.as_str(),
-            who.user.as_str(),
-            state.clock.now(),
-        )
-        .await?;
-    log_policy_event(
-        &state,
-        &who,
-        "policy-proposed",
-        id.clone(),
-        serde_json::json!({"base_version": base_version, "added": added, "removed": removed, "reason": reason}),
-    )
-    .await?;
-    Ok(HttpResponse::Created().json(proposal_of(&state, &id).await?))
+    let proposal = services::policy::propose(&state, &who, &b.add, &b.remove, &reason).await?;
+    Ok(HttpResponse::Created().json(proposal))
 }
 
 #[utoipa::path(get, path = "/v1/policy/proposals/{id}", tag = "policy", responses((status = 200, description = "the proposal"), (status = 404, body = ErrorBody)))]
@@ -255,95 +163,28 @@ pub async fn simulate_proposal(
 
 /// A second policy admin approves (never the proposer).
 #[utoipa::path(post, path = "/v1/policy/proposals/{id}/approve", tag = "policy",
-    responses((status = 200, description = "approved"), (status = 403, body = ErrorBody)))]
+    responses((status = 200, description = "approved"), (status = 403, body = ErrorBody), (status = 503, description = "the audit log is unavailable: nothing changed", body = ErrorBody)))]
 pub async fn approve(
     state: web::Data<AppState>,
     who: Principal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&state, &who, "policy:approve")?;
-    let p = proposal_of(&state, &path).await?;
-    if p.author == who.user.as_str() {
-        return Err(ApiError::forbidden(
-            "cannot_approve_own",
-            "a proposal must be approved by another policy admin",
-        ));
-    }
-    if p.applied_version.is_some() {
-        return Err(ApiError::new(
-            actix_web::http::StatusCode::CONFLICT,
-            "proposal_already_applied",
-            "already applied",
-        ));
-    }
-    state
-        .store
-        .approve_proposal(&p.id, who.user.as_str(), state.clock.now())
-        .await?;
-    log_policy_event(&state, &who, "policy-approved", p.id.clone(), serde_json::json!({})).await?;
-    Ok(HttpResponse::Ok().json(proposal_of(&state, &p.id).await?))
+    Ok(HttpResponse::Ok().json(services::policy::approve(&state, &who, &path).await?))
 }
 
 /// Applies a proposal: a new immutable version, in force at once on this instance and within
 /// `policy_admin.refresh_ms` on every other; requests in flight finish under their version.
 #[utoipa::path(post, path = "/v1/policy/proposals/{id}/apply", tag = "policy",
-    responses((status = 200, description = "the new version"), (status = 409, body = ErrorBody)))]
+    responses((status = 200, description = "the new version"), (status = 409, body = ErrorBody), (status = 503, description = "the audit log is unavailable: nothing changed", body = ErrorBody)))]
 pub async fn apply(
     state: web::Data<AppState>,
     who: Principal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&state, &who, "policy:write")?;
-    let p = proposal_of(&state, &path).await?;
-    let conflict = |code: &str, m: &str| ApiError::new(actix_web::http::StatusCode::CONFLICT, code, m);
-    if p.applied_version.is_some() {
-        return Err(conflict(
-            "proposal_already_applied",
-            "this proposal was already applied",
-        ));
-    }
-    if state.policy_admin.require_approval && p.approved_by.is_none() {
-        return Err(conflict(
-            "approval_required",
-            "a second policy admin must approve this proposal first",
-        ));
-    }
-    let head = state.store.policy_head().await?;
-    if head != Some(p.base_version) {
-        return Err(conflict(
-            "stale_proposal",
-            "the policy changed since this proposal was made: propose again",
-        ));
-    }
-    let (change, proposed) = proposed_set(&state, &p).await?;
-    let rules: String = change.rules.iter().map(|r| format!("{r}\n")).collect();
-    let version = state
-        .store
-        .insert_policy_version(
-            head,
-            proposed.model(),
-            &rules,
-            "apply",
-            who.user.as_str(),
-            &p.reason,
-            Some(&p.id),
-            state.clock.now(),
-        )
-        .await?;
-    state
-        .policy
-        .refresh(&state.store)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    log_policy_event(
-        &state,
-        &who,
-        "policy-applied",
-        p.id.clone(),
-        serde_json::json!({"version": version}),
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({"version": version, "proposal": p.id})))
+    let p = services::policy::apply(&state, &who, &path).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"version": p.version, "proposal": path.as_str()})))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -355,7 +196,7 @@ pub struct RollbackInput {
 
 /// Rolls back to an earlier version's rules — as a new version, so history stays whole.
 #[utoipa::path(post, path = "/v1/policy/rollback", tag = "policy", request_body = RollbackInput,
-    responses((status = 200, description = "the new version"), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "the new version"), (status = 404, body = ErrorBody), (status = 503, description = "the audit log is unavailable: nothing changed", body = ErrorBody)))]
 pub async fn rollback(
     state: web::Data<AppState>,
     who: Principal,
@@ -363,39 +204,8 @@ pub async fn rollback(
 ) -> Result<HttpResponse, ApiError> {
     authorize(&state, &who, "policy:write")?;
     let reason = FreeText::parse("reason", &b.reason)?;
-    let target = state
-        .store
-        .policy_version(b.to_version)
-        .await?
-        .ok_or_else(|| ApiError::not_found("policy_version_not_found", "no such version"))?;
-    let head = state.store.policy_head().await?;
-    let version = state
-        .store
-        .insert_policy_version(
-            head,
-            &target.model,
-            &target.rules,
-            "rollback",
-            who.user.as_str(),
-            reason.as_str(),
-            None,
-            state.clock.now(),
-        )
-        .await?;
-    state
-        .policy
-        .refresh(&state.store)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    log_policy_event(
-        &state,
-        &who,
-        "policy-rolled-back",
-        format!("v{version}"),
-        serde_json::json!({"to_rules_of": b.to_version, "version": version}),
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({"version": version, "rules_of": b.to_version})))
+    let v = services::policy::rollback(&state, &who, b.to_version, &reason).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"version": v.version, "rules_of": b.to_version})))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -210,7 +210,8 @@ pub struct RecordView {
     pub sections: Vec<SectionView>,
 }
 
-/// Writes a case record owned by your agency. Content is encrypted at rest.
+/// Writes a case record owned by your agency. Content is encrypted at rest. A sealed category
+/// (`reporter-identity`) is refused (422 `category_sealed`): it comes only from legal-report intake.
 #[utoipa::path(post, path = "/v1/subjects/{id}/records", tag = "records", request_body = CreateRecord,
     responses((status = 201, body = RecordView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_record(
@@ -235,6 +236,15 @@ pub async fn create_record(
     let mut sections = Vec::with_capacity(body.sections.len());
     for (i, s) in body.sections.iter().enumerate() {
         let category = Category::parse(&s.category).map_err(|e| e.at(format!("sections[{i}].category")))?;
+        if category.is_sealed() {
+            // `reporter-identity` comes only from legal-report intake (POST /v1/legal-reports).
+            return Err(ValidationError::new(
+                format!("sections[{i}].category"),
+                "category_sealed",
+                "a sealed category is written only by legal-report intake",
+            )
+            .into());
+        }
         let content = FreeText::parse(&format!("sections[{i}].content"), &s.content)?;
         sections.push(NewSection { category, content });
     }

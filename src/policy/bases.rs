@@ -40,6 +40,15 @@ pub struct ConferenceType {
     pub statute: String,
 }
 
+/// Log oversight: a privacy officer sees the log entries of their own organ; officers of these
+/// agencies see the whole log (ward-wide oversight).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OversightRules {
+    #[serde(default)]
+    pub ward_wide: Vec<AgencyId>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BasesConfig {
@@ -47,6 +56,9 @@ pub struct BasesConfig {
     pub emergency: EmergencyRules,
     pub legal_reports: Vec<ReportRoute>,
     pub conferences: Vec<ConferenceType>,
+    /// Absent: no agency has ward-wide oversight (every officer is scoped to their organ).
+    #[serde(default)]
+    pub oversight: OversightRules,
 }
 
 impl BasesConfig {

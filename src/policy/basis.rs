@@ -109,7 +109,7 @@ pub async fn check(store: &Store, basis: &Basis, q: &BasisQuestion<'_>) -> Resul
             })
         }
         Basis::Emergency { grant_id } => {
-            let grant = store.emergency_grant(*grant_id, false).await?;
+            let grant = store.emergency_grant(*grant_id, None).await?;
             let facts = pre::EmergencyFacts {
                 grant_found: grant.is_some(),
                 granted_to_requester: grant
@@ -118,6 +118,9 @@ pub async fn check(store: &Store, basis: &Basis, q: &BasisQuestion<'_>) -> Resul
                 scope_matches: grant
                     .as_ref()
                     .is_some_and(|g| g.subject_id == q.subject && &g.owner_agency == q.owner),
+                found_not_justified: grant
+                    .as_ref()
+                    .is_some_and(|g| g.review_outcome.as_deref() == Some("not-justified")),
                 expired: grant.as_ref().is_none_or(|g| q.now >= g.expires_at),
             };
             if let Err(code) = pre::emergency(&facts) {

@@ -295,14 +295,11 @@ impl PolicyEngine {
             None => {
                 let seed = PolicySet::load_dir(dir).await?;
                 match store
-                    .insert_policy_version(
-                        None,
+                    .seed_policy_version(
                         seed.model(),
                         &seed.rules_text(),
-                        "seed",
                         "tsunagi",
                         "seeded from policies/",
-                        None,
                         now,
                     )
                     .await

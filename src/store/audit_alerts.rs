@@ -7,7 +7,10 @@ use super::{Store, StoreError};
 pub struct AlertRow {
     pub id: String,
     pub kind: String,
-    /// What the alert is about: `user:<agency>/<user>`, `agency:<id>`, `log`, …
+    /// What the alert is about: `user:<agency>/<user>`, `agency:<id>` (both shown to the officers
+    /// whose scope holds that agency), `checkpointer`, `proof-check`, `audit-verify`, … (other
+    /// scopes are shown to ward-wide officers only, except `verification-failed` alerts, which
+    /// every officer sees).
     pub scope: String,
     /// The local day it belongs to (one alert per kind, scope and day).
     pub day: String,
@@ -35,16 +38,39 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Alerts raised at or after `since_ms`, newest first.
-    pub async fn alerts(&self, since_ms: i64, limit: u32) -> Result<Vec<AlertRow>, StoreError> {
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, kind, scope, day, raised_at_ms, detail FROM audit_alerts WHERE raised_at_ms >= $1 \
-             ORDER BY raised_at_ms DESC, id LIMIT $2",
-        )
-        .bind(since_ms)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *self.conn().await?)
-        .await?;
+    /// Alerts in the reader's log scope raised at or after `since_ms`, newest first. An officer
+    /// scoped to an organ sees the alerts about its agencies and their users (`agency:<id>`,
+    /// `user:<id>/…`) and every alert that the log itself failed verification, which concerns
+    /// every entry.
+    pub async fn alerts(
+        &self,
+        scope: &crate::policy::access::LogScope,
+        since_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<AlertRow>, StoreError> {
+        let mut scoped = String::new();
+        let mut binds: Vec<String> = Vec::new();
+        if let Some(agencies) = scope.agencies() {
+            let mut alternatives = vec!["kind = 'verification-failed'".to_owned()];
+            for a in agencies {
+                binds.push(format!("agency:{a}"));
+                alternatives.push(format!("scope = ${}", binds.len() + 2));
+                let escaped = a.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                binds.push(format!("user:{escaped}/%"));
+                alternatives.push(format!("scope LIKE ${} ESCAPE '\\'", binds.len() + 2));
+            }
+            scoped = format!(" AND ({})", alternatives.join(" OR "));
+        }
+        // Only generated placeholders go into the text.
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT id, kind, scope, day, raised_at_ms, detail FROM audit_alerts WHERE raised_at_ms >= $1{scoped} \
+             ORDER BY raised_at_ms DESC, id LIMIT $2"
+        ));
+        let mut q = sqlx::query_as::<_, Row>(sql).bind(since_ms).bind(i64::from(limit));
+        for b in binds {
+            q = q.bind(b);
+        }
+        let rows: Vec<Row> = q.fetch_all(&mut *self.conn().await?).await?;
         Ok(rows
             .into_iter()
             .map(|(id, kind, scope, day, raised_at_ms, detail)| AlertRow {

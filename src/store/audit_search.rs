@@ -1,10 +1,22 @@
 //! Reading the disclosure log for privacy officers: filtered, paginated search over the index
 //! columns, the entries about one subject, and the pseudonym → id map.
+//!
+//! Every read of entries takes a [`LogScope`] (made only by `policy::access`) and adds it to the
+//! query itself, so an entry outside the reader's scope cannot come back by a forgotten filter.
+//! The agency and user filters never match a column that is sealed because it would name an
+//! abuse reporter (the owning agency of a `legal-report` disclosure, the acting agency and user
+//! of a `legal-report-filed` event): a search by agency must not unmask what the answer seals.
 
 use std::collections::HashMap;
 
-use super::audit_tree::{to_i64, to_u64};
+use super::audit_tree::to_u64;
 use super::{Store, StoreError};
+use crate::policy::access::LogScope;
+
+/// Rows whose `owner_agency` is sealed (it names the agency that filed an abuse report).
+const OWNER_SEALED: &str = "COALESCE(basis, '') = 'legal-report'";
+/// Rows whose `requester_agency` and `requester_user` are sealed (the abuse report's filer).
+const REQUESTER_SEALED: &str = "kind = 'legal-report-filed'";
 
 /// Search filters; `None` means "any". Pseudonyms, not ids: the caller maps ids first.
 #[derive(Debug, Clone, Default)]
@@ -69,11 +81,41 @@ enum Param {
     Int(i64),
 }
 
+/// The scope as a clause over the index columns (pushing its parameters), `None` for the whole
+/// log. Only generated placeholders go into the text.
+fn scope_clause(scope: &LogScope, params: &mut Vec<Param>) -> Option<String> {
+    let agencies = scope.agencies()?;
+    if agencies.is_empty() {
+        return Some("1 = 0".to_owned());
+    }
+    let mut marks = Vec::with_capacity(agencies.len());
+    for a in agencies {
+        params.push(Param::Text(a.clone()));
+        marks.push(format!("${}", params.len()));
+    }
+    let list = marks.join(", ");
+    Some(format!("(requester_agency IN ({list}) OR owner_agency IN ({list}))"))
+}
+
+fn bind_all<'q>(
+    mut q: sqlx::query::QueryAs<'q, sqlx::Any, Row, sqlx::any::AnyArguments>,
+    params: Vec<Param>,
+) -> sqlx::query::QueryAs<'q, sqlx::Any, Row, sqlx::any::AnyArguments> {
+    for p in params {
+        q = match p {
+            Param::Text(s) => q.bind(s),
+            Param::Int(i) => q.bind(i),
+        };
+    }
+    q
+}
+
 impl Store {
-    /// Entries matching every given filter, in index order, at most `limit`.
-    pub async fn search_audit(&self, f: &AuditFilter) -> Result<Vec<FoundEntry>, StoreError> {
+    /// Entries in `scope` matching every given filter, in index order, at most `limit`.
+    pub async fn search_audit(&self, scope: &LogScope, f: &AuditFilter) -> Result<Vec<FoundEntry>, StoreError> {
         let mut clauses: Vec<String> = Vec::new();
         let mut params: Vec<Param> = Vec::new();
+        clauses.extend(scope_clause(scope, &mut params));
         // Only these fixed fragments and generated placeholder numbers go into the text.
         let mut text = |clause: &str, v: &Option<String>, params: &mut Vec<Param>| {
             if let Some(v) = v {
@@ -83,8 +125,18 @@ impl Store {
         };
         text("subject_pseudonym = ?", &f.subject_pseudonym, &mut params);
         text("household_pseudonym = ?", &f.household_pseudonym, &mut params);
-        text("(requester_agency = ? OR owner_agency = ?)", &f.agency, &mut params);
-        text("requester_user = ?", &f.user, &mut params);
+        text(
+            &format!(
+                "((requester_agency = ? AND NOT {REQUESTER_SEALED}) OR (owner_agency = ? AND NOT {OWNER_SEALED}))"
+            ),
+            &f.agency,
+            &mut params,
+        );
+        text(
+            &format!("(requester_user = ? AND NOT {REQUESTER_SEALED})"),
+            &f.user,
+            &mut params,
+        );
         text("basis = ?", &f.basis, &mut params);
         text("session_ref = ?", &f.session, &mut params);
         text("decision = ?", &f.decision, &mut params);
@@ -111,38 +163,79 @@ impl Store {
             format!(" WHERE {}", clauses.join(" AND "))
         };
         let sql = sqlx::AssertSqlSafe(format!("{COLUMNS}{filter} ORDER BY idx LIMIT {limit}"));
-        let mut q = sqlx::query_as::<_, Row>(sql);
-        for p in params {
-            q = match p {
-                Param::Text(s) => q.bind(s),
-                Param::Int(i) => q.bind(i),
-            };
-        }
-        q.fetch_all(&mut *self.conn().await?)
+        bind_all(sqlx::query_as::<_, Row>(sql), params)
+            .fetch_all(&mut *self.conn().await?)
             .await?
             .into_iter()
             .map(found)
             .collect()
     }
 
-    /// One entry with its index columns.
-    pub async fn audit_entry(&self, index: u64) -> Result<Option<FoundEntry>, StoreError> {
-        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE idx = $1")))
-            .bind(to_i64(index)?)
+    /// One entry with its index columns, if it exists and is in `scope` (an index beyond what
+    /// the store can hold is simply not there).
+    pub async fn audit_entry(&self, scope: &LogScope, index: u64) -> Result<Option<FoundEntry>, StoreError> {
+        let Ok(index) = i64::try_from(index) else {
+            return Ok(None);
+        };
+        let mut params = vec![Param::Int(index)];
+        let scoped = scope_clause(scope, &mut params)
+            .map(|c| format!(" AND {c}"))
+            .unwrap_or_default();
+        let sql = sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE idx = $1{scoped}"));
+        let row: Option<Row> = bind_all(sqlx::query_as::<_, Row>(sql), params)
             .fetch_optional(&mut *self.conn().await?)
             .await?;
         row.map(found).transpose()
     }
 
-    /// Every disclosure entry (allowed or refused) about the subject with this pseudonym.
-    pub async fn disclosures_about(&self, subject_pseudonym: &str) -> Result<Vec<FoundEntry>, StoreError> {
-        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{COLUMNS} WHERE subject_pseudonym = $1 AND kind = 'disclosure' ORDER BY idx"
-        )))
-        .bind(subject_pseudonym.to_owned())
-        .fetch_all(&mut *self.conn().await?)
-        .await?;
-        rows.into_iter().map(found).collect()
+    /// One entry whatever its agencies: for the operator's command line only (`tsunagi audit
+    /// proof`), which reads the database directly anyway. The API reads through [`Self::audit_entry`].
+    pub async fn audit_entry_for_operator(&self, index: u64) -> Result<Option<FoundEntry>, StoreError> {
+        let Ok(index) = i64::try_from(index) else {
+            return Ok(None);
+        };
+        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE idx = $1")))
+            .bind(index)
+            .fetch_optional(&mut *self.conn().await?)
+            .await?;
+        row.map(found).transpose()
+    }
+
+    /// Every disclosure entry (allowed or refused) in `scope` about the subject with this pseudonym.
+    pub async fn disclosures_about(
+        &self,
+        scope: &LogScope,
+        subject_pseudonym: &str,
+    ) -> Result<Vec<FoundEntry>, StoreError> {
+        let mut params = vec![Param::Text(subject_pseudonym.to_owned())];
+        let scoped = scope_clause(scope, &mut params)
+            .map(|c| format!(" AND {c}"))
+            .unwrap_or_default();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{COLUMNS} WHERE subject_pseudonym = $1 AND kind = 'disclosure'{scoped} ORDER BY idx"
+        ));
+        bind_all(sqlx::query_as::<_, Row>(sql), params)
+            .fetch_all(&mut *self.conn().await?)
+            .await?
+            .into_iter()
+            .map(found)
+            .collect()
+    }
+
+    /// Whether some entry in `scope` names this subject or household pseudonym. Reads of the log
+    /// do not count: otherwise an officer could bring any pseudonym into scope by searching for it.
+    pub async fn pseudonym_in_scope(&self, scope: &LogScope, pseudonym: &str) -> Result<bool, StoreError> {
+        let mut params = vec![Param::Text(pseudonym.to_owned())];
+        let scoped = scope_clause(scope, &mut params)
+            .map(|c| format!(" AND {c}"))
+            .unwrap_or_default();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{COLUMNS} WHERE (subject_pseudonym = $1 OR household_pseudonym = $1) AND kind <> 'log-read'{scoped} LIMIT 1"
+        ));
+        let row = bind_all(sqlx::query_as::<_, Row>(sql), params)
+            .fetch_optional(&mut *self.conn().await?)
+            .await?;
+        Ok(row.is_some())
     }
 
     /// Known pseudonyms among `pseudonyms`: pseudonym → (kind, id).

@@ -6,6 +6,7 @@
 use sqlx::{Any, Transaction};
 
 use super::{Engine, Store, StoreError};
+use crate::audit::Logged;
 use crate::audit::merkle::Hash;
 
 /// A signed checkpoint as stored.
@@ -19,6 +20,16 @@ pub struct StoredCheckpoint {
     /// Hex key id of the signing key.
     pub key_id: String,
     pub signed_at_ms: i64,
+}
+
+/// The log-inconsistency latch: verification failed, and until an operator clears it the hub
+/// serves no proofs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogInconsistency {
+    pub detected_at_ms: i64,
+    /// `checkpointer`, `proof-check` or `audit-verify`.
+    pub source: String,
+    pub detail: String,
 }
 
 /// Advisory-lock key of the checkpoint round ("tsunagi" in ASCII).
@@ -205,11 +216,15 @@ impl Store {
         row.map(checkpoint_of).transpose()
     }
 
+    /// The stored checkpoint of exactly `size` entries (none for a size the store cannot hold).
     pub async fn checkpoint_at(&self, size: u64) -> Result<Option<StoredCheckpoint>, StoreError> {
+        let Ok(size) = i64::try_from(size) else {
+            return Ok(None);
+        };
         let row: Option<CheckpointRow> = sqlx::query_as(
             "SELECT size, root, note, key_name, key_id, signed_at_ms FROM audit_checkpoints WHERE size = $1",
         )
-        .bind(to_i64(size)?)
+        .bind(size)
         .fetch_optional(&mut *self.conn().await?)
         .await?;
         row.map(checkpoint_of).transpose()
@@ -223,6 +238,42 @@ impl Store {
         .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.into_iter().map(checkpoint_of).collect()
+    }
+
+    /// Sets the log-inconsistency latch, keeping the first detection if it is set already.
+    /// Returns whether it was newly set.
+    pub async fn latch_log_inconsistency(&self, at_ms: i64, source: &str, detail: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO audit_inconsistency (id, detected_at_ms, source, detail) VALUES (1, $1, $2, $3) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(at_ms)
+        .bind(source.to_owned())
+        .bind(detail.to_owned())
+        .execute(&mut *self.conn().await?)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The latch, when set.
+    pub async fn log_inconsistency(&self) -> Result<Option<LogInconsistency>, StoreError> {
+        let row: Option<(i64, String, String)> =
+            sqlx::query_as("SELECT detected_at_ms, source, detail FROM audit_inconsistency WHERE id = 1")
+                .fetch_optional(&mut *self.conn().await?)
+                .await?;
+        Ok(row.map(|(detected_at_ms, source, detail)| LogInconsistency {
+            detected_at_ms,
+            source,
+            detail,
+        }))
+    }
+
+    /// Clears the latch; the operator's clearing is logged first (hence the [`Logged`]).
+    pub async fn clear_log_inconsistency(&self, _logged: &Logged) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM audit_inconsistency WHERE id = 1")
+            .execute(&mut *self.conn().await?)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Whether the pool has been closed (background tasks stop then).

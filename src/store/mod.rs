@@ -22,7 +22,7 @@ pub use audit_alerts::AlertRow;
 pub use audit_rows::{AuditRow, NewAuditRow};
 pub use audit_scan::{ScanPage, ScanRow};
 pub use audit_search::{AuditFilter, FoundEntry};
-pub use audit_tree::{RoundGuard, StoredCheckpoint};
+pub use audit_tree::{LogInconsistency, RoundGuard, StoredCheckpoint};
 pub use bases::{EmergencyGrant, LegalReport, Notification};
 pub use meetings::{AgendaItem, Body, FollowUp, InfoRequest, NewBody, RosterEntry, Session};
 pub use policies::{PolicyProposal, PolicyVersion};

@@ -1,11 +1,16 @@
 //! Policy versions and proposals. A version is immutable; the head is the highest version. The
 //! version number is assigned by the INSERT itself under the primary key, so two instances can
 //! never both create the same version.
+//!
+//! Proposals, approvals and new versions take the [`Logged`] of their entry: they take effect
+//! only after it. Only the first (seed) version, written at first start before anyone can act,
+//! has no entry of its own.
 
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::{Engine, Store, StoreError, from_ms, to_ms};
+use crate::audit::Logged;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicyVersion {
@@ -110,13 +115,48 @@ impl Store {
             .collect()
     }
 
-    /// Appends a version after `expected_head` (optimistic concurrency: if another admin or
-    /// instance got there first, nothing is written and `Conflict("stale_policy_head")` returned).
+    /// Writes the seed version (from the policy files, at first start). If a version exists
+    /// already, nothing is written and `Conflict("stale_policy_head")` returned.
+    pub async fn seed_policy_version(
+        &self,
+        model: &str,
+        rules: &str,
+        author: &str,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<i64, StoreError> {
+        self.insert_version(None, model, rules, "seed", author, reason, None, now)
+            .await
+    }
+
+    /// Appends version `expected_head + 1` (named by the entry in `_logged`) after
+    /// `expected_head` (optimistic concurrency: if another admin or instance got there first,
+    /// nothing is written and `Conflict("stale_policy_head")` returned).
     #[expect(
         clippy::too_many_arguments,
         reason = "one column per argument: a row struct would only rename them"
     )]
-    pub async fn insert_policy_version(
+    pub async fn append_policy_version(
+        &self,
+        expected_head: Option<i64>,
+        model: &str,
+        rules: &str,
+        kind: &str,
+        author: &str,
+        reason: &str,
+        proposal_id: Option<&str>,
+        now: OffsetDateTime,
+        _logged: &Logged,
+    ) -> Result<i64, StoreError> {
+        self.insert_version(expected_head, model, rules, kind, author, reason, proposal_id, now)
+            .await
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one column per argument: a row struct would only rename them"
+    )]
+    async fn insert_version(
         &self,
         expected_head: Option<i64>,
         model: &str,
@@ -176,6 +216,7 @@ impl Store {
         reason: &str,
         author: &str,
         now: OffsetDateTime,
+        _logged: &Logged,
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO policy_proposals (id, base_version, added, removed, reason, author, created_at_ms) \
@@ -217,7 +258,14 @@ impl Store {
         .transpose()
     }
 
-    pub async fn approve_proposal(&self, id: &str, by: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+    /// Records the approval after its entry (`_logged`); the first approval stands.
+    pub async fn approve_proposal(
+        &self,
+        id: &str,
+        by: &str,
+        now: OffsetDateTime,
+        _logged: &Logged,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE policy_proposals SET approved_by = $1, approved_at_ms = $2 WHERE id = $3 AND approved_by IS NULL",
         )

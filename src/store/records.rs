@@ -60,8 +60,22 @@ fn parse_meta(record: &str, section: &str, category: &str) -> Result<SectionMeta
 
 impl Store {
     /// Stores a record owned by `record.owner`, its sections sealed. Provenance: the record came
-    /// in directly from its owner (`origin_basis = intake`).
+    /// in directly from its owner (`origin_basis = intake`). A sealed category
+    /// (`reporter-identity`) is refused (`Conflict("category_sealed")`): it comes only from
+    /// legal-report intake ([`Store::create_legal_report`]).
     pub async fn create_record(
+        &self,
+        record: NewRecord,
+        now: OffsetDateTime,
+    ) -> Result<(RecordId, Vec<SectionId>), StoreError> {
+        if record.sections.iter().any(|s| s.category.is_sealed()) {
+            return Err(StoreError::Conflict("category_sealed"));
+        }
+        self.insert_record(record, now).await
+    }
+
+    /// Stores a record as given, sealed sections included (legal-report intake only).
+    pub(super) async fn insert_record(
         &self,
         record: NewRecord,
         now: OffsetDateTime,

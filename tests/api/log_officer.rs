@@ -153,16 +153,18 @@ async fn a_subjects_report_has_every_disclosure_with_proofs_and_no_sealed_or_thi
     for engine in engines() {
         let app = spawn_app(engine).await;
         let (st, _) = busy_story(&app).await;
-        // A sealed section: the disclosure's entry records it as withheld ("sealed").
-        let (s, _) = st
-            .owner
+        // A sealed section (it comes only from legal-report intake: an elder-abuse report goes to
+        // the regional support centre): the disclosure's entry records it as withheld ("sealed").
+        let (s, r) = app
+            .caller("suzuki", "sapota", "caseworker")
             .post(
-                &format!("/v1/subjects/{}/records", st.subject),
-                &json!({"purpose": "safeguarding", "sections": [
-                    {"category": "reporter-identity", "content": "reported by the neighbour, 佐藤 花子"}]}),
+                "/v1/legal-reports",
+                &json!({"report_type": "elder-abuse", "subject_id": st.subject,
+                        "sections": [{"category": "safeguarding", "content": "bruises seen at a visit"}],
+                        "reporter": {"name": "佐藤 花子", "contact": "neighbour"}}),
             )
             .await;
-        assert_eq!(s, 201);
+        assert_eq!(s, 201, "{r}");
         let mut all_categories = disclosure_body(&st.subject, &st.consent, "employment support");
         all_categories["categories"] = json!(["identity", "reporter-identity"]);
         let (s, b) = st.jobota.post("/v1/disclosures", &all_categories).await;

@@ -1,0 +1,254 @@
+//! Policy changes, each logged before it takes effect: a proposal (`policy-proposed`), an
+//! approval (`policy-approved`), applying one (`policy-applied`, naming the new version) and a
+//! rollback (`policy-rolled-back`). A new version's number is the head's plus one, fixed before
+//! the entry is written; if another admin or instance moved the head in between, the version is
+//! not written (409 `stale_policy_head`) and the entry stands for an attempt that changed nothing.
+
+use std::collections::HashSet;
+
+use super::conflict;
+use crate::domain::{AgencyId, FreeText};
+use crate::http::error::ApiError;
+use crate::policy::admin::{ValidChange, validate_change};
+use crate::policy::{PolicySet, RuleError};
+use crate::principal::Principal;
+use crate::state::AppState;
+use crate::store::PolicyProposal;
+
+/// A rule that does not validate, against its line.
+pub fn rule_error(e: RuleError) -> ApiError {
+    let mut a = ApiError::new(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, e.code, e.to_string());
+    a.detail.field = Some(format!("rules[{}]", e.line));
+    a
+}
+
+async fn log_policy_event(
+    state: &AppState,
+    who: &Principal,
+    event: &'static str,
+    reference: String,
+    detail: serde_json::Value,
+) -> Result<crate::audit::Logged, ApiError> {
+    Ok(state
+        .audit
+        .record_event(who, event, state.clock.now(), None, reference, detail)
+        .await?)
+}
+
+/// The policy of a stored version.
+pub async fn version_set(state: &AppState, version: i64) -> Result<PolicySet, ApiError> {
+    if state.store.policy_version(version).await?.is_none() {
+        return Err(ApiError::not_found(
+            "policy_version_not_found",
+            format!("no policy version {version}"),
+        ));
+    }
+    PolicySet::from_store(&state.store, version)
+        .await
+        .map_err(|e| ApiError::internal(&e))
+}
+
+/// The registered agencies (rules may name only these).
+pub fn registered(state: &AppState) -> HashSet<AgencyId> {
+    state.agencies.keys().cloned().collect()
+}
+
+/// Validates a proposal against its base version and builds the policy it would produce.
+pub async fn proposed_set(state: &AppState, p: &PolicyProposal) -> Result<(ValidChange, PolicySet), ApiError> {
+    let base = version_set(state, p.base_version).await?;
+    let change = validate_change(base.rules(), &p.added, &p.removed, &registered(state)).map_err(rule_error)?;
+    let set = PolicySet::build(base.model(), change.rules.clone())
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok((change, set))
+}
+
+pub async fn proposal_of(state: &AppState, id: &str) -> Result<PolicyProposal, ApiError> {
+    state
+        .store
+        .proposal(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("proposal_not_found", "no such proposal"))
+}
+
+/// Proposes a change to the policy in force: validated (an invalid proposal is refused and
+/// nothing stored or logged), logged, stored. It changes nothing until applied.
+pub async fn propose(
+    state: &AppState,
+    who: &Principal,
+    add: &[String],
+    remove: &[String],
+    reason: &FreeText,
+) -> Result<PolicyProposal, ApiError> {
+    let base = state.policy.current();
+    let base_version = base
+        .number()
+        .ok_or_else(|| ApiError::internal(&std::io::Error::other("policy not from store")))?;
+    let change = validate_change(base.rules(), add, remove, &registered(state)).map_err(rule_error)?;
+    // It must also build and evaluate.
+    PolicySet::build(base.model(), change.rules.clone())
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_policy",
+                e.to_string(),
+            )
+        })?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let added: Vec<String> = change.added.iter().map(ToString::to_string).collect();
+    let removed: Vec<String> = change.removed.iter().map(ToString::to_string).collect();
+    let logged = log_policy_event(
+        state,
+        who,
+        "policy-proposed",
+        id.clone(),
+        serde_json::json!({"base_version": base_version, "added": added, "removed": removed, "reason": reason}),
+    )
+    .await?;
+    state
+        .store
+        .insert_proposal(
+            &id,
+            base_version,
+            &added,
+            &removed,
+            reason.as_str(),
+            who.user.as_str(),
+            state.clock.now(),
+            &logged,
+        )
+        .await?;
+    proposal_of(state, &id).await
+}
+
+/// A second policy admin approves (never the proposer): logged, then recorded.
+pub async fn approve(state: &AppState, who: &Principal, id: &str) -> Result<PolicyProposal, ApiError> {
+    let p = proposal_of(state, id).await?;
+    if p.author == who.user.as_str() {
+        return Err(ApiError::forbidden(
+            "cannot_approve_own",
+            "a proposal must be approved by another policy admin",
+        ));
+    }
+    if p.applied_version.is_some() {
+        return Err(conflict("proposal_already_applied", "already applied"));
+    }
+    if p.approved_by.is_none() {
+        let logged = log_policy_event(state, who, "policy-approved", p.id.clone(), serde_json::json!({})).await?;
+        state
+            .store
+            .approve_proposal(&p.id, who.user.as_str(), state.clock.now(), &logged)
+            .await?;
+    }
+    proposal_of(state, &p.id).await
+}
+
+/// The outcome of an apply or rollback: the new version.
+#[derive(Debug, Clone, Copy)]
+pub struct NewVersion {
+    pub version: i64,
+}
+
+/// Refreshes this instance's policy from the store (the new version is in force at once here).
+async fn refresh(state: &AppState) -> Result<(), ApiError> {
+    state
+        .policy
+        .refresh(&state.store)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(())
+}
+
+/// Applies a proposal as a new immutable version: logged (naming the version), written, in
+/// force.
+pub async fn apply(state: &AppState, who: &Principal, id: &str) -> Result<NewVersion, ApiError> {
+    let p = proposal_of(state, id).await?;
+    if p.applied_version.is_some() {
+        return Err(conflict(
+            "proposal_already_applied",
+            "this proposal was already applied",
+        ));
+    }
+    if state.policy_admin.require_approval && p.approved_by.is_none() {
+        return Err(conflict(
+            "approval_required",
+            "a second policy admin must approve this proposal first",
+        ));
+    }
+    let head = state.store.policy_head().await?;
+    if head != Some(p.base_version) {
+        return Err(conflict(
+            "stale_proposal",
+            "the policy changed since this proposal was made: propose again",
+        ));
+    }
+    let (change, proposed) = proposed_set(state, &p).await?;
+    let rules: String = change.rules.iter().map(|r| format!("{r}\n")).collect();
+    let next = head.unwrap_or(0) + 1;
+    let logged = log_policy_event(
+        state,
+        who,
+        "policy-applied",
+        p.id.clone(),
+        serde_json::json!({"version": next}),
+    )
+    .await?;
+    let version = state
+        .store
+        .append_policy_version(
+            head,
+            proposed.model(),
+            &rules,
+            "apply",
+            who.user.as_str(),
+            &p.reason,
+            Some(&p.id),
+            state.clock.now(),
+            &logged,
+        )
+        .await?;
+    refresh(state).await?;
+    Ok(NewVersion { version })
+}
+
+/// Rolls back to an earlier version's rules — as a new version, so history stays whole: logged
+/// (naming the new version), written, in force.
+pub async fn rollback(
+    state: &AppState,
+    who: &Principal,
+    to_version: i64,
+    reason: &FreeText,
+) -> Result<NewVersion, ApiError> {
+    let target = state
+        .store
+        .policy_version(to_version)
+        .await?
+        .ok_or_else(|| ApiError::not_found("policy_version_not_found", "no such version"))?;
+    let head = state.store.policy_head().await?;
+    let next = head.unwrap_or(0) + 1;
+    let logged = log_policy_event(
+        state,
+        who,
+        "policy-rolled-back",
+        format!("v{next}"),
+        serde_json::json!({"to_rules_of": to_version, "version": next}),
+    )
+    .await?;
+    let version = state
+        .store
+        .append_policy_version(
+            head,
+            &target.model,
+            &target.rules,
+            "rollback",
+            who.user.as_str(),
+            reason.as_str(),
+            None,
+            state.clock.now(),
+            &logged,
+        )
+        .await?;
+    refresh(state).await?;
+    Ok(NewVersion { version })
+}
