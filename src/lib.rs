@@ -17,6 +17,7 @@ pub mod devcerts;
 pub mod disclosure;
 pub mod domain;
 pub mod http;
+pub mod meetings;
 pub mod policy;
 pub mod principal;
 pub mod services;

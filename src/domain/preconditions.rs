@@ -10,12 +10,25 @@ use serde::Deserialize;
 #[serde(rename_all = "kebab-case")]
 pub enum RosterFact {
     Absent,
-    /// On the roster, for the agency they now call from.
+    /// Invited by the secretariat, not yet confirmed by the person themselves.
+    Invited,
+    /// On the roster and confirmed, for the agency they now call from.
     Current,
     /// On the roster, but for another agency (they moved).
     OtherAgency,
     /// Removed: a former member.
     Former,
+}
+
+/// The asked agency's answer to an information request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnswerFact {
+    /// Nobody at the asked agency has answered yet.
+    Unanswered,
+    Declined,
+    /// Answered with the categories it decided to provide (the basis covers only those).
+    Provided,
 }
 
 /// An information request named in the disclosure, if any.
@@ -26,9 +39,11 @@ pub enum RequestFact {
     NotFound,
     /// Found, but it asks another agency or about another person.
     OtherScope,
-    /// Found and matching; `names_requester` is whether it names the requester as recipient.
+    /// Found and matching the owner and person asked for; `names_requester` is whether it names
+    /// the requester (user and agency) as its recipient.
     Matching {
         names_requester: bool,
+        answer: AnswerFact,
     },
 }
 
@@ -53,14 +68,19 @@ pub struct MeetingFacts {
     pub body_kind_matches: bool,
     pub request: RequestFact,
     pub roster: RosterFact,
-    /// The owning agency takes part (a current roster member's agency).
+    /// The owning agency takes part: someone from it is a confirmed, pledged, not-removed member
+    /// of this session's roster (a row the secretariat wrote alone does not count). The other
+    /// way an owner takes part, answering an information request, is `request`.
     pub owner_takes_part: bool,
+    /// The requester (user at agency) accepted the body's current pledge.
     pub pledge_current: bool,
     pub on_agenda: bool,
     pub window: WindowFact,
 }
 
-/// Ok(via_follow_up) or the refusal code.
+/// Ok(via_follow_up) or the refusal code. With a matching, answered information request the
+/// named recipient needs no place on the roster, and the owner takes part by having answered;
+/// the basis then covers only the categories the answer provided (decided by the caller).
 pub fn meeting(f: &MeetingFacts) -> Result<bool, &'static str> {
     if !f.session_found {
         return Err("session_not_found");
@@ -68,23 +88,38 @@ pub fn meeting(f: &MeetingFacts) -> Result<bool, &'static str> {
     if !f.body_kind_matches {
         return Err("basis_body_mismatch");
     }
-    let (has_request, named) = match f.request {
-        RequestFact::None => (false, false),
+    let has_request = match f.request {
+        RequestFact::None => false,
         RequestFact::NotFound => return Err("info_request_not_found"),
         RequestFact::OtherScope => return Err("info_request_scope_mismatch"),
-        RequestFact::Matching { names_requester } => (true, names_requester),
+        RequestFact::Matching {
+            names_requester: false, ..
+        } => return Err("not_request_recipient"),
+        RequestFact::Matching {
+            answer: AnswerFact::Unanswered,
+            ..
+        } => return Err("info_request_unanswered"),
+        RequestFact::Matching {
+            answer: AnswerFact::Declined,
+            ..
+        } => return Err("info_request_declined"),
+        RequestFact::Matching {
+            names_requester: true,
+            answer: AnswerFact::Provided,
+        } => true,
     };
     match f.roster {
         RosterFact::Former => return Err("former_member"),
         RosterFact::OtherAgency => return Err("not_on_roster"),
-        RosterFact::Absent if !named => return Err("not_on_roster"),
-        RosterFact::Absent | RosterFact::Current => {}
-    }
-    if !f.owner_takes_part && !has_request {
-        return Err("owner_not_member");
+        RosterFact::Absent if !has_request => return Err("not_on_roster"),
+        RosterFact::Invited if !has_request => return Err("not_confirmed"),
+        RosterFact::Absent | RosterFact::Invited | RosterFact::Current => {}
     }
     if !f.pledge_current {
         return Err("no_pledge");
+    }
+    if !f.owner_takes_part && !has_request {
+        return Err("owner_not_member");
     }
     if !f.on_agenda && !has_request {
         return Err("not_on_agenda");

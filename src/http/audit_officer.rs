@@ -487,7 +487,8 @@ pub struct AlertsView {
     pub alerts: Vec<AlertRow>,
 }
 
-/// Alerts in the officer's scope, newest first: `unusual-volume`, `verification-failed`.
+/// Alerts in the officer's scope, newest first: `unusual-volume`, `verification-failed`,
+/// `emergency-grant`.
 #[utoipa::path(get, path = "/v1/audit/alerts", tag = "audit", params(AlertsQuery),
     responses((status = 200, body = AlertsView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 422, body = ErrorBody)))]

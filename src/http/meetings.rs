@@ -1,7 +1,10 @@
-//! Support meetings (支援会議, Social Welfare Act Art. 106-6) and statutory conferences:
-//! bodies, pledges, sessions, rosters, agendas, information requests, follow-up assignments,
-//! leaving, provenance approvals and the session record. The secretariat agency runs a body;
-//! privacy officers and the session's roster can read its record, nobody else.
+//! Support meetings (支援会議, Social Welfare Act Art. 106-6) and statutory conferences over
+//! HTTP: bodies, pledges, sessions, invitations and confirmations, agendas, information
+//! requests and their answers, follow-ups, leaving, provenance approvals and the session record.
+//!
+//! Handlers only parse, call and render: who may do what is a capability from
+//! [`crate::policy::access`], and the use cases (each change logged first) are in
+//! [`crate::meetings`].
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -10,15 +13,31 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{authorize, registered_agency};
-use crate::domain::{
-    AgendaItemId, BasisKind, BodyId, BodyKind, FreeText, HouseholdId, RecordId, SessionId, SubjectId, UserId,
-    ValidationError,
-};
+use crate::domain::{AgendaItemId, BasisKind, Category, FreeText, HouseholdId, SubjectId, UserId, ValidationError};
+use crate::meetings::{self as svc, AgendaTarget, Answer, BodyInput, MeetingError};
 use crate::policy::access;
-use crate::policy::basis::SUPPORT_MEETING_STATUTE;
 use crate::principal::Principal;
 use crate::state::AppState;
-use crate::store::{Body, NewBody, Session};
+
+impl From<MeetingError> for ApiError {
+    fn from(e: MeetingError) -> Self {
+        match e {
+            MeetingError::Access(a) => a.into(),
+            MeetingError::Invalid(v) => v.into(),
+            MeetingError::NotFound(what) => {
+                ApiError::not_found(&format!("{what}_not_found"), format!("no such {what}"))
+            }
+            MeetingError::BadRequest(code, message) => ApiError::bad_request(code, message),
+            MeetingError::Conflict(code) => ApiError::new(
+                actix_web::http::StatusCode::CONFLICT,
+                code,
+                "the request conflicts with the current state",
+            ),
+            MeetingError::Audit(a) => a.into(),
+            MeetingError::Store(s) => s.into(),
+        }
+    }
+}
 
 fn parse_time(field: &str, s: &str) -> Result<OffsetDateTime, ValidationError> {
     OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
@@ -34,31 +53,6 @@ fn text(field: &str, s: &str, max: usize) -> Result<String, ValidationError> {
         ));
     }
     Ok(FreeText::parse(field, s)?.into_string())
-}
-
-fn not_found(what: &str) -> ApiError {
-    ApiError::not_found(&format!("{what}_not_found"), format!("no such {what}"))
-}
-
-async fn body_of(state: &AppState, id: &str) -> Result<Body, ApiError> {
-    let id = BodyId::parse(id).map_err(|_| not_found("body"))?;
-    state.store.body(id).await?.ok_or_else(|| not_found("body"))
-}
-
-async fn session_of(state: &AppState, id: &str) -> Result<(Session, Body), ApiError> {
-    let id = SessionId::parse(id).map_err(|_| not_found("session"))?;
-    let session = state.store.session(id).await?.ok_or_else(|| not_found("session"))?;
-    let body = state
-        .store
-        .body(session.body_id)
-        .await?
-        .ok_or_else(|| not_found("body"))?;
-    Ok((session, body))
-}
-
-/// Only the body's secretariat (role meeting-secretariat at the secretariat agency) runs it.
-fn require_secretariat(state: &AppState, who: &Principal, body: &Body) -> Result<(), ApiError> {
-    Ok(access::secretariat(&state.policy.current(), who, body)?)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -77,66 +71,50 @@ pub struct CreateBody {
     pub pledge_text: String,
 }
 
-/// Convenes a standing body; your agency becomes its secretariat.
+/// Convenes a standing body; only the agency `policies/bases.toml` names for this kind of body
+/// may (403 `not_convening_agency`), and it becomes the body's secretariat.
 #[utoipa::path(post, path = "/v1/bodies", tag = "meetings", request_body = CreateBody,
-    responses((status = 201, description = "the body"), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, description = "the body"), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
 pub async fn create_body(
     state: web::Data<AppState>,
     who: Principal,
     b: web::Json<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&state, &who, "meetings:write")?;
-    let (kind, conference_type, legal_basis) = match b.kind.as_str() {
-        "support-meeting" => (BodyKind::SupportMeeting, None, SUPPORT_MEETING_STATUTE.to_owned()),
-        "statutory-conference" => {
-            let t = b.conference_type.as_deref().ok_or_else(|| {
-                ValidationError::new(
-                    "conference_type",
-                    "missing_field",
-                    "a statutory conference names its type",
-                )
-            })?;
-            let c = state.bases.conference(t).ok_or_else(|| {
-                ValidationError::new(
-                    "conference_type",
-                    "unknown_conference_type",
-                    "not a conference type in policies/bases.toml",
-                )
-            })?;
-            (BodyKind::StatutoryConference, Some(c.kind.clone()), c.statute.clone())
-        }
-        _ => {
-            return Err(
-                ValidationError::new("kind", "invalid_value", "support-meeting or statutory-conference").into(),
-            );
-        }
-    };
+    let (kind, conference_type, legal_basis) = svc::body_kind(&state, &b.kind, b.conference_type.as_deref())?;
+    let cap = access::convener(
+        &state.policy.current(),
+        &state.bases,
+        &who,
+        kind,
+        conference_type.as_deref(),
+    )?;
     let window_days = b.window_days.unwrap_or(state.bases.meetings.window_days);
     if window_days > 365 {
         return Err(ValidationError::new("window_days", "invalid_value", "at most 365").into());
     }
-    let new = NewBody {
-        kind,
+    let input = BodyInput {
         conference_type,
         name: text("name", &b.name, 200)?,
         legal_basis,
         rules_text: text("rules_text", &b.rules_text, FreeText::MAX_CHARS)?,
-        secretariat_agency: who.agency.clone(),
-        window_days: i64::from(window_days),
+        window_days,
         pledge_text: text("pledge_text", &b.pledge_text, FreeText::MAX_CHARS)?,
     };
-    let id = state.store.create_body(&new, &who.user, state.clock.now()).await?;
-    let body = state.store.body(id).await?.ok_or_else(|| not_found("body"))?;
-    Ok(HttpResponse::Created().json(body))
+    Ok(HttpResponse::Created().json(svc::create_body(&state, &cap, input).await?))
 }
 
-#[utoipa::path(get, path = "/v1/bodies/{id}", tag = "meetings", responses((status = 200, description = "the body"), (status = 404, body = ErrorBody)))]
+/// The body: its secretariat, invitees of its sessions and recipients of its requests, and
+/// privacy officers in scope may read it (403 `not_participant`).
+#[utoipa::path(get, path = "/v1/bodies/{id}", tag = "meetings",
+    responses((status = 200, description = "the body"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_body(
     state: web::Data<AppState>,
-    _who: Principal,
+    who: Principal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(body_of(&state, &path).await?))
+    Ok(HttpResponse::Ok().json(svc::read_body(&state, &who, &path).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -147,52 +125,48 @@ pub struct PledgeText {
 
 /// Publishes a new pledge version: every member must accept it again.
 #[utoipa::path(post, path = "/v1/bodies/{id}/pledge-texts", tag = "meetings", request_body = PledgeText,
-    responses((status = 201, description = "the new version"), (status = 403, body = ErrorBody)))]
+    responses((status = 201, description = "the new version"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn add_pledge_text(
     state: web::Data<AppState>,
     who: Principal,
     path: web::Path<String>,
     b: web::Json<PledgeText>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body_of(&state, &path).await?;
-    require_secretariat(&state, &who, &body)?;
-    let version = state
-        .store
-        .add_pledge_text(body.id, &text("text", &b.text, FreeText::MAX_CHARS)?, state.clock.now())
-        .await?;
-    Ok(HttpResponse::Created().json(serde_json::json!({"body_id": body.id, "version": version})))
+    let sec = svc::body_secretariat(&state, &who, &path).await?;
+    let version = svc::add_pledge_text(&state, &sec, text("text", &b.text, FreeText::MAX_CHARS)?).await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({"body_id": sec.body().id, "version": version})))
 }
 
-/// The calling user accepts the body's current confidentiality pledge.
+/// The calling user accepts the body's current confidentiality pledge (only people invited to
+/// its sessions or named by its information requests: 403 `not_invited`).
 #[utoipa::path(post, path = "/v1/bodies/{id}/pledges", tag = "meetings",
-    responses((status = 201, description = "accepted"), (status = 404, body = ErrorBody)))]
+    responses((status = 201, description = "accepted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
 pub async fn accept_pledge(
     state: web::Data<AppState>,
     who: Principal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "pledges:write")?;
-    let body = body_of(&state, &path).await?;
-    let version = state
-        .store
-        .accept_pledge(body.id, &who.user, &who.agency, state.clock.now())
-        .await?;
-    Ok(HttpResponse::Created().json(serde_json::json!({"body_id": body.id, "user": who.user, "version": version})))
+    let cap = svc::pledger(&state, &who, &path).await?;
+    let version = svc::accept_pledge(&state, &cap).await?;
+    Ok(HttpResponse::Created()
+        .json(serde_json::json!({"body_id": cap.body().id, "user": who.user, "version": version})))
 }
 
 /// A member leaves: access ends at once; they stay listed as a former member.
 #[utoipa::path(delete, path = "/v1/bodies/{id}/members/{user_id}", tag = "meetings",
-    responses((status = 200, description = "removed"), (status = 403, body = ErrorBody)))]
+    responses((status = 200, description = "removed"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody, description = "no such body, or not on its roster (`member_not_found`)"),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn remove_member(
     state: web::Data<AppState>,
     who: Principal,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, user) = path.into_inner();
-    let body = body_of(&state, &id).await?;
-    require_secretariat(&state, &who, &body)?;
+    let sec = svc::body_secretariat(&state, &who, &id).await?;
     let user = UserId::parse(&user)?;
-    let rows = state.store.remove_member(body.id, &user, state.clock.now()).await?;
+    let rows = svc::remove_member(&state, &sec, &user).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"user": user, "sessions_left": rows})))
 }
 
@@ -204,48 +178,31 @@ pub struct CreateSession {
 }
 
 #[utoipa::path(post, path = "/v1/bodies/{id}/sessions", tag = "meetings", request_body = CreateSession,
-    responses((status = 201, description = "the session"), (status = 403, body = ErrorBody)))]
+    responses((status = 201, description = "the session"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn create_session(
     state: web::Data<AppState>,
     who: Principal,
     path: web::Path<String>,
     b: web::Json<CreateSession>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body_of(&state, &path).await?;
-    require_secretariat(&state, &who, &body)?;
+    let sec = svc::body_secretariat(&state, &who, &path).await?;
     let held_at = parse_time("held_at", &b.held_at)?;
-    let id = state.store.create_session(body.id, held_at, state.clock.now()).await?;
-    let session = state.store.session(id).await?.ok_or_else(|| not_found("session"))?;
-    Ok(HttpResponse::Created().json(session))
+    Ok(HttpResponse::Created().json(svc::create_session(&state, &sec, held_at).await?))
 }
 
-/// Who may read a session: privacy officers and the secretariat (policy `meetings:read`), and
-/// current members of that session's roster.
-async fn require_reader(state: &AppState, who: &Principal, session: &Session) -> Result<(), ApiError> {
-    let roster = state.store.roster(session.id).await?;
-    Ok(access::session_reader(
-        &state.policy.current(),
-        who,
-        &roster,
-        state.clock.now(),
-    )?)
-}
-
-/// The session with its roster and agenda.
-#[utoipa::path(get, path = "/v1/sessions/{id}", tag = "meetings", responses((status = 200, description = "the session"), (status = 403, body = ErrorBody)))]
+/// The session with its roster (each row `invited`, `confirmed` or `removed`, with pledge state
+/// and whether it counts as a member) and agenda: the body's secretariat, the session's members
+/// and privacy officers in scope (403 `not_on_roster`).
+#[utoipa::path(get, path = "/v1/sessions/{id}", tag = "meetings",
+    responses((status = 200, description = "the session"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_session(
     state: web::Data<AppState>,
     who: Principal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (session, body) = session_of(&state, &path).await?;
-    require_reader(&state, &who, &session).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "session": session,
-        "body": body,
-        "roster": state.store.roster(session.id).await?,
-        "agenda": state.store.agenda(session.id).await?,
-    })))
+    let cap = svc::session_reader(&state, &who, &path).await?;
+    Ok(HttpResponse::Ok().json(svc::read_session(&state, &cap).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -257,27 +214,38 @@ pub struct RosterInput {
     pub attendance: Option<String>,
 }
 
+/// Invites a person: the row is an invitation until they confirm it with their own token.
 #[utoipa::path(post, path = "/v1/sessions/{id}/roster", tag = "meetings", request_body = RosterInput,
-    responses((status = 201, description = "added"), (status = 403, body = ErrorBody)))]
+    responses((status = 201, description = "the roster"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn add_to_roster(
     state: web::Data<AppState>,
     who: Principal,
     path: web::Path<String>,
     b: web::Json<RosterInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let (session, body) = session_of(&state, &path).await?;
-    require_secretariat(&state, &who, &body)?;
+    let sec = svc::session_secretariat(&state, &who, &path).await?;
     let user = UserId::parse(&b.user_id).map_err(|e| e.at("user_id"))?;
     let agency = registered_agency(&state, "agency_id", &b.agency_id)?;
     let attendance = b.attendance.as_deref().unwrap_or("member");
     if !matches!(attendance, "member" | "attendee") {
         return Err(ValidationError::new("attendance", "invalid_value", "member or attendee").into());
     }
-    state
-        .store
-        .add_to_roster(session.id, &user, &agency, attendance, state.clock.now())
-        .await?;
-    Ok(HttpResponse::Created().json(state.store.roster(session.id).await?))
+    Ok(HttpResponse::Created().json(svc::invite(&state, &sec, &user, &agency, attendance).await?))
+}
+
+/// The invited person confirms their own membership (their user and agency must match the
+/// invitation: 403 `not_invited`). They count as a member once they also hold the current pledge.
+#[utoipa::path(post, path = "/v1/sessions/{id}/roster/confirm", tag = "meetings",
+    responses((status = 200, description = "confirmed, with the pledge to accept"), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn confirm_membership(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let cap = svc::invitee(&state, &who, &path).await?;
+    Ok(HttpResponse::Ok().json(svc::confirm(&state, &cap).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -289,72 +257,58 @@ pub struct AgendaInput {
 }
 
 #[utoipa::path(post, path = "/v1/sessions/{id}/agenda", tag = "meetings", request_body = AgendaInput,
-    responses((status = 201, description = "the item"), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, description = "the item"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn add_agenda_item(
     state: web::Data<AppState>,
     who: Principal,
     path: web::Path<String>,
     b: web::Json<AgendaInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let (session, body) = session_of(&state, &path).await?;
-    require_secretariat(&state, &who, &body)?;
+    let sec = svc::session_secretariat(&state, &who, &path).await?;
     let subject = b.subject_id.as_deref().map(SubjectId::parse).transpose()?;
     let household = b.household_id.as_deref().map(HouseholdId::parse).transpose()?;
-    if subject.is_some() == household.is_some() {
-        return Err(ValidationError::new(
-            "subject_id",
-            "one_of_required",
-            "name exactly one of subject_id or household_id",
-        )
-        .into());
-    }
-    if let Some(s) = subject
-        && state.store.subject(s).await?.is_none()
-    {
-        return Err(ValidationError::new("subject_id", "subject_not_found", "no such subject").into());
-    }
-    if let Some(h) = household
-        && !state.store.household_exists(h).await?
-    {
-        return Err(ValidationError::new("household_id", "household_not_found", "no such household").into());
-    }
-    let id = state
-        .store
-        .add_agenda_item(session.id, subject, household, state.clock.now())
-        .await?;
+    let target = match (subject, household) {
+        (Some(s), None) => AgendaTarget::Subject(s),
+        (None, Some(h)) => AgendaTarget::Household(h),
+        _ => {
+            return Err(ValidationError::new(
+                "subject_id",
+                "one_of_required",
+                "name exactly one of subject_id or household_id",
+            )
+            .into());
+        }
+    };
+    let id = svc::add_agenda_item(&state, &sec, target).await?;
     Ok(HttpResponse::Created().json(serde_json::json!({"id": id, "subject_id": subject, "household_id": household})))
 }
 
 #[utoipa::path(delete, path = "/v1/sessions/{id}/agenda/{item_id}", tag = "meetings",
-    responses((status = 200, description = "removed"), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "removed"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody, description = "no such session or agenda item"),
+        (status = 503, body = ErrorBody)))]
 pub async fn remove_agenda_item(
     state: web::Data<AppState>,
     who: Principal,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, item) = path.into_inner();
-    let (session, body) = session_of(&state, &id).await?;
-    require_secretariat(&state, &who, &body)?;
-    let item = AgendaItemId::parse(&item).map_err(|_| not_found("agenda_item"))?;
-    state
-        .store
-        .remove_agenda_item(session.id, item, state.clock.now())
-        .await?;
-    Ok(HttpResponse::Ok().json(state.store.agenda(session.id).await?))
+    let sec = svc::session_secretariat(&state, &who, &id).await?;
+    let item = AgendaItemId::parse(&item).map_err(|_| MeetingError::NotFound("agenda_item"))?;
+    Ok(HttpResponse::Ok().json(svc::remove_agenda_item(&state, &sec, item).await?))
 }
 
 /// Publishes the agenda: the access window opens.
 #[utoipa::path(post, path = "/v1/sessions/{id}/publish-agenda", tag = "meetings",
-    responses((status = 200, description = "published"), (status = 403, body = ErrorBody)))]
+    responses((status = 200, description = "published"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
 pub async fn publish_agenda(
     state: web::Data<AppState>,
     who: Principal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (session, body) = session_of(&state, &path).await?;
-    require_secretariat(&state, &who, &body)?;
-    state.store.publish_agenda(session.id, state.clock.now()).await?;
-    Ok(HttpResponse::Ok().json(state.store.session(session.id).await?))
+    let sec = svc::session_secretariat(&state, &who, &path).await?;
+    Ok(HttpResponse::Ok().json(svc::publish_agenda(&state, &sec).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -368,36 +322,88 @@ pub struct InfoRequestInput {
     pub recipient_agency: String,
 }
 
+/// The meeting asks an agency for material about a person. Nothing is released until the asked
+/// agency answers; then only what it provides, only to the named recipient.
 #[utoipa::path(post, path = "/v1/sessions/{id}/info-requests", tag = "meetings", request_body = InfoRequestInput,
-    responses((status = 201, description = "the request"), (status = 403, body = ErrorBody)))]
+    responses((status = 201, description = "the request"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn create_info_request(
     state: web::Data<AppState>,
     who: Principal,
     path: web::Path<String>,
     b: web::Json<InfoRequestInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let (session, body) = session_of(&state, &path).await?;
-    require_secretariat(&state, &who, &body)?;
+    let sec = svc::session_secretariat(&state, &who, &path).await?;
     let asked = registered_agency(&state, "asked_agency", &b.asked_agency)?;
     let recipient_agency = registered_agency(&state, "recipient_agency", &b.recipient_agency)?;
     let subject = SubjectId::parse(&b.subject_id)?;
-    if state.store.subject(subject).await?.is_none() {
-        return Err(ValidationError::new("subject_id", "subject_not_found", "no such subject").into());
-    }
     let recipient = UserId::parse(&b.recipient_user).map_err(|e| e.at("recipient_user"))?;
-    let id = state
-        .store
-        .create_info_request(
-            session.id,
-            &asked,
-            subject,
-            &recipient,
-            &recipient_agency,
-            &who.user,
-            state.clock.now(),
-        )
-        .await?;
-    Ok(HttpResponse::Created().json(serde_json::json!({"id": id, "session_id": session.id})))
+    let r = svc::create_info_request(&state, &sec, asked, subject, recipient, recipient_agency).await?;
+    Ok(HttpResponse::Created().json(r))
+}
+
+/// Information requests addressed to your agency, newest first (staff who may answer them).
+#[utoipa::path(get, path = "/v1/info-requests", tag = "meetings",
+    responses((status = 200, description = "requests asked of your agency"), (status = 403, body = ErrorBody)))]
+pub async fn list_info_requests(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, ApiError> {
+    let cap = access::inbox(&state.policy.current(), &who)?;
+    Ok(HttpResponse::Ok().json(svc::inbox(&state, &cap).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InfoAnswerInput {
+    /// Provide these categories (at least one; `reporter-identity` never).
+    pub provide: Option<Vec<String>>,
+    /// Or decline, with the reason.
+    pub decline_reason: Option<String>,
+}
+
+/// The asked agency answers a request (once): the categories it decides to provide, or a
+/// refusal with a reason. Only staff of the asked agency (403 `not_asked_agency`).
+#[utoipa::path(post, path = "/v1/info-requests/{id}/answer", tag = "meetings", request_body = InfoAnswerInput,
+    responses((status = 200, description = "the answered request"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn answer_info_request(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+    b: web::Json<InfoAnswerInput>,
+) -> Result<HttpResponse, ApiError> {
+    let cap = svc::answerer(&state, &who, &path).await?;
+    let answer = match (&b.provide, &b.decline_reason) {
+        (Some(list), None) => {
+            if list.is_empty() || list.len() > Category::ALL.len() {
+                return Err(ValidationError::new("provide", "invalid_value", "name at least one category").into());
+            }
+            let mut categories = Vec::with_capacity(list.len());
+            for (i, c) in list.iter().enumerate() {
+                let c = Category::parse(c).map_err(|e| e.at(format!("provide[{i}]")))?;
+                if c.is_sealed() {
+                    return Err(ValidationError::new(
+                        format!("provide[{i}]"),
+                        "category_sealed",
+                        "a sealed category is never provided",
+                    )
+                    .into());
+                }
+                if !categories.contains(&c) {
+                    categories.push(c);
+                }
+            }
+            Answer::Provide(categories)
+        }
+        (None, Some(reason)) => Answer::Decline(text("decline_reason", reason, 2000)?),
+        _ => {
+            return Err(ValidationError::new(
+                "provide",
+                "one_of_required",
+                "give exactly one of provide or decline_reason",
+            )
+            .into());
+        }
+    };
+    Ok(HttpResponse::Ok().json(svc::answer_info_request(&state, &cap, answer).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -412,15 +418,15 @@ pub struct FollowUpInput {
 
 /// Records who does the agreed follow-up support: they keep access after the window closes.
 #[utoipa::path(post, path = "/v1/sessions/{id}/followups", tag = "meetings", request_body = FollowUpInput,
-    responses((status = 201, description = "assigned"), (status = 403, body = ErrorBody)))]
+    responses((status = 201, description = "assigned"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn add_followup(
     state: web::Data<AppState>,
     who: Principal,
     path: web::Path<String>,
     b: web::Json<FollowUpInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let (session, body) = session_of(&state, &path).await?;
-    require_secretariat(&state, &who, &body)?;
+    let sec = svc::session_secretariat(&state, &who, &path).await?;
     let subject = SubjectId::parse(&b.subject_id)?;
     let user = UserId::parse(&b.user_id).map_err(|e| e.at("user_id"))?;
     let agency = registered_agency(&state, "agency_id", &b.agency_id)?;
@@ -434,11 +440,7 @@ pub async fn add_followup(
         )
         .into());
     }
-    state
-        .store
-        .add_followup(session.id, subject, &user, &agency, until, &who.user, now)
-        .await?;
-    Ok(HttpResponse::Created().json(state.store.followups(session.id).await?))
+    Ok(HttpResponse::Created().json(svc::add_followup(&state, &sec, subject, user, agency, until).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -449,63 +451,31 @@ pub struct DecisionSummary {
 }
 
 #[utoipa::path(put, path = "/v1/sessions/{id}/decision-summary", tag = "meetings", request_body = DecisionSummary,
-    responses((status = 200, description = "saved"), (status = 403, body = ErrorBody)))]
+    responses((status = 200, description = "saved"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn set_decision_summary(
     state: web::Data<AppState>,
     who: Principal,
     path: web::Path<String>,
     b: web::Json<DecisionSummary>,
 ) -> Result<HttpResponse, ApiError> {
-    let (session, body) = session_of(&state, &path).await?;
-    require_secretariat(&state, &who, &body)?;
-    state
-        .store
-        .set_decision_summary(session.id, &text("text", &b.text, FreeText::MAX_CHARS)?)
-        .await?;
-    Ok(HttpResponse::Ok().json(state.store.session(session.id).await?))
+    let sec = svc::session_secretariat(&state, &who, &path).await?;
+    let summary = text("text", &b.text, FreeText::MAX_CHARS)?;
+    Ok(HttpResponse::Ok().json(svc::set_decision_summary(&state, &sec, summary).await?))
 }
 
-/// The session record: attendance (current and former), agenda, information requests,
-/// follow-ups, decision summary, and every disclosure made under the session.
+/// The session record: attendance (invited, confirmed, former), agenda, information requests
+/// with their answers, follow-ups, decision summary, and every disclosure made under the
+/// session. Same readers as the session (403 `not_on_roster`).
 #[utoipa::path(get, path = "/v1/sessions/{id}/record", tag = "meetings",
-    responses((status = 200, description = "the record"), (status = 403, body = ErrorBody)))]
+    responses((status = 200, description = "the record"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn session_record(
     state: web::Data<AppState>,
     who: Principal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (session, body) = session_of(&state, &path).await?;
-    require_reader(&state, &who, &session).await?;
-    let disclosures: Vec<serde_json::Value> = state
-        .store
-        .entries_for_reference(&session.id.to_string())
-        .await?
-        .into_iter()
-        .filter_map(|(index, bytes)| {
-            let e: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-            Some(serde_json::json!({
-                "index": index,
-                "at": e.get("at"),
-                "recipient_agency": e.pointer("/requester/agency"),
-                "recipient_user": e.pointer("/requester/user"),
-                "owner_agency": e.get("owner_agency"),
-                "decision": e.get("decision"),
-                "reason": e.get("reason"),
-                "disclosed": e.get("disclosed"),
-                "withheld": e.get("withheld"),
-            }))
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "session": session,
-        "body": {"id": body.id, "name": body.name, "kind": body.kind, "legal_basis": body.legal_basis},
-        "attendance": state.store.roster(session.id).await?,
-        "agenda": state.store.agenda(session.id).await?,
-        "info_requests": state.store.info_requests(session.id).await?,
-        "followups": state.store.followups(session.id).await?,
-        "decision_summary": session.decision_summary,
-        "disclosures": disclosures,
-    })))
+    let cap = svc::session_reader(&state, &who, &path).await?;
+    Ok(HttpResponse::Ok().json(svc::session_record(&state, &cap).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -517,28 +487,16 @@ pub struct OriginApproval {
 
 /// docs/rules.md#R-G3: the coordinator of the body a record came from lets it travel under another basis.
 #[utoipa::path(post, path = "/v1/records/{id}/origin-approvals", tag = "meetings", request_body = OriginApproval,
-    responses((status = 201, description = "approved"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 201, description = "approved"), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn approve_origin(
     state: web::Data<AppState>,
     who: Principal,
     path: web::Path<String>,
     b: web::Json<OriginApproval>,
 ) -> Result<HttpResponse, ApiError> {
-    let record = RecordId::parse(&path).map_err(|_| not_found("record"))?;
-    let (_, origin) = state
-        .store
-        .record_origin(record)
-        .await?
-        .ok_or_else(|| not_found("record"))?;
-    let origin = origin.ok_or_else(|| {
-        ApiError::bad_request("no_origin_body", "the record did not come from a meeting or conference")
-    })?;
-    let (_, body) = session_of(&state, &origin).await?;
-    require_secretariat(&state, &who, &body)?;
+    let (record, sec) = svc::origin_secretariat(&state, &who, &path).await?;
     let basis = BasisKind::parse(&b.basis)?;
-    state
-        .store
-        .approve_origin(record, basis.as_str(), &who.user, state.clock.now())
-        .await?;
+    svc::approve_origin(&state, &sec, record, basis).await?;
     Ok(HttpResponse::Created().json(serde_json::json!({"record_id": record, "basis": basis, "approved_by": who.user})))
 }

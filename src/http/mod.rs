@@ -91,6 +91,10 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                     .route("/bodies/{id}/sessions", web::post().to(meetings::create_session))
                     .route("/sessions/{id}", web::get().to(meetings::get_session))
                     .route("/sessions/{id}/roster", web::post().to(meetings::add_to_roster))
+                    .route(
+                        "/sessions/{id}/roster/confirm",
+                        web::post().to(meetings::confirm_membership),
+                    )
                     .route("/sessions/{id}/agenda", web::post().to(meetings::add_agenda_item))
                     .route(
                         "/sessions/{id}/agenda/{item_id}",
@@ -105,6 +109,11 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                         web::post().to(meetings::create_info_request),
                     )
                     .route("/sessions/{id}/followups", web::post().to(meetings::add_followup))
+                    .route("/info-requests", web::get().to(meetings::list_info_requests))
+                    .route(
+                        "/info-requests/{id}/answer",
+                        web::post().to(meetings::answer_info_request),
+                    )
                     .route(
                         "/sessions/{id}/decision-summary",
                         web::put().to(meetings::set_decision_summary),

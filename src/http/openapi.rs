@@ -48,10 +48,13 @@ use utoipa::{Modify, OpenApi};
         super::meetings::create_session,
         super::meetings::get_session,
         super::meetings::add_to_roster,
+        super::meetings::confirm_membership,
         super::meetings::add_agenda_item,
         super::meetings::remove_agenda_item,
         super::meetings::publish_agenda,
         super::meetings::create_info_request,
+        super::meetings::list_info_requests,
+        super::meetings::answer_info_request,
         super::meetings::add_followup,
         super::meetings::set_decision_summary,
         super::meetings::session_record,
@@ -94,11 +97,25 @@ const UNLOGGED: &[(&str, &str)] = &[
     ("post", "/v1/policy/proposals/{id}/simulate"),
 ];
 
+/// Reads that write a log entry before they answer (a log read, or a read of sealed content):
+/// like changes, they answer 503 `audit_unavailable` when the log cannot be written.
+const LOGGED_READS: &[&str] = &[
+    "/v1/audit/entries",
+    "/v1/audit/subjects/{id}/report",
+    "/v1/audit/pseudonyms/{pseudonym}",
+    "/v1/consents/{id}",
+    "/v1/subjects/{id}/consents",
+    "/v1/emergency-grants/unreviewed",
+];
+
 /// Statuses some operations give beyond the common ones (method, path, statuses): conflicts with
 /// the current state, validation of a path or query parameter, and audit-log writes of reads.
 const SPECIFIC: &[(&str, &str, &[u16])] = &[
     // A version number that names no stored version.
     ("get", "/v1/policy/diff", &[404]),
+    // Two secretaries publishing a pledge text, or one person confirming twice, at once.
+    ("post", "/v1/bodies/{id}/pledge-texts", &[409]),
+    ("post", "/v1/sessions/{id}/roster/confirm", &[409]),
 ];
 
 impl Modify for CommonResponses {
@@ -126,8 +143,9 @@ fn add_common(path: &str, method: &str, op: &mut Operation) {
         // Every /v1 operation authenticates (client certificate + token) and may fail inside.
         statuses.extend([401, 403, 500]);
         let unlogged = UNLOGGED.iter().any(|(m, p)| *m == method && *p == path);
-        if method != "get" && !unlogged {
-            // Every change is logged before it takes effect.
+        let logged_read = method == "get" && LOGGED_READS.contains(&path);
+        if (method != "get" && !unlogged) || logged_read {
+            // Every change (and every logged read) is logged before it takes effect.
             statuses.push(503);
         }
     }

@@ -1,15 +1,44 @@
-//! Access rules that need stored facts as well as roles: who may run a meeting body (its
-//! secretariat agency, with the `meetings:write` permission), who may read a session (the
-//! `meetings:read` permission, or a current member of that session's roster) and who may see a
-//! consent record (the agency that recorded it), and which log entries a privacy officer or an
-//! agency may read ([`log_scope`], [`proof_scope`]). Kept here, beside the Casbin permissions, so
-//! handlers only ask.
+//! Access rules that need stored facts as well as roles. Kept here, beside the Casbin
+//! permissions, so handlers and services only ask.
+//!
+//! Meeting rules are handed out as **capabilities**: a check returns a value (e.g.
+//! [`SecretariatOf`]) that the mutating services in [`crate::meetings`] require, and whose fields
+//! only this module can fill. A handler that skipped the check has nothing to call:
+//!
+//! ```compile_fail,E0451
+//! fn forge<'a>(who: &'a tsunagi::principal::Principal, body: tsunagi::store::Body) {
+//!     let _cap = tsunagi::policy::access::SecretariatOf { who, body };
+//! }
+//! ```
+//!
+//! - Convening a body: `meetings:write` at the agency `policies/bases.toml` names as the
+//!   convener of that kind of body ([`convener`], `not_convening_agency`).
+//! - Running a body and its sessions (pledge texts, sessions, invitations, agenda, requests,
+//!   follow-ups, decision summary, member removal, origin approvals): `meetings:write` at the
+//!   body's secretariat agency ([`secretariat`], `not_secretariat`).
+//! - Reading a session and its record: the body's secretariat, the session's members (confirmed,
+//!   pledged, not removed) and privacy officers in scope ([`session_reader`], `not_on_roster`).
+//! - Reading a body: the secretariat, anyone invited to one of its sessions or named as the
+//!   recipient of one of its information requests, privacy officers in scope ([`body_reader`]).
+//! - Confirming an invitation: `meetings:join`, and an open invitation for exactly this user at
+//!   this agency ([`invitee`], `not_invited`). Accepting a pledge: `pledges:write` and an
+//!   invitation or a request naming you ([`pledger`], `not_invited`).
+//! - Answering an information request and listing those addressed to you:
+//!   `info-requests:answer` at the asked agency ([`answerer`], `not_asked_agency`; [`inbox`]).
+//! - A consent record is visible only to the agency that recorded it.
+//! - Which log entries a privacy officer or an agency may read ([`log_scope`], [`proof_scope`]):
+//!   an officer's own organ, or the whole log for the agencies `policies/bases.toml` lists under
+//!   `[oversight] ward_wide`.
+
+use std::collections::HashMap;
 
 use time::OffsetDateTime;
 
+use super::bases::BasesConfig;
 use super::{PolicyError, PolicySet};
+use crate::domain::{AgencyId, BodyKind, Role};
 use crate::principal::Principal;
-use crate::store::{Body, RosterEntry};
+use crate::store::{Agency, Body, InfoRequest, Participation, RosterEntry, Session};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccessError {
@@ -45,8 +74,63 @@ pub fn permitted(set: &PolicySet, who: &Principal, action: &str) -> Result<(), A
     }
 }
 
-/// Only the body's secretariat agency runs it.
-pub fn secretariat(set: &PolicySet, who: &Principal, body: &Body) -> Result<(), AccessError> {
+/// Permission to convene a body of one kind: the configured convener's secretariat.
+#[derive(Debug)]
+pub struct Convener<'a> {
+    who: &'a Principal,
+    kind: BodyKind,
+}
+
+impl Convener<'_> {
+    pub fn who(&self) -> &Principal {
+        self.who
+    }
+    pub fn kind(&self) -> BodyKind {
+        self.kind
+    }
+}
+
+/// Only the agency `policies/bases.toml` names for this kind of body convenes it (support
+/// meetings: the ward's coordinating agency; each conference type: its own convener).
+pub fn convener<'a>(
+    set: &PolicySet,
+    bases: &BasesConfig,
+    who: &'a Principal,
+    kind: BodyKind,
+    conference_type: Option<&str>,
+) -> Result<Convener<'a>, AccessError> {
+    permitted(set, who, "meetings:write")?;
+    match bases.convener(kind, conference_type) {
+        Some(agency) if agency == &who.agency => Ok(Convener { who, kind }),
+        _ => Err(refused(
+            "not_convening_agency",
+            "your agency does not convene this kind of body (policies/bases.toml)",
+        )),
+    }
+}
+
+/// Permission to run one body: its secretariat.
+#[derive(Debug)]
+pub struct SecretariatOf<'a> {
+    who: &'a Principal,
+    body: Body,
+}
+
+impl SecretariatOf<'_> {
+    pub fn who(&self) -> &Principal {
+        self.who
+    }
+    pub fn body(&self) -> &Body {
+        &self.body
+    }
+}
+
+fn is_secretariat(set: &PolicySet, who: &Principal, body: &Body) -> Result<bool, AccessError> {
+    Ok(set.permits(&who.roles, &who.agency, "meetings:write")? && who.agency == body.secretariat_agency)
+}
+
+/// Only the body's secretariat agency (role with `meetings:write` there) runs it.
+pub fn secretariat<'a>(set: &PolicySet, who: &'a Principal, body: Body) -> Result<SecretariatOf<'a>, AccessError> {
     permitted(set, who, "meetings:write")?;
     if who.agency != body.secretariat_agency {
         return Err(refused(
@@ -54,30 +138,240 @@ pub fn secretariat(set: &PolicySet, who: &Principal, body: &Body) -> Result<(), 
             "only the body's secretariat agency may do this",
         ));
     }
-    Ok(())
+    Ok(SecretariatOf { who, body })
 }
 
-/// Privacy officers and the secretariat (`meetings:read`), and current members of the roster.
-pub fn session_reader(
-    set: &PolicySet,
-    who: &Principal,
-    roster: &[RosterEntry],
-    now: OffsetDateTime,
-) -> Result<(), AccessError> {
-    if permitted(set, who, "meetings:read").is_ok() {
-        return Ok(());
+/// Permission to run one session: the secretariat of its body.
+#[derive(Debug)]
+pub struct SessionSecretariat<'a> {
+    of: SecretariatOf<'a>,
+    session: Session,
+}
+
+impl SessionSecretariat<'_> {
+    pub fn who(&self) -> &Principal {
+        self.of.who
     }
-    let on_roster = roster.iter().any(|e| {
-        e.user_id == who.user.as_str() && e.agency_id == who.agency.as_str() && e.removed_at.is_none_or(|t| t > now)
-    });
-    if on_roster {
-        Ok(())
+    pub fn body(&self) -> &Body {
+        &self.of.body
+    }
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+}
+
+pub fn session_secretariat<'a>(
+    set: &PolicySet,
+    who: &'a Principal,
+    body: Body,
+    session: Session,
+) -> Result<SessionSecretariat<'a>, AccessError> {
+    if session.body_id != body.id {
+        return Err(refused("not_secretariat", "the session belongs to another body"));
+    }
+    Ok(SessionSecretariat {
+        of: secretariat(set, who, body)?,
+        session,
+    })
+}
+
+/// Whether `who` is a privacy officer whose oversight covers material held under a body run by
+/// `secretariat_agency`: role `privacy-officer` with `meetings:read`, in the same organ as that
+/// agency or at an agency with ward-wide oversight (`[oversight] ward_wide`), as for the log.
+pub fn officer_in_scope(
+    set: &PolicySet,
+    agencies: &HashMap<AgencyId, Agency>,
+    oversight: &super::bases::OversightRules,
+    who: &Principal,
+    secretariat_agency: &AgencyId,
+) -> Result<bool, AccessError> {
+    if !who.roles.contains(&Role::PrivacyOfficer) || !set.permits(&who.roles, &who.agency, "meetings:read")? {
+        return Ok(false);
+    }
+    Ok(oversight.ward_wide.contains(&who.agency)
+        || agencies.get(secretariat_agency).is_some_and(|a| a.organ == who.organ))
+}
+
+/// Permission to read one session (the session, its roster and agenda, its record).
+#[derive(Debug)]
+pub struct SessionReader<'a> {
+    who: &'a Principal,
+    body: Body,
+    session: Session,
+}
+
+impl SessionReader<'_> {
+    pub fn who(&self) -> &Principal {
+        self.who
+    }
+    pub fn body(&self) -> &Body {
+        &self.body
+    }
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+}
+
+/// The body's secretariat, the session's members (confirmed, pledged, not removed) and privacy
+/// officers in scope. Another agency's secretariat is none of these.
+pub fn session_reader<'a>(
+    set: &PolicySet,
+    agencies: &HashMap<AgencyId, Agency>,
+    oversight: &super::bases::OversightRules,
+    who: &'a Principal,
+    body: Body,
+    session: Session,
+    roster: &[RosterEntry],
+) -> Result<SessionReader<'a>, AccessError> {
+    let member = roster.iter().any(|e| e.is(&who.user, &who.agency) && e.member);
+    if member
+        || is_secretariat(set, who, &body)?
+        || officer_in_scope(set, agencies, oversight, who, &body.secretariat_agency)?
+    {
+        Ok(SessionReader { who, body, session })
     } else {
         Err(refused(
             "not_on_roster",
-            "only the session's roster and privacy officers may read it",
+            "only the body's secretariat, the session's confirmed members and privacy officers in scope may read it",
         ))
     }
+}
+
+/// Reading a body (its rules and current pledge version): the secretariat, people invited to
+/// one of its sessions or named as recipients of one of its requests, privacy officers in scope.
+pub fn body_reader(
+    set: &PolicySet,
+    agencies: &HashMap<AgencyId, Agency>,
+    oversight: &super::bases::OversightRules,
+    who: &Principal,
+    body: &Body,
+    participation: Participation,
+) -> Result<(), AccessError> {
+    if participation.invited
+        || participation.request_recipient
+        || is_secretariat(set, who, body)?
+        || officer_in_scope(set, agencies, oversight, who, &body.secretariat_agency)?
+    {
+        Ok(())
+    } else {
+        Err(refused(
+            "not_participant",
+            "only the body's secretariat, its invitees and privacy officers in scope may read it",
+        ))
+    }
+}
+
+/// Permission to confirm one's own invitation to a session.
+#[derive(Debug)]
+pub struct Invitee<'a> {
+    who: &'a Principal,
+    session: Session,
+}
+
+impl Invitee<'_> {
+    pub fn who(&self) -> &Principal {
+        self.who
+    }
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+}
+
+/// The invitation must name exactly the caller: their user at their agency, not removed.
+pub fn invitee<'a>(
+    set: &PolicySet,
+    who: &'a Principal,
+    session: Session,
+    roster: &[RosterEntry],
+    now: OffsetDateTime,
+) -> Result<Invitee<'a>, AccessError> {
+    permitted(set, who, "meetings:join")?;
+    if roster.iter().any(|e| e.is(&who.user, &who.agency) && e.live_at(now)) {
+        Ok(Invitee { who, session })
+    } else {
+        Err(refused(
+            "not_invited",
+            "there is no open invitation to this session for you at your agency",
+        ))
+    }
+}
+
+/// Permission to accept a body's pledge.
+#[derive(Debug)]
+pub struct Pledger<'a> {
+    who: &'a Principal,
+    body: Body,
+}
+
+impl Pledger<'_> {
+    pub fn who(&self) -> &Principal {
+        self.who
+    }
+    pub fn body(&self) -> &Body {
+        &self.body
+    }
+}
+
+/// People invited to one of the body's sessions, or named as recipients of its requests.
+pub fn pledger<'a>(
+    set: &PolicySet,
+    who: &'a Principal,
+    body: Body,
+    participation: Participation,
+) -> Result<Pledger<'a>, AccessError> {
+    permitted(set, who, "pledges:write")?;
+    if participation.invited || participation.request_recipient {
+        Ok(Pledger { who, body })
+    } else {
+        Err(refused(
+            "not_invited",
+            "only people invited to the body's sessions (or named by its requests) accept its pledge",
+        ))
+    }
+}
+
+/// Permission to answer one information request: staff of the asked agency.
+#[derive(Debug)]
+pub struct Answerer<'a> {
+    who: &'a Principal,
+    request: InfoRequest,
+}
+
+impl Answerer<'_> {
+    pub fn who(&self) -> &Principal {
+        self.who
+    }
+    pub fn request(&self) -> &InfoRequest {
+        &self.request
+    }
+}
+
+pub fn answerer<'a>(set: &PolicySet, who: &'a Principal, request: InfoRequest) -> Result<Answerer<'a>, AccessError> {
+    permitted(set, who, "info-requests:answer")?;
+    if who.agency != request.asked_agency {
+        return Err(refused(
+            "not_asked_agency",
+            "only the agency the request asks may answer it",
+        ));
+    }
+    Ok(Answerer { who, request })
+}
+
+/// Permission to list the requests addressed to one's own agency.
+#[derive(Debug)]
+pub struct Inbox<'a> {
+    who: &'a Principal,
+}
+
+impl Inbox<'_> {
+    pub fn agency(&self) -> &AgencyId {
+        &self.who.agency
+    }
+}
+
+pub fn inbox<'a>(set: &PolicySet, who: &'a Principal) -> Result<Inbox<'a>, AccessError> {
+    permitted(set, who, "info-requests:answer")?;
+    Ok(Inbox { who })
 }
 
 /// Which log entries a reader may see: the value the store's log reads take, so an entry outside

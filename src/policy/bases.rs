@@ -1,19 +1,23 @@
-//! Configuration of the lawful bases (`policies/bases.toml`): meeting access windows, emergency
-//! limits, where each kind of abuse report goes, and the statutory conference types. These are
-//! local choices; the rules that are law are in code (`policy::basis`).
+//! Configuration of the lawful bases (`policies/bases.toml`): meeting access windows and who
+//! convenes support meetings, emergency limits, where each kind of abuse report goes, and the
+//! statutory conference types with the agency that convenes each. These are local choices; the
+//! rules that are law are in code (`policy::basis`).
 
 use std::path::Path;
 
 use serde::Deserialize;
 
 use super::PolicyError;
-use crate::domain::{AgencyId, Category};
+use crate::domain::{AgencyId, BodyKind, Category};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MeetingRules {
     /// Default access window after a session, days (a body may set its own).
     pub window_days: u32,
+    /// The one agency that convenes support meetings (Art. 106-6: the municipality; by default
+    /// the ward's coordinating agency). Anyone else creating one is refused.
+    pub convener: AgencyId,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -38,6 +42,8 @@ pub struct ConferenceType {
     pub kind: String,
     pub name: String,
     pub statute: String,
+    /// The one agency that convenes (and runs the secretariat of) this kind of conference.
+    pub convener: AgencyId,
 }
 
 /// Log oversight: a privacy officer sees the log entries of their own organ; officers of these
@@ -88,5 +94,15 @@ impl BasesConfig {
 
     pub fn conference(&self, kind: &str) -> Option<&ConferenceType> {
         self.conferences.iter().find(|c| c.kind == kind)
+    }
+
+    /// The agency that convenes a body of this kind (and conference type): the support-meeting
+    /// convener, or the configured convener of a known conference type; `None` for an unknown
+    /// type (nobody may convene it).
+    pub fn convener(&self, kind: BodyKind, conference_type: Option<&str>) -> Option<&AgencyId> {
+        match kind {
+            BodyKind::SupportMeeting => Some(&self.meetings.convener),
+            BodyKind::StatutoryConference => conference_type.and_then(|t| self.conference(t)).map(|c| &c.convener),
+        }
     }
 }

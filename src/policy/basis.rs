@@ -15,7 +15,7 @@ use crate::domain::{
     AgencyId, Basis, BasisContext, BasisKind, Category, HouseholdId, InfoRequestId, Purpose, SessionId, SubjectId,
 };
 use crate::principal::Principal;
-use crate::store::{Agency, OrganKind, Store, StoreError};
+use crate::store::{Agency, InfoAnswer, OrganKind, Store, StoreError};
 
 /// Social Welfare Act article the support meeting rests on.
 pub const SUPPORT_MEETING_STATUTE: &str = "社会福祉法 第106条の6";
@@ -167,8 +167,11 @@ pub async fn check(store: &Store, basis: &Basis, q: &BasisQuestion<'_>) -> Resul
     }
 }
 
-/// docs/rules.md#R-B2 and #R-B3: gathers the facts (roster, pledge, agenda or information request, access
-/// window, membership) and lets [`pre::meeting`] decide.
+/// docs/rules.md#R-B2 and #R-B3: gathers the facts (roster with confirmations, pledges, agenda or
+/// information request and its answer, access window) and lets [`pre::meeting`] decide. Membership
+/// counts only what people did themselves: a confirmed invitation and an accepted current pledge.
+/// With an answered information request the basis covers only the categories the asked agency
+/// decided to provide.
 async fn meeting(
     store: &Store,
     kind: BasisKind,
@@ -184,9 +187,9 @@ async fn meeting(
     let (Some(session), Some(body)) = (session, body) else {
         return fails("session_not_found", "no session with that id");
     };
-    let user = q.requester.user.as_str();
+    let requester = q.requester;
     let request = match info_request_id {
-        Some(id) => store.info_requests(session_id).await?.into_iter().find(|r| r.id == id),
+        Some(id) => store.info_request(id).await?.filter(|r| r.session_id == session_id),
         None => None,
     };
     let request_fact = match (info_request_id, &request) {
@@ -194,20 +197,26 @@ async fn meeting(
         (Some(_), None) => pre::RequestFact::NotFound,
         (Some(_), Some(r)) if &r.asked_agency != q.owner || r.subject_id != q.subject => pre::RequestFact::OtherScope,
         (Some(_), Some(r)) => pre::RequestFact::Matching {
-            names_requester: r.recipient_user == user && r.recipient_agency == q.requester.agency,
+            names_requester: r.recipient_user == requester.user.as_str() && r.recipient_agency == requester.agency,
+            answer: match r.answer() {
+                None => pre::AnswerFact::Unanswered,
+                Some(InfoAnswer::Declined) => pre::AnswerFact::Declined,
+                Some(InfoAnswer::Provided) => pre::AnswerFact::Provided,
+            },
         },
     };
-    let roster = store.roster(session_id).await?;
-    let live = |removed: Option<time::OffsetDateTime>| removed.is_none_or(|t| t > q.now);
-    let roster_fact = match roster.iter().find(|e| e.user_id == user) {
+    let roster = store.roster(session_id, q.now).await?;
+    let own_rows: Vec<_> = roster.iter().filter(|e| e.user_id == requester.user.as_str()).collect();
+    let roster_fact = match own_rows.iter().find(|e| e.agency_id == requester.agency.as_str()) {
+        Some(e) if !e.live_at(q.now) => pre::RosterFact::Former,
+        Some(e) if e.confirmed_at.is_some() => pre::RosterFact::Current,
+        Some(_) => pre::RosterFact::Invited,
+        None if !own_rows.is_empty() => pre::RosterFact::OtherAgency,
         None => pre::RosterFact::Absent,
-        Some(e) if !live(e.removed_at) => pre::RosterFact::Former,
-        Some(e) if e.agency_id != q.requester.agency.as_str() => pre::RosterFact::OtherAgency,
-        Some(_) => pre::RosterFact::Current,
     };
     let agenda = store.agenda(session_id).await?;
     let item = agenda.iter().find(|i| {
-        live(i.removed_at)
+        i.removed_at.is_none_or(|t| t > q.now)
             && (i.subject_id == Some(q.subject) || (i.household_id.is_some() && i.household_id == q.household))
     });
     let window = match session.agenda_published_at {
@@ -217,8 +226,8 @@ async fn meeting(
             } else {
                 let follow_up = store.followups(session_id).await?.into_iter().any(|f| {
                     f.subject_id == q.subject
-                        && f.user_id == user
-                        && f.agency_id == q.requester.agency.as_str()
+                        && f.user_id == requester.user.as_str()
+                        && f.agency_id == requester.agency.as_str()
                         && q.now < f.until
                 });
                 pre::WindowFact::Closed { follow_up }
@@ -231,10 +240,10 @@ async fn meeting(
         body_kind_matches: body.kind.basis() == kind,
         request: request_fact,
         roster: roster_fact,
-        owner_takes_part: roster
-            .iter()
-            .any(|e| e.agency_id == q.owner.as_str() && live(e.removed_at)),
-        pledge_current: store.has_current_pledge(session.body_id, &q.requester.user).await?,
+        owner_takes_part: roster.iter().any(|e| e.agency_id == q.owner.as_str() && e.member),
+        pledge_current: store
+            .has_current_pledge(session.body_id, &requester.user, &requester.agency)
+            .await?,
         on_agenda: item.is_some(),
         window,
     };
@@ -250,8 +259,17 @@ async fn meeting(
             .or(Some(body.legal_basis.clone())),
         None => Some(body.legal_basis.clone()),
     };
+    let covered = match &request {
+        Some(r) => r
+            .provided_categories
+            .iter()
+            .copied()
+            .filter(|c| !c.is_sealed())
+            .collect(),
+        None => all_unsealed(),
+    };
     Ok(BasisVerdict::Holds {
-        covered: all_unsealed(),
+        covered,
         context: BasisContext {
             statute,
             body: Some(body.id),
@@ -268,9 +286,15 @@ fn meeting_message(code: &str) -> &'static str {
         "basis_body_mismatch" => "the session belongs to another kind of body than the basis names",
         "info_request_not_found" => "no such information request in this session",
         "info_request_scope_mismatch" => "the information request names another agency or person",
+        "not_request_recipient" => "the information request names another recipient: only they receive the answer",
+        "info_request_unanswered" => "the asked agency has not answered the information request yet",
+        "info_request_declined" => "the asked agency declined the information request",
+        "not_confirmed" => "you were invited to this session but have not confirmed your membership yourself",
         "former_member" => "you left this meeting: access ended (the duty of confidentiality remains)",
         "not_on_roster" => "you are not on this session's roster for your agency",
-        "owner_not_member" => "the owning agency does not take part in this session",
+        "owner_not_member" => {
+            "the owning agency does not take part in this session (no confirmed, pledged member from it)"
+        }
         "no_pledge" => "no current confidentiality pledge (誓約書) on file for this meeting",
         "not_on_agenda" => "the person is not on this session's agenda",
         "window_not_open" => "the agenda has not been published",

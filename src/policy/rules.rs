@@ -11,7 +11,7 @@ use crate::domain::{AgencyId, BasisKind, Category, Role};
 
 /// Actions the policy speaks about. Disclosure actions are `disclose:<basis>` with a category
 /// as object; management actions take `*` as object.
-pub const MANAGEMENT_ACTIONS: [&str; 19] = [
+pub const MANAGEMENT_ACTIONS: [&str; 21] = [
     "subjects:write",
     "records:write",
     "records:read-index",
@@ -21,6 +21,8 @@ pub const MANAGEMENT_ACTIONS: [&str; 19] = [
     "meetings:write",
     "meetings:read",
     "pledges:write",
+    "meetings:join",
+    "info-requests:answer",
     "legal-reports:write",
     "emergency:request",
     "emergency:review",

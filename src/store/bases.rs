@@ -304,9 +304,11 @@ impl Store {
         Ok(row.is_some())
     }
 
-    /// The body's coordinator lets a record that came from it travel under `basis`.
+    /// The body's coordinator lets a record that came from it travel under `basis` (after the
+    /// approval is logged).
     pub async fn approve_origin(
         &self,
+        _logged: &crate::audit::Logged,
         record: RecordId,
         basis: &str,
         by: &UserId,

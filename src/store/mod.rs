@@ -24,7 +24,10 @@ pub use audit_scan::{ScanPage, ScanRow};
 pub use audit_search::{AuditFilter, FoundEntry};
 pub use audit_tree::{LogInconsistency, RoundGuard, StoredCheckpoint};
 pub use bases::{EmergencyGrant, LegalReport, Notification};
-pub use meetings::{AgendaItem, Body, FollowUp, InfoRequest, NewBody, RosterEntry, Session};
+pub use meetings::{
+    AgendaItem, Body, FollowUp, InfoAnswer, InfoRequest, NewBody, NewFollowUp, NewInfoRequest, Participation,
+    RosterEntry, Session,
+};
 pub use policies::{PolicyProposal, PolicyVersion};
 pub use records::{DisclosedSection, NewRecord, NewSection, SealedSections, SectionMeta};
 pub use subjects::{Agency, OrganKind, SubjectRow};

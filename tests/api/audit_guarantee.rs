@@ -5,7 +5,7 @@ use sqlx::Connection;
 
 use crate::helpers::*;
 
-async fn break_audit_store(app: &TestApp) {
+pub async fn break_audit_store(app: &TestApp) {
     sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(&app.database_url).await.unwrap();
     let sql = match app.engine {
