@@ -1,4 +1,4 @@
-//! The disclosure road (ARCHITECTURE.md): gather the facts → decide → audit log → open →
+//! The disclosure road (README.md, "Architecture"): gather the facts → decide → audit log → open →
 //! response. The facts of a request are read in one pass (`gather`: the subject with the
 //! owner's sealed sections, the basis check, and the records' provenance in one query); the
 //! decision is the pure [`crate::domain::decision::decide`]. Every exit after the request was

@@ -721,7 +721,7 @@ pub async fn origin_secretariat<'a>(
     Ok((record, access::secretariat(&state.policy.current(), who, body)?))
 }
 
-/// G3: the coordinator of the body a record came from lets it travel under another basis.
+/// docs/rules.md#R-G3: the coordinator of the body a record came from lets it travel under another basis.
 pub async fn approve_origin(
     state: &AppState,
     sec: &SecretariatOf<'_>,

@@ -1,4 +1,4 @@
-//! The content of disclosure-log entries (DOMAIN.md G6) and their byte form. An entry is
+//! The content of disclosure-log entries (docs/rules.md#R-G6) and their byte form. An entry is
 //! serialised once, as compact JSON with a fixed field order; those exact bytes are stored and
 //! hashed (RFC 6962 leaf hash), so verification never depends on re-serialising.
 

@@ -1,4 +1,4 @@
-//! A subject's disclosure report (DOMAIN.md G7; APPI disclosure requests): every disclosure
+//! A subject's disclosure report (docs/rules.md#R-G7; APPI disclosure requests): every disclosure
 //! decision about one person, across all agencies, each line with its inclusion proof against
 //! one signed checkpoint — as JSON or CSV.
 //!

@@ -1,4 +1,4 @@
-//! The lawful bases of a disclosure (DOMAIN.md §3). A requester names exactly one, with its
+//! The lawful bases of a disclosure (docs/rules.md#bases). A requester names exactly one, with its
 //! reference; the hub checks it against stored facts before the policy is even asked.
 //!
 //! `BasisKind` is a closed enum that grows with the law: a new basis is a code change with its
@@ -12,17 +12,17 @@ use super::{AgendaItemId, BodyId, ConsentId, GrantId, InfoRequestId, ReportId, S
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BasisKind {
-    /// The person's consent (本人同意), §3.1.
+    /// The person's consent (本人同意), docs/rules.md#R-B1.
     Consent,
-    /// A support meeting under Social Welfare Act Art. 106-6 (支援会議), §3.2.
+    /// A support meeting under Social Welfare Act Art. 106-6 (支援会議), docs/rules.md#R-B2.
     SupportMeeting,
-    /// Another conference with a statutory duty of confidentiality, §3.3.
+    /// Another conference with a statutory duty of confidentiality, docs/rules.md#R-B3.
     StatutoryConference,
-    /// An abuse report to the designated receiving agency, §3.4.
+    /// An abuse report to the designated receiving agency, docs/rules.md#R-B4.
     LegalReport,
-    /// Protection of life or body when consent cannot be obtained in time, §3.5.
+    /// Protection of life or body when consent cannot be obtained in time, docs/rules.md#R-B5.
     Emergency,
-    /// Use inside the owning organ, §3.6.
+    /// Use inside the owning organ, docs/rules.md#R-B6.
     Internal,
 }
 
@@ -157,7 +157,7 @@ impl BodyKind {
     }
 }
 
-/// What a holding basis puts on record besides its reference (DOMAIN.md G6).
+/// What a holding basis puts on record besides its reference (docs/rules.md#R-G6).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct BasisContext {
     #[serde(skip_serializing_if = "Option::is_none")]

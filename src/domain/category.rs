@@ -1,4 +1,4 @@
-//! Data categories (DOMAIN.md §1). Every section of a case record carries exactly one, and each
+//! Data categories (docs/rules.md#R-C1). Every section of a case record carries exactly one, and each
 //! category carries a sensitivity label that the consent and policy rules look at.
 
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! Consent (本人同意, DOMAIN.md §3.1): who agreed to what, for whom, for which purposes, and for
+//! Consent (本人同意, docs/rules.md#R-B1): who agreed to what, for whom, for which purposes, and for
 //! how long — and the rule that decides whether one consent covers one disclosure.
 
 use serde::{Deserialize, Serialize};

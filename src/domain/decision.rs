@@ -37,7 +37,7 @@ pub enum RefusalReason {
     OwnerAgencyUnknown,
     NoRecords,
     NoCategoryAllowed,
-    // Consent (§3.1).
+    // Consent (docs/rules.md#R-B1).
     ConsentNotFound,
     ConsentSubjectMismatch,
     ConsentOwnerMismatch,
@@ -46,7 +46,7 @@ pub enum RefusalReason {
     ConsentRevoked,
     ConsentNotYetValid,
     ConsentExpired,
-    // Support meeting and statutory conference (§3.2, §3.3).
+    // Support meeting and statutory conference (docs/rules.md#R-B2, #R-B3).
     SessionNotFound,
     BasisBodyMismatch,
     InfoRequestNotFound,
@@ -66,18 +66,18 @@ pub enum RefusalReason {
     NotOnAgenda,
     WindowNotOpen,
     WindowClosed,
-    // Legal report (§3.4).
+    // Legal report (docs/rules.md#R-B4).
     ReportNotFound,
     NotDesignatedReceiver,
     ReportScopeMismatch,
-    // Emergency (§3.5).
+    // Emergency (docs/rules.md#R-B5).
     GrantNotFound,
     GrantNotYours,
     GrantScopeMismatch,
     /// A privacy officer's review found the grant not justified: it ended at the review.
     GrantRevoked,
     GrantExpired,
-    // Internal use (§3.6).
+    // Internal use (docs/rules.md#R-B6).
     OrganBoundary,
     NotAssigned,
     InternalReasonRequired,

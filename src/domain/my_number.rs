@@ -1,6 +1,7 @@
 //! Detects individual numbers (個人番号, "My Number") in text so the hub can refuse them: the hub
-//! never stores one (Act on the Use of Numbers to Identify a Specific Individual: an agency of
-//! this hub has no statutory use for it, so holding one would be unlawful collection).
+//! never stores one (docs/rules.md#R-C4; Act on the Use of Numbers to Identify a Specific
+//! Individual: an agency of this hub has no statutory use for it, so holding one would be
+//! unlawful collection).
 //!
 //! Detection runs on a normalised form of the text, so the spellings people (and attackers) use
 //! all look the same:

@@ -1,4 +1,4 @@
-//! The preconditions of the non-consent bases as pure functions of facts (DOMAIN.md §3.2–§3.6).
+//! The preconditions of the non-consent bases as pure functions of facts (docs/rules.md#R-B2 to #R-B6).
 //! `policy::basis` gathers the facts from the store; these functions decide. The order of the
 //! checks fixes which reason a requester sees when several fail, and the decision tables in
 //! `policies/cases/preconditions.json` walk every one of them both ways.
@@ -62,7 +62,7 @@ pub enum WindowFact {
     },
 }
 
-/// Everything §3.2 / §3.3 depends on.
+/// Everything docs/rules.md#R-B2.5 (and #R-B3) depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MeetingFacts {
@@ -135,8 +135,8 @@ pub fn meeting(f: &MeetingFacts) -> Result<bool, RefusalReason> {
     }
 }
 
-/// §3.5: a grant made to this user, for this person and owner, not found unjustified by a
-/// privacy officer's review, not expired.
+/// docs/rules.md#R-B5: a grant made to this user, for this person and owner, not found unjustified
+/// by a privacy officer's review, not expired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmergencyFacts {
@@ -167,7 +167,7 @@ pub fn emergency(f: &EmergencyFacts) -> Result<(), RefusalReason> {
     Ok(())
 }
 
-/// §3.4: the designated receiving agency asks the reporter about the reported person.
+/// docs/rules.md#R-B4: the designated receiving agency asks the reporter about the reported person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportFacts {
@@ -189,7 +189,7 @@ pub fn legal_report(f: &ReportFacts) -> Result<(), RefusalReason> {
     Ok(())
 }
 
-/// §3.6 and G4: same organ, assigned to the case.
+/// docs/rules.md#R-B6 and #R-G4: same organ, assigned to the case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InternalFacts {

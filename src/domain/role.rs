@@ -1,4 +1,4 @@
-//! User roles (DOMAIN.md §1). Carried in the user's token; the policy decides what each may do.
+//! User roles (docs/rules.md#R-P3). Carried in the user's token; the policy decides what each may do.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -338,9 +338,9 @@ pub struct ReportQuery {
     pub format: Option<String>,
 }
 
-/// A subject's disclosure report (G7): every disclosure decision about the person in the
-/// officer's scope, with third-party details and sealed reporter details withheld, each line with
-/// its inclusion proof against one signed checkpoint.
+/// A subject's disclosure report (docs/rules.md#R-G7): every disclosure decision about the person
+/// in the officer's scope, with third-party details and sealed reporter details withheld, each line
+/// with its inclusion proof against one signed checkpoint.
 #[utoipa::path(get, path = "/v1/audit/subjects/{id}/report", tag = "audit", params(ReportQuery),
     responses((status = 200, body = SubjectReport), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]

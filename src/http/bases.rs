@@ -206,7 +206,7 @@ pub struct AssignInput {
     pub user_id: String,
 }
 
-/// Assigns a user of your agency to a person's case (internal use, §3.6).
+/// Assigns a user of your agency to a person's case (internal use, docs/rules.md#R-B6).
 #[utoipa::path(post, path = "/v1/subjects/{id}/assignments", tag = "bases", request_body = AssignInput,
     responses((status = 201, description = "assigned"), (status = 404, body = ErrorBody), (status = 503, description = "the audit log is unavailable: nothing changed", body = ErrorBody)))]
 pub async fn assign_case(

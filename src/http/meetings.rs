@@ -485,7 +485,7 @@ pub struct OriginApproval {
     pub basis: String,
 }
 
-/// The coordinator of the body a record came from lets it travel under another basis.
+/// docs/rules.md#R-G3: the coordinator of the body a record came from lets it travel under another basis.
 #[utoipa::path(post, path = "/v1/records/{id}/origin-approvals", tag = "meetings", request_body = OriginApproval,
     responses((status = 201, description = "approved"), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]

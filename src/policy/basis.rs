@@ -1,4 +1,4 @@
-//! Basis checks (DOMAIN.md §3): does the basis a requester names hold right now? Each check
+//! Basis checks (docs/rules.md#bases): does the basis a requester names hold right now? Each check
 //! reads the facts it needs from the store and answers with the categories the basis covers and
 //! the context that goes on record (statute, body, session, agenda item), or with the
 //! [`RefusalReason`] it fails for. The sharing policy is asked only afterwards, about the covered categories.
@@ -159,10 +159,10 @@ pub async fn check(store: &Store, basis: &Basis, q: &BasisQuestion<'_>) -> Resul
     }
 }
 
-/// §3.2 / §3.3: gathers the facts (roster with confirmations, pledges, agenda or information
-/// request and its answer, access window) and lets [`pre::meeting`] decide. Membership counts
-/// only what people did themselves: a confirmed invitation and an accepted current pledge. With
-/// an answered information request the basis covers only the categories the asked agency
+/// docs/rules.md#R-B2 and #R-B3: gathers the facts (roster with confirmations, pledges, agenda or
+/// information request and its answer, access window) and lets [`pre::meeting`] decide. Membership
+/// counts only what people did themselves: a confirmed invitation and an accepted current pledge.
+/// With an answered information request the basis covers only the categories the asked agency
 /// decided to provide.
 async fn meeting(
     store: &Store,

@@ -95,7 +95,7 @@ pub async fn revoke(state: &AppState, who: &Principal, id: &str, reason: &FreeTe
         .store
         .revoke_consent(scope.id, &who.user, reason.as_str(), now, &logged)
         .await?;
-    // Tell every agency that received data under this consent (docs: consent revocation).
+    // Tell every agency that received data under this consent (docs/rules.md#R-B1).
     for agency in state.store.recipients_under(&revoked.scope.id.to_string()).await? {
         state
             .store

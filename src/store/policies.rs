@@ -17,7 +17,9 @@ pub struct PolicyVersion {
     pub version: i64,
     #[serde(skip)]
     pub model: String,
-    /// Normalised policy.csv text.
+    /// Normalised policy.csv text. Not serialised: the version list reads no rule text, and
+    /// `GET /v1/policy/versions/{n}` shows the rules once, as a list beside this row.
+    #[serde(skip)]
     pub rules: String,
     /// `seed`, `apply` or `rollback`.
     pub kind: String,

@@ -22,7 +22,7 @@ pub struct NewRecord {
     pub purpose: Purpose,
     pub created_by: UserId,
     pub sections: Vec<NewSection>,
-    /// Provenance (G3): how the record came in — `intake` (from its owner), `legal-report`, …
+    /// Provenance (docs/rules.md#R-G3): how the record came in — `intake` (from its owner), `legal-report`, …
     pub origin_basis: &'static str,
     /// The meeting or conference session the material came from, if any: such a record stays
     /// inside that body unless its coordinator approves otherwise.
@@ -178,7 +178,7 @@ impl SealedSections {
         self.records.iter().find(|r| r.0 == record).map(|r| r.1.as_str())
     }
 
-    /// The session a record's material came from, if any (G3 provenance).
+    /// The session a record's material came from, if any (provenance, docs/rules.md#R-G3).
     pub fn origin_session_of(&self, record: crate::domain::RecordId) -> Option<&str> {
         self.records.iter().find(|r| r.0 == record).and_then(|r| r.2.as_deref())
     }

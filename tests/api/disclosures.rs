@@ -427,7 +427,8 @@ async fn provenance_is_judged_per_record_and_per_basis() {
     for engine in engines() {
         let app = spawn_app(engine).await;
         let st = story(&app).await;
-        let sec = app.caller("kato", "welfare-coordination", "meeting-secretariat");
+        // The council for children requiring protection is convened by child-services.
+        let sec = app.caller("kato", "child-services", "meeting-secretariat");
         let (s, body) = sec
             .post(
                 "/v1/bodies",

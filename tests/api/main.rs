@@ -32,5 +32,6 @@ mod log_tamper;
 mod meetings;
 mod policy_admin;
 mod policy_cases;
+mod readme;
 mod tls_auth;
 mod validation;

@@ -1,5 +1,5 @@
 //! Support meetings under Social Welfare Act Art. 106-6 over the real API: every precondition
-//! of DOMAIN.md §3.2, both ways, with its refusal code; convening by the configured agency,
+//! of docs/rules.md#R-B2, both ways, with its refusal code; convening by the configured agency,
 //! invitations each person confirms themselves, pledges, agenda, window, follow-up, leaving,
 //! information requests answered by the asked agency, who reads the session record; and
 //! statutory conferences' provenance. The attacks of issue 9 §1 are here too.

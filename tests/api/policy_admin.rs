@@ -266,8 +266,17 @@ async fn applying_live_under_load_mixes_no_versions_and_rollback_restores() {
             .map(|v| v["kind"].as_str().unwrap())
             .collect();
         assert_eq!(kinds, ["rollback", "apply", "seed"]);
+        // The list carries no rule text (it showed `"rules":""` for every version); one
+        // version shows its rules, once.
+        assert!(
+            versions.as_array().unwrap().iter().all(|v| v.get("rules").is_none()),
+            "{versions}"
+        );
         let (_, v2) = admin.get("/v1/policy/versions/2").await;
         assert_eq!(v2["diff_from_previous"]["removed"], json!([EMPLOYMENT]));
+        let v2_rules = v2["rules"].as_array().unwrap();
+        assert!(!v2_rules.contains(&json!(EMPLOYMENT)) && v2_rules.len() > 10, "{v2}");
+        assert!(v2["version"].get("rules").is_none(), "{v2}");
         let (_, d) = admin.get("/v1/policy/diff?from=2&to=3").await;
         assert_eq!(d["added"], json!([EMPLOYMENT]));
         // Every step is in the disclosure log.
