@@ -171,18 +171,28 @@ async fn meeting(
     info_request_id: Option<InfoRequestId>,
     q: &BasisQuestion<'_>,
 ) -> Result<BasisVerdict, StoreError> {
-    let session = store.session(session_id).await?;
-    let body = match &session {
-        Some(s) => store.body(s.body_id).await?,
-        None => None,
-    };
-    let (Some(session), Some(body)) = (session, body) else {
+    // Two round trips: the session, then everything else about it at once (body, request,
+    // roster, agenda, follow-ups, the requester's pledge), read concurrently.
+    let Some(session) = store.session(session_id).await? else {
         return fails(RefusalReason::SessionNotFound);
     };
     let requester = q.requester;
-    let request = match info_request_id {
-        Some(id) => store.info_request(id).await?.filter(|r| r.session_id == session_id),
-        None => None,
+    let request_read = async {
+        match info_request_id {
+            Some(id) => Ok(store.info_request(id).await?.filter(|r| r.session_id == session_id)),
+            None => Ok::<_, StoreError>(None),
+        }
+    };
+    let (body, request, roster, agenda, followups, pledge_current) = tokio::try_join!(
+        store.body(session.body_id),
+        request_read,
+        store.roster(session_id, q.now),
+        store.agenda(session_id),
+        store.followups(session_id),
+        store.has_current_pledge(session.body_id, &requester.user, &requester.agency),
+    )?;
+    let Some(body) = body else {
+        return fails(RefusalReason::SessionNotFound);
     };
     let request_fact = match (info_request_id, &request) {
         (None, _) => pre::RequestFact::None,
@@ -197,7 +207,6 @@ async fn meeting(
             },
         },
     };
-    let roster = store.roster(session_id, q.now).await?;
     let own_rows: Vec<_> = roster.iter().filter(|e| e.user_id == requester.user.as_str()).collect();
     let roster_fact = match own_rows.iter().find(|e| e.agency_id == requester.agency.as_str()) {
         Some(e) if !e.live_at(q.now) => pre::RosterFact::Former,
@@ -206,7 +215,6 @@ async fn meeting(
         None if !own_rows.is_empty() => pre::RosterFact::OtherAgency,
         None => pre::RosterFact::Absent,
     };
-    let agenda = store.agenda(session_id).await?;
     let item = agenda.iter().find(|i| {
         i.removed_at.is_none_or(|t| t > q.now)
             && (i.subject_id == Some(q.subject) || (i.household_id.is_some() && i.household_id == q.household))
@@ -216,7 +224,7 @@ async fn meeting(
             if q.now <= session.held_at + Duration::days(body.window_days) {
                 pre::WindowFact::Open
             } else {
-                let follow_up = store.followups(session_id).await?.into_iter().any(|f| {
+                let follow_up = followups.iter().any(|f| {
                     f.subject_id == q.subject
                         && f.user_id == requester.user.as_str()
                         && f.agency_id == requester.agency.as_str()
@@ -233,9 +241,7 @@ async fn meeting(
         request: request_fact,
         roster: roster_fact,
         owner_takes_part: roster.iter().any(|e| e.agency_id == q.owner.as_str() && e.member),
-        pledge_current: store
-            .has_current_pledge(session.body_id, &requester.user, &requester.agency)
-            .await?,
+        pledge_current,
         on_agenda: item.is_some(),
         window,
     };
