@@ -167,6 +167,10 @@ impl fmt::Display for LocalId {
 /// controls (tabs and newlines included), format characters (Cf), line and paragraph separators,
 /// private-use, surrogate and unassigned code points, and the default-ignorable marks and fillers.
 fn is_hidden(c: char) -> bool {
+    if c.is_ascii() {
+        // In ASCII only the controls (Cc) are hidden.
+        return c.is_ascii_control();
+    }
     matches!(
         c.general_category(),
         GeneralCategory::Control

@@ -80,8 +80,12 @@ pub fn is_valid_my_number(digits: &[u8]) -> bool {
 
 /// The value of `c` as a decimal digit, after NFKC: any Nd character, or a kanji numeral.
 pub fn digit_value(c: char) -> Option<u8> {
-    if c.is_ascii_digit() {
-        return u8::try_from(u32::from(c) - 0x30).ok();
+    if c.is_ascii() {
+        // The common case, without a Unicode table lookup.
+        return c
+            .is_ascii_digit()
+            .then(|| u8::try_from(u32::from(c) - 0x30).ok())
+            .flatten();
     }
     let kanji = match c {
         '〇' | '零' => Some(0),
@@ -110,6 +114,10 @@ pub fn digit_value(c: char) -> Option<u8> {
 /// Characters that do not show (or only decorate another): removed before detection, so a
 /// zero-width space between digits joins them.
 pub fn is_invisible(c: char) -> bool {
+    if c.is_ascii() {
+        // No ASCII character is Cf, Mn or Me: only the controls other than whitespace hide.
+        return c.is_ascii_control() && !c.is_whitespace();
+    }
     matches!(
         c.general_category(),
         GeneralCategory::Format | GeneralCategory::NonspacingMark | GeneralCategory::EnclosingMark
@@ -119,6 +127,10 @@ pub fn is_invisible(c: char) -> bool {
 
 /// Dash-like characters: category Pd, minus signs, `ー`, horizontal lines.
 pub fn is_dash(c: char) -> bool {
+    if c.is_ascii() {
+        // The only ASCII dash punctuation (Pd).
+        return c == '-';
+    }
     c.general_category() == GeneralCategory::DashPunctuation
         || matches!(
             c,
@@ -165,7 +177,13 @@ fn digit_groups(text: &str) -> Vec<Group> {
     // Separators since the last group ended; None once anything else was seen.
     let mut gap: Option<String> = None;
     let mut current_gap: Option<String> = None;
-    for c in text.nfkc() {
+    // NFKC leaves ASCII as it is: skip the normaliser for the common case.
+    let normalised: std::borrow::Cow<'_, str> = if text.is_ascii() {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        std::borrow::Cow::Owned(text.nfkc().collect())
+    };
+    for c in normalised.chars() {
         if is_invisible(c) {
             continue;
         }
