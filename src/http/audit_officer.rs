@@ -34,16 +34,6 @@ fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
-/// The caller's log scope (403 unless a privacy officer).
-fn scope_of(state: &AppState, who: &Principal) -> Result<LogScope, ApiError> {
-    Ok(crate::policy::access::log_scope(
-        &state.policy.current(),
-        who,
-        &state.agencies,
-        &state.bases.oversight,
-    )?)
-}
-
 /// Refuses a query value that looks like an individual number: it would be logged verbatim.
 fn no_my_number(field: &str, value: &str) -> Result<(), ValidationError> {
     if contains_individual_number(value) {
@@ -286,7 +276,7 @@ pub async fn search(
     who: Principal,
     q: web::Query<SearchQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let scope = scope_of(&state, &who)?;
+    let scope = crate::services::officer_scope(&state, &who)?;
     let mut logged = BTreeMap::new();
     let filter = filter_of(&state, &q, &mut logged)?;
     if let Some(p) = &q.subject_pseudonym {
@@ -350,7 +340,7 @@ pub async fn subject_report(
     path: web::Path<String>,
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let scope = scope_of(&state, &who)?;
+    let scope = crate::services::officer_scope(&state, &who)?;
     let csv = match q.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
@@ -444,7 +434,7 @@ pub async fn resolve_pseudonym(
     who: Principal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let scope = scope_of(&state, &who)?;
+    let scope = crate::services::officer_scope(&state, &who)?;
     let pseudonym = pseudonym_input(&state, "pseudonym", &path).await?;
     let in_scope = scope.is_ward_wide() || state.store.pseudonym_in_scope(&scope, &pseudonym).await?;
     let found = if in_scope {
@@ -497,7 +487,7 @@ pub async fn alerts(
     who: Principal,
     q: web::Query<AlertsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let scope = scope_of(&state, &who)?;
+    let scope = crate::services::officer_scope(&state, &who)?;
     let since = match &q.since {
         Some(s) => parse_time("since", s)?,
         None => crate::store::to_ms(state.clock.now() - time::Duration::days(30)),

@@ -134,7 +134,7 @@ pub async fn create_grant(state: &AppState, who: &Principal, req: GrantRequest) 
 /// Grants awaiting review with their grounds: each grant's grounds are opened only after an
 /// `emergency-grounds-read` entry.
 pub async fn unreviewed_with_grounds(state: &AppState, who: &Principal) -> Result<Vec<EmergencyGrant>, ApiError> {
-    let scope = review_scope(state, who)?;
+    let scope = super::officer_scope(state, who)?;
     let grants = state.store.unreviewed_grants().await?;
     let opened = grants.iter().filter(|g| in_scope(&scope, g)).map(|g| async move {
         let logged = log_event(
@@ -157,15 +157,6 @@ pub async fn unreviewed_with_grounds(state: &AppState, who: &Principal) -> Resul
 
 /// Emergency grants are reviewed by the privacy officers whose log scope holds the requesting
 /// or the owning agency (their own organ, or ward-wide oversight): the same rule as the log.
-fn review_scope(state: &AppState, who: &Principal) -> Result<crate::policy::access::LogScope, ApiError> {
-    Ok(crate::policy::access::log_scope(
-        &state.policy.current(),
-        who,
-        &state.agencies,
-        &state.bases.oversight,
-    )?)
-}
-
 fn in_scope(scope: &crate::policy::access::LogScope, g: &EmergencyGrant) -> bool {
     scope.covers(Some(g.agency_id.as_str()), Some(g.owner_agency.as_str()))
 }
@@ -195,7 +186,7 @@ pub async fn review_grant(
     outcome: ReviewOutcome,
     note: &str,
 ) -> Result<EmergencyGrant, ApiError> {
-    let scope = review_scope(state, who)?;
+    let scope = super::officer_scope(state, who)?;
     let grant = state
         .store
         .emergency_grant(id, None)

@@ -22,6 +22,20 @@ use crate::domain::SubjectId;
 use crate::http::error::ApiError;
 use crate::state::AppState;
 
+/// The caller's privacy-officer scope of the log (403 unless a privacy officer): the one way the
+/// officer's log endpoints and the emergency-grant reviews get it from the policy layer.
+pub fn officer_scope(
+    state: &AppState,
+    who: &crate::principal::Principal,
+) -> Result<crate::policy::access::LogScope, ApiError> {
+    Ok(crate::policy::access::log_scope(
+        &state.policy.current(),
+        who,
+        &state.agencies,
+        &state.bases.oversight,
+    )?)
+}
+
 /// The keyed pseudonym that stands for `subject` in log entries.
 fn subject_pseudonym(state: &AppState, subject: SubjectId) -> String {
     state.pseudonyms.pseudonym("subject", &subject.to_string())
