@@ -114,6 +114,30 @@ pub struct PolicyAdminConfig {
     pub refresh_ms: u64,
 }
 
+/// The console for people (`/console/`): session lifetimes and the development login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// A console session ends after this many minutes without a request.
+    pub idle_minutes: u32,
+    /// A console session ends this many hours after login, however active.
+    pub absolute_hours: u32,
+    /// The development login (pick a user and role; the agency is the certificate's). Only ever
+    /// offered in the `development` environment, which also is the only one that accepts the
+    /// development keys.
+    pub dev_login: bool,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self {
+            idle_minutes: 30,
+            absolute_hours: 10,
+            dev_login: true,
+        }
+    }
+}
+
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -135,6 +159,7 @@ pub struct Config {
     pub keys: KeysConfig,
     pub audit: AuditConfig,
     pub policy_admin: PolicyAdminConfig,
+    pub console: ConsoleConfig,
 }
 
 /// Prints every field, the database URL with its password replaced by `***`.
@@ -156,6 +181,7 @@ impl std::fmt::Debug for Config {
             keys,
             audit,
             policy_admin,
+            console,
         } = self;
         f.debug_struct("Config")
             .field("environment", environment)
@@ -172,6 +198,7 @@ impl std::fmt::Debug for Config {
             .field("keys", keys)
             .field("audit", audit)
             .field("policy_admin", policy_admin)
+            .field("console", console)
             .finish()
     }
 }
@@ -264,6 +291,7 @@ impl Config {
                 require_approval: false,
                 refresh_ms: 500,
             },
+            console: ConsoleConfig::default(),
         }
     }
 }

@@ -176,8 +176,17 @@ fn run() -> anyhow::Result<()> {
             let config = load_config(cli.config.as_deref())?;
             let _guard = tsunagi::telemetry::init(config.log_format, &config.log_level)?;
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let dev_login = tsunagi::console::session::ConsoleSettings::from_config(&config).dev_login;
             rt.block_on(async move {
                 let app = tsunagi::startup::Application::build(config).await?;
+                println!("Console: https://localhost:{}/console/", app.port());
+                if dev_login {
+                    println!(
+                        "  Log in with the development login: your browser must present an agency's client \
+                         certificate (certs-dev/clients/<agency>.pem with its .key; trust certs-dev/ca.pem), \
+                         then pick a user id and a role. See README → Console."
+                    );
+                }
                 app.run_until_stopped().await.context("server")
             })
         }

@@ -179,6 +179,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let data = web::Data::new(state.clone());
         let max_body = config.max_body_bytes;
+        let console_settings = crate::console::session::ConsoleSettings::from_config(&config);
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
@@ -188,6 +189,7 @@ impl Application {
                         .add(("Strict-Transport-Security", "max-age=31536000")),
                 )
                 .wrap(middleware::from_fn(crate::http::trace::trace_request))
+                .configure(crate::console::configure(console_settings.clone(), false))
                 .configure(crate::http::configure(max_body))
         })
         // Must be registered before binding, or it is silently ignored.

@@ -556,3 +556,28 @@ mod tests {
         assert!(own.covers(None, Some("jobota")) && !own.covers(Some("sapota"), None));
     }
 }
+
+/// Permission to see and revoke the console sessions of one agency: `console:sessions` (by
+/// default supervisors and policy admins), for the caller's own agency only. Its fields are
+/// private: only [`console_session_admin`] makes one.
+#[derive(Debug)]
+pub struct ConsoleSessionAdmin<'a> {
+    who: &'a Principal,
+}
+
+impl<'a> ConsoleSessionAdmin<'a> {
+    /// The admin.
+    pub fn who(&self) -> &'a Principal {
+        self.who
+    }
+    /// The one agency whose sessions this admin may see and revoke.
+    pub fn agency(&self) -> &'a AgencyId {
+        &self.who.agency
+    }
+}
+
+/// Hands out [`ConsoleSessionAdmin`] to a caller the policy lets do `console:sessions`.
+pub fn console_session_admin<'a>(set: &PolicySet, who: &'a Principal) -> Result<ConsoleSessionAdmin<'a>, AccessError> {
+    permitted(set, who, "console:sessions")?;
+    Ok(ConsoleSessionAdmin { who })
+}

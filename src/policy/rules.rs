@@ -11,7 +11,7 @@ use crate::domain::{AgencyId, BasisKind, Category, Role};
 
 /// Actions the policy speaks about. Disclosure actions are `disclose:<basis>` with a category
 /// as object; management actions take `*` as object.
-pub const MANAGEMENT_ACTIONS: [&str; 21] = [
+pub const MANAGEMENT_ACTIONS: [&str; 22] = [
     "subjects:write",
     "records:write",
     "records:read-index",
@@ -33,6 +33,7 @@ pub const MANAGEMENT_ACTIONS: [&str; 21] = [
     "audit:checkpoint",
     "audit:proof",
     "audit:read",
+    "console:sessions",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -15,6 +15,8 @@
 mod audit_guarantee;
 mod bases;
 mod cli;
+mod console;
+mod console_support;
 mod disclosures;
 mod helpers;
 mod lifecycle;
