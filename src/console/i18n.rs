@@ -1,6 +1,7 @@
 //! The console's languages: Japanese first, English second, chosen by the person (a cookie set
 //! from the language switch; before any choice, the browser's `Accept-Language`, else Japanese).
-//! Strings live in Fluent files under `locales/<lang>/console.ftl`, compiled into the binary;
+//! Strings live in Fluent files under `locales/<lang>/*.ftl` (one per area of the console),
+//! compiled into the binary;
 //! `tests` check that both languages have the same keys and that every refusal and withholding
 //! reason of the disclosure decision has a sentence in each.
 
@@ -152,13 +153,20 @@ mod tests {
     use super::*;
     use crate::domain::decision::{RefusalReason, WithheldReason};
 
+    /// Every message key of every `.ftl` file of one language (each area of the console has
+    /// its own file).
     fn keys(lang: &str) -> std::collections::BTreeSet<String> {
-        let path = format!("{}/locales/{lang}/console.ftl", env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        text.lines()
-            .filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_alphabetic()))
-            .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim().to_owned()))
-            .collect()
+        let dir = format!("{}/locales/{lang}", env!("CARGO_MANIFEST_DIR"));
+        let mut keys = std::collections::BTreeSet::new();
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            keys.extend(
+                text.lines()
+                    .filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_alphabetic()))
+                    .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim().to_owned())),
+            );
+        }
+        keys
     }
 
     #[test]

@@ -14,10 +14,14 @@
 //! Errors become a page in the person's language; a refusal (403) seen by a signed-in person
 //! is itself a log entry (`console-forbidden`).
 
+pub mod caseworker;
 pub mod error;
 pub mod i18n;
 pub mod login;
+pub mod meetings;
+pub mod officer;
 pub mod pages;
+pub mod policy_admin;
 pub mod session;
 pub mod views;
 
@@ -60,6 +64,10 @@ pub fn configure(settings: ConsoleSettings, oidc: bool) -> impl FnOnce(&mut web:
                 .route("/login/dev", web::post().to(login::dev_login))
                 .route("/logout", web::post().to(login::logout))
                 .route("/lang", web::post().to(login::switch_language))
+                .configure(caseworker::routes)
+                .configure(meetings::routes)
+                .configure(officer::routes)
+                .configure(policy_admin::routes)
                 .route("/admin/sessions", web::get().to(pages::sessions))
                 .route("/admin/sessions/{id}/revoke", web::post().to(pages::revoke_session))
                 .route(
