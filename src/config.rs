@@ -297,7 +297,7 @@ impl Config {
 }
 
 /// Environment variables with our prefix that are not configuration.
-const NOT_CONFIG: [&str; 1] = ["TEST_POSTGRES_URL"];
+const NOT_CONFIG: [&str; 2] = ["TEST_POSTGRES_URL", "BROWSER_TESTS"];
 
 impl Config {
     /// Defaults → `file` (if it exists; `tsunagi.toml` unless given) → `TSUNAGI_*` variables.

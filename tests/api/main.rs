@@ -14,6 +14,7 @@
 
 mod audit_guarantee;
 mod bases;
+mod browser;
 mod cli;
 mod console;
 mod console_support;
