@@ -10,7 +10,8 @@
 //   TSUNAGI_TEST_POSTGRES_URL  admin URL of the PostgreSQL server (postgres engine)
 //   CHROMIUM                the browser (default /usr/bin/chromium)
 //   NODE_EXTRA_CA_CERTS     certs-dev/ca.pem (Playwright's client-certificate proxy checks the hub)
-//   SCREENSHOTS_DIR     a directory: shot() writes PNGs there (default docs/screenshots)
+//   SCREENSHOTS_DIR     a directory: shot() writes PNGs there (default target/screenshots;
+//                       `SCREENSHOTS_DIR=$PWD/docs/screenshots` refreshes the README's)
 
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
@@ -169,7 +170,7 @@ export class Hub {
   /** A full-page screenshot for the README (SQLite run only). */
   async shot(page, name) {
     if (this.engine !== 'sqlite') return;
-    const dir = process.env.SCREENSHOTS_DIR || path.join(repo, 'docs', 'screenshots');
+    const dir = process.env.SCREENSHOTS_DIR || path.join(repo, 'target', 'screenshots');
     mkdirSync(dir, { recursive: true });
     await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
   }
