@@ -51,6 +51,12 @@ enum Command {
     /// Sharing-policy tools.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Take a consistent online copy of the SQLite database (with a manifest) into DIR, while
+    /// the hub runs. PostgreSQL: use pg_dump (README → Operations).
+    Backup { dir: PathBuf },
+    /// Restore a backup into the configured (fresh) SQLite database; the log must verify before
+    /// the database is moved into place.
+    Restore { dir: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -188,6 +194,36 @@ fn run() -> anyhow::Result<()> {
                     );
                 }
                 app.run_until_stopped().await.context("server")
+            })
+        }
+        Command::Backup { dir } => {
+            let config = load_config(cli.config.as_deref())?;
+            runtime()?.block_on(async move {
+                let now = tsunagi::clock::Clock::now(&tsunagi::clock::SystemClock);
+                let m = tsunagi::backup::backup_configured(&config, &dir, now).await?;
+                println!(
+                    "backed up {} bytes (SHA-256 {}) with {} log entries (latest checkpoint: {}) to {}",
+                    m.database_bytes,
+                    m.database_sha256,
+                    m.log_entries,
+                    m.checkpoint_size
+                        .map_or_else(|| "none".to_owned(), |s| format!("size {s}")),
+                    dir.display()
+                );
+                Ok(())
+            })
+        }
+        Command::Restore { dir } => {
+            let config = load_config(cli.config.as_deref())?;
+            runtime()?.block_on(async move {
+                let r = tsunagi::backup::restore(&config, &dir).await?;
+                println!(
+                    "restored {} log entries (root {}) into {}; the log verifies",
+                    r.log_entries,
+                    r.root_hex,
+                    r.path.display()
+                );
+                Ok(())
             })
         }
         Command::Migrate => {

@@ -213,6 +213,20 @@ impl Store {
         });
     }
 
+    /// SQLite only: writes a consistent copy of the database to `path` (`VACUUM INTO`, inside
+    /// one read transaction, while writers go on).
+    pub async fn vacuum_into(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        if self.engine != Engine::Sqlite {
+            return Err(StoreError::UnsupportedUrl);
+        }
+        let path = path.to_str().ok_or(StoreError::UnsupportedUrl)?.to_owned();
+        sqlx::query("VACUUM INTO $1")
+            .bind(path)
+            .execute(&mut *self.conn().await?)
+            .await?;
+        Ok(())
+    }
+
     /// A cheap round trip, for readiness checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

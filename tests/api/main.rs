@@ -13,6 +13,7 @@
 )]
 
 mod audit_guarantee;
+mod backup;
 mod bases;
 mod browser;
 mod cli;
