@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
 use crate::audit::{Receipt, Withheld};
-use crate::disclosure::{DisclosureOutcome, DisclosureRequest, disclose};
+use crate::services::disclosures::{DisclosureOutcome, DisclosureRequest, disclose};
 use crate::domain::{
     AgencyId, Basis, BasisKind, Category, ConsentId, FreeText, GrantId, InfoRequestId, Purpose, ReportId, SessionId,
     SubjectId, ValidationError,

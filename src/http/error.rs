@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::audit::{AuditError, Receipt, Withheld};
-use crate::disclosure::DisclosureError;
+use crate::services::disclosures::DisclosureError;
 use crate::domain::ValidationError;
 use crate::store::StoreError;
 

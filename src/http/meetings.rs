@@ -4,7 +4,7 @@
 //!
 //! Handlers only parse, call and render: who may do what is a capability from
 //! [`crate::policy::access`], and the use cases (each change logged first) are in
-//! [`crate::meetings`].
+//! [`crate::services::meetings`].
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{authorize, registered_agency};
 use crate::domain::{AgendaItemId, BasisKind, Category, FreeText, HouseholdId, SubjectId, UserId, ValidationError};
-use crate::meetings::{self as svc, AgendaTarget, Answer, BodyInput, MeetingError};
+use crate::services::meetings::{self as svc, AgendaTarget, Answer, BodyInput, MeetingError};
 use crate::policy::access;
 use crate::principal::Principal;
 use crate::state::AppState;

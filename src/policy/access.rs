@@ -2,7 +2,7 @@
 //! permissions, so handlers and services only ask.
 //!
 //! Meeting rules are handed out as **capabilities**: a check returns a value (e.g.
-//! [`SecretariatOf`]) that the mutating services in [`crate::meetings`] require, and whose fields
+//! [`SecretariatOf`]) that the mutating services in [`crate::services::meetings`] require, and whose fields
 //! only this module can fill. A handler that skipped the check has nothing to call:
 //!
 //! ```compile_fail,E0451

@@ -16,6 +16,8 @@
 
 pub mod bases;
 pub mod consents;
+pub mod disclosures;
+pub mod meetings;
 pub mod policy;
 
 use crate::domain::SubjectId;
