@@ -130,12 +130,9 @@ pub struct SimulateInput {
 }
 
 fn time_or(field: &str, s: Option<&str>, default: OffsetDateTime) -> Result<OffsetDateTime, ValidationError> {
-    s.map(|s| {
-        OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-            .map_err(|_| ValidationError::new(field, "invalid_time", "must be an RFC 3339 timestamp"))
-    })
-    .transpose()
-    .map(|t| t.unwrap_or(default))
+    s.map(|s| crate::domain::parse_rfc3339(field, s))
+        .transpose()
+        .map(|t| t.unwrap_or(default))
 }
 
 /// Which recorded decisions would flip under the proposal, grouped by agency, basis and category.

@@ -374,6 +374,59 @@ pub fn inbox<'a>(set: &PolicySet, who: &'a Principal) -> Result<Inbox<'a>, Acces
     Ok(Inbox { who })
 }
 
+/// Permission to register households and subjects, link local ids and find people by them
+/// (`subjects:write`), always for the caller's own agency.
+#[derive(Debug)]
+pub struct SubjectClerk<'a> {
+    who: &'a Principal,
+}
+
+impl SubjectClerk<'_> {
+    pub fn who(&self) -> &Principal {
+        self.who
+    }
+}
+
+pub fn subject_clerk<'a>(set: &PolicySet, who: &'a Principal) -> Result<SubjectClerk<'a>, AccessError> {
+    permitted(set, who, "subjects:write")?;
+    Ok(SubjectClerk { who })
+}
+
+/// Permission to write case records owned by the caller's agency (`records:write`).
+#[derive(Debug)]
+pub struct RecordWriter<'a> {
+    who: &'a Principal,
+}
+
+impl RecordWriter<'_> {
+    pub fn who(&self) -> &Principal {
+        self.who
+    }
+}
+
+pub fn record_writer<'a>(set: &PolicySet, who: &'a Principal) -> Result<RecordWriter<'a>, AccessError> {
+    permitted(set, who, "records:write")?;
+    Ok(RecordWriter { who })
+}
+
+/// Permission to list the caller's agency's own records about a person, ids and categories only
+/// (`records:read-index`).
+#[derive(Debug)]
+pub struct RecordIndexReader<'a> {
+    who: &'a Principal,
+}
+
+impl RecordIndexReader<'_> {
+    pub fn who(&self) -> &Principal {
+        self.who
+    }
+}
+
+pub fn record_index_reader<'a>(set: &PolicySet, who: &'a Principal) -> Result<RecordIndexReader<'a>, AccessError> {
+    permitted(set, who, "records:read-index")?;
+    Ok(RecordIndexReader { who })
+}
+
 /// Which log entries a reader may see: the value the store's log reads take, so an entry outside
 /// it cannot be returned by forgetting a filter. Made only by [`log_scope`] and [`proof_scope`]:
 ///
