@@ -214,6 +214,5 @@ pub async fn assign_case(
 /// Notices for your agency (e.g. a consent under which you received data was revoked).
 #[utoipa::path(get, path = "/v1/notifications", tag = "bases", responses((status = 200, description = "newest first")))]
 pub async fn notifications(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "notifications:read")?;
-    Ok(HttpResponse::Ok().json(state.store.notifications(&who.agency).await?))
+    Ok(HttpResponse::Ok().json(services::bases::notifications(&state, &who).await?))
 }
