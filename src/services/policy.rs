@@ -117,7 +117,15 @@ pub struct RuleDiff {
 pub struct VersionDetail {
     pub diff_from_previous: RuleDiff,
     pub rules: Vec<String>,
+    /// Written with its keys in alphabetical order here (unlike in the list of versions), as the
+    /// API has always written it.
+    #[serde(serialize_with = "keys_sorted")]
     pub version: PolicyVersion,
+}
+
+fn keys_sorted<S: serde::Serializer>(v: &PolicyVersion, s: S) -> Result<S::Ok, S::Error> {
+    use serde::Serialize;
+    serde_json::to_value(v).map_err(serde::ser::Error::custom)?.serialize(s)
 }
 
 /// One stored version (`policy:read`; 404 `policy_version_not_found`).
