@@ -1,5 +1,5 @@
 //! The disclosure decision as a pure function of facts (README "The other bases"). The
-//! disclosure road (`crate::disclosure`) gathers the facts of one request in one pass — the
+//! disclosure road (`crate::services::disclosures`) gathers the facts of one request in one pass — the
 //! subject and the owner's sections, the basis check, the records' provenance — and [`decide`]
 //! turns them into a [`Decision`] without any I/O. The cross-basis rules live here, in this
 //! order:

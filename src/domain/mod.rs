@@ -11,6 +11,7 @@ pub mod my_number;
 pub mod preconditions;
 pub mod role;
 pub mod text;
+pub mod timestamp;
 
 pub use basis::{Basis, BasisContext, BasisKind, BodyKind};
 pub use category::{Category, Sensitivity};
@@ -22,6 +23,7 @@ pub use ids::{
 };
 pub use role::Role;
 pub use text::{FreeText, Purpose};
+pub use timestamp::{parse_rfc3339, rfc3339};
 
 /// Why a value from outside could not become a domain value. `code` is the stable,
 /// machine-readable reason returned to clients; `message` is for humans.

@@ -82,6 +82,18 @@ impl FreeText {
         validate(field, s, Self::MAX_CHARS, true)?;
         Ok(Self(s.to_owned()))
     }
+    /// Free text under a field's own, lower limit of `max` characters (a name, a reason):
+    /// `too_long` before any other check, then the checks of [`FreeText::parse`].
+    pub fn bounded(field: &str, s: &str, max: usize) -> Result<Self, ValidationError> {
+        if s.chars().count() > max {
+            return Err(ValidationError::new(
+                field,
+                "too_long",
+                format!("at most {max} characters"),
+            ));
+        }
+        Self::parse(field, s)
+    }
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -109,5 +121,13 @@ mod tests {
         let err = FreeText::parse("note", "個人番号 1234 5678 9018 を確認").unwrap_err();
         assert_eq!(err.code, "my_number_refused");
         assert!(FreeText::parse("note", "line one\nline two").is_ok());
+    }
+
+    #[test]
+    fn bounded_text_says_its_own_limit_first() {
+        let err = FreeText::bounded("name", &" ".repeat(201), 200).unwrap_err();
+        assert_eq!((err.code, err.message.as_str()), ("too_long", "at most 200 characters"));
+        assert_eq!(FreeText::bounded("name", " ", 200).unwrap_err().code, "empty");
+        assert_eq!(FreeText::bounded("name", "佐藤", 2).unwrap().as_str(), "佐藤");
     }
 }

@@ -1,5 +1,6 @@
-//! The log's transparency endpoints: the latest signed checkpoint, the verifier keys, inclusion
-//! proofs for receipts and consistency proofs between checkpoints. Checkpoints, keys and
+//! The log's transparency endpoints over HTTP: the latest signed checkpoint, the verifier keys,
+//! inclusion proofs for receipts and consistency proofs between checkpoints (the reads are in
+//! [`crate::services::log`]). Checkpoints, keys and
 //! consistency proofs carry no personal data, so every authenticated user may fetch them
 //! (`audit:checkpoint`); an inclusion proof is for the entry's requesting or owning agency
 //! (`audit:proof`), or a privacy officer (`audit:read`) whose log scope holds the entry
@@ -11,18 +12,15 @@
 //! the log does not have are 404 or 422, never a server error.
 
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::authorize;
 use crate::audit::checkpointer::CheckpointError;
-use crate::audit::proof_file::{ConsistencyProofFile, InclusionProofFile};
-use crate::audit::proofs::ProofBuilder;
 use crate::audit::stored::TreeError;
 use crate::principal::Principal;
+use crate::services::log::{self as svc, ConsistencyView, InclusionView};
 use crate::state::AppState;
-use crate::store::StoredCheckpoint;
 
 /// Registers every `/v1/audit` route (this module's and the privacy officer's).
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -99,27 +97,14 @@ pub async fn checkpoint(
     who: Principal,
     q: web::Query<CheckpointQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "audit:checkpoint")?;
-    let cp = match q.size {
-        Some(size) => state.store.checkpoint_at(size).await?,
-        None => match state.store.latest_checkpoint().await? {
-            Some(cp) => Some(cp),
-            None => {
-                state.checkpoints.checkpoint_now().await?;
-                state.store.latest_checkpoint().await?
-            }
-        },
-    };
-    let cp = cp.ok_or_else(|| ApiError::not_found("checkpoint_not_found", "no signed checkpoint of that size"))?;
-    Ok(plain(cp.note))
+    Ok(plain(svc::checkpoint(&state, &who, q.size).await?.note))
 }
 
 /// The log's verifier keys (C2SP vkey text, one per line, current key first).
 #[utoipa::path(get, path = "/v1/audit/verifier-keys", tag = "audit",
     responses((status = 200, description = "verifier keys (text/plain)")))]
 pub async fn verifier_keys(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "audit:checkpoint")?;
-    Ok(plain(state.checkpoints.keys().vkeys_text()))
+    Ok(plain(svc::verifier_keys(&state, &who)?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -131,38 +116,6 @@ pub struct InclusionQuery {
     pub size: Option<u64>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct InclusionView {
-    pub index: u64,
-    pub tree_size: u64,
-    /// The entry's leaf hash (hex), as on the receipt.
-    pub leaf_hash: String,
-    /// The proof, leaf's sibling first (hex).
-    pub proof: Vec<String>,
-    /// The signed checkpoint the proof is against.
-    pub checkpoint: String,
-    /// The same proof as a C2SP `tlog-proof` file, for `tsunagi audit check-proof inclusion`.
-    pub tlog_proof: String,
-}
-
-/// A stored checkpoint of exactly `size`, or the latest one containing `index`.
-async fn checkpoint_for(state: &AppState, index: u64, size: Option<u64>) -> Result<StoredCheckpoint, ApiError> {
-    match size {
-        Some(size) => state
-            .store
-            .checkpoint_at(size)
-            .await?
-            .ok_or_else(|| ApiError::not_found("checkpoint_not_found", "no signed checkpoint of that size")),
-        None => state.checkpoints.covering(index).await?.ok_or_else(|| {
-            ApiError::new(
-                actix_web::http::StatusCode::CONFLICT,
-                "not_yet_checkpointed",
-                "no signed checkpoint contains this entry yet; try again in a few seconds",
-            )
-        }),
-    }
-}
-
 /// Inclusion proof of one entry in a signed checkpoint.
 #[utoipa::path(get, path = "/v1/audit/proofs/inclusion", tag = "audit", params(InclusionQuery),
     responses((status = 200, body = InclusionView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -172,48 +125,7 @@ pub async fn inclusion_proof(
     who: Principal,
     q: web::Query<InclusionQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let scope =
-        crate::policy::access::proof_scope(&state.policy.current(), &who, &state.agencies, &state.bases.oversight)?;
-    state.checkpoints.ensure_consistent().await?;
-    let Some(entry) = state.store.audit_entry(&scope, q.index).await? else {
-        if q.index < state.store.audit_end().await? {
-            return Err(ApiError::forbidden(
-                "entry_not_yours",
-                "inclusion proofs are for the entry's requesting or owning agency, and privacy officers in scope",
-            ));
-        }
-        return Err(ApiError::not_found("entry_not_found", "no log entry with that index"));
-    };
-    let cp = checkpoint_for(&state, q.index, q.size).await?;
-    if q.index >= cp.size {
-        return Err(ApiError::new(
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "index_out_of_range",
-            "the entry is not in that checkpoint's tree",
-        ));
-    }
-    let proof = match ProofBuilder::new(&state.store).inclusion(q.index, cp.size).await {
-        Ok(p) => p,
-        Err(e) => return Err(state.checkpoints.tree_failure(e).await.into()),
-    };
-    state
-        .checkpoints
-        .check_inclusion(&cp, q.index, &entry.entry, &entry.leaf_hash, &proof)
-        .await?;
-    let file = InclusionProofFile {
-        extra: None,
-        index: q.index,
-        proof: proof.clone(),
-        checkpoint: cp.note.clone(),
-    };
-    Ok(HttpResponse::Ok().json(InclusionView {
-        index: q.index,
-        tree_size: cp.size,
-        leaf_hash: hex::encode(&entry.leaf_hash),
-        proof: proof.iter().map(hex::encode).collect(),
-        checkpoint: cp.note,
-        tlog_proof: file.to_text(),
-    }))
+    Ok(HttpResponse::Ok().json(svc::inclusion(&state, &who, q.index, q.size).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -225,18 +137,6 @@ pub struct ConsistencyQuery {
     pub to: Option<u64>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct ConsistencyView {
-    pub from: u64,
-    pub to: u64,
-    /// Hex hashes.
-    pub proof: Vec<String>,
-    pub from_checkpoint: String,
-    pub to_checkpoint: String,
-    /// The same proof as a file for `tsunagi audit check-proof consistency`.
-    pub proof_file: String,
-}
-
 /// Consistency proof between two signed checkpoints.
 #[utoipa::path(get, path = "/v1/audit/proofs/consistency", tag = "audit", params(ConsistencyQuery),
     responses((status = 200, body = ConsistencyView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -246,38 +146,5 @@ pub async fn consistency_proof(
     who: Principal,
     q: web::Query<ConsistencyQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "audit:checkpoint")?;
-    state.checkpoints.ensure_consistent().await?;
-    let missing = || ApiError::not_found("checkpoint_not_found", "no signed checkpoint of that size");
-    let old = state.store.checkpoint_at(q.from).await?.ok_or_else(missing)?;
-    let new = match q.to {
-        Some(to) => state.store.checkpoint_at(to).await?,
-        None => state.store.latest_checkpoint().await?,
-    }
-    .ok_or_else(missing)?;
-    if old.size > new.size {
-        return Err(ApiError::new(
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_proof_request",
-            "'from' must not be larger than 'to'",
-        ));
-    }
-    let proof = match ProofBuilder::new(&state.store).consistency(old.size, new.size).await {
-        Ok(p) => p,
-        Err(e) => return Err(state.checkpoints.tree_failure(e).await.into()),
-    };
-    state.checkpoints.check_consistency(&old, &new, &proof).await?;
-    let file = ConsistencyProofFile {
-        proof: proof.clone(),
-        old_checkpoint: old.note.clone(),
-        new_checkpoint: new.note.clone(),
-    };
-    Ok(HttpResponse::Ok().json(ConsistencyView {
-        from: old.size,
-        to: new.size,
-        proof: proof.iter().map(hex::encode).collect(),
-        from_checkpoint: old.note,
-        to_checkpoint: new.note,
-        proof_file: file.to_text(),
-    }))
+    Ok(HttpResponse::Ok().json(svc::consistency(&state, &who, q.from, q.to).await?))
 }

@@ -1,271 +1,19 @@
-//! The privacy officer's tools (`audit:read`): search the log, a subject's disclosure report
-//! (JSON or CSV, every line with its inclusion proof), pseudonym → person lookup, and alerts.
-//!
-//! Every read of log entries is itself appended to the log (a `log-read` entry naming the
-//! officer, their scope and the query, ids replaced by pseudonyms) before the answer leaves; if
-//! that append fails, the answer is 503 `audit_unavailable`.
-//!
-//! An officer reads within their log scope (`policy::access::log_scope`): the entries of their
-//! own organ, or the whole log for the agencies configured as ward-wide overseers. The scope goes
-//! into every store read. Fields that could point to an abuse reporter are sealed in what is
-//! shown (`audit::report::seal_reporter`). Query values that look like an individual number (My
-//! Number) are refused (422 `my_number_refused`) before anything is stored or logged.
-
-use std::collections::{BTreeMap, HashMap, HashSet};
+//! The privacy officer's tools over HTTP (`audit:read`): search the log, a subject's disclosure
+//! report (JSON or CSV, every line with its inclusion proof), pseudonym → person lookup, and
+//! alerts. The reads themselves — scope, sealing, and the `log-read` entry each one appends
+//! before it answers (503 `audit_unavailable` if it cannot) — are in [`crate::services::audit`];
+//! handlers parse, call and render.
 
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::error::{ApiError, ErrorBody};
-use crate::audit::proofs::ProofBuilder;
 use crate::audit::report::{self, SubjectReport};
-use crate::audit::{AuditEntry, IndexFields, LogReadEvent, Receipt};
-use crate::domain::my_number::contains_individual_number;
-use crate::domain::{AgencyId, BasisKind, HouseholdId, SubjectId, UserId, ValidationError};
-use crate::policy::access::LogScope;
+use crate::domain::{SubjectId, parse_rfc3339};
 use crate::principal::Principal;
+use crate::services::audit::{self as svc, AlertsView, PersonView, ReportFormat, SearchQuery, SearchView};
 use crate::state::AppState;
-use crate::store::{AlertRow, AuditFilter};
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
-}
-
-/// Refuses a query value that looks like an individual number: it would be logged verbatim.
-fn no_my_number(field: &str, value: &str) -> Result<(), ValidationError> {
-    if contains_individual_number(value) {
-        return Err(ValidationError::new(
-            field,
-            "my_number_refused",
-            "looks like an individual number (My Number), which the hub never stores or logs",
-        ));
-    }
-    Ok(())
-}
-
-/// A pseudonym given by the caller. A known pseudonym is ours (a keyed hash, not a person's
-/// number) even if its digits happen to look like an individual number; any other value that
-/// does is refused before it is logged.
-async fn pseudonym_input(state: &AppState, field: &str, raw: &str) -> Result<String, ApiError> {
-    let p = short_token(field, raw)?;
-    if contains_individual_number(&p) && !resolve(state, std::slice::from_ref(&p)).await?.contains_key(&p) {
-        no_my_number(field, &p)?;
-    }
-    Ok(p)
-}
-
-/// Appends the `log-read` entry for this read.
-async fn log_read(
-    state: &AppState,
-    who: &Principal,
-    scope: &LogScope,
-    action: &str,
-    query: BTreeMap<String, String>,
-    subject_pseudonym: Option<String>,
-    results: u64,
-) -> Result<Receipt, ApiError> {
-    let now = state.clock.now();
-    let event = LogReadEvent {
-        at: rfc3339(now),
-        user: who.user.to_string(),
-        roles: who.roles.clone(),
-        agency: who.agency.to_string(),
-        organ: who.organ.to_string(),
-        client_cert: who.cert_fingerprint.clone(),
-        action: action.to_owned(),
-        scope: scope.label().to_owned(),
-        query,
-        results,
-    };
-    let index = IndexFields {
-        at_ms: crate::store::to_ms(now),
-        decision: "read",
-        subject_pseudonym,
-        requester_agency: Some(who.agency.to_string()),
-        requester_user: Some(who.user.to_string()),
-        ..IndexFields::default()
-    };
-    Ok(state.audit.append(&AuditEntry::LogRead(event), index).await?)
-}
-
-/// Maps pseudonyms back to (kind, id), learning the pseudonyms of people not mapped yet.
-async fn resolve(state: &AppState, pseudonyms: &[String]) -> Result<HashMap<String, (String, String)>, ApiError> {
-    let wanted: HashSet<&String> = pseudonyms.iter().collect();
-    let mut known = state.store.pseudonyms(pseudonyms).await?;
-    if known.len() < wanted.len() {
-        let unmapped = state.store.unmapped_people().await?;
-        if !unmapped.is_empty() {
-            let rows: Vec<(String, String, String)> = unmapped
-                .into_iter()
-                .map(|(kind, id)| (state.pseudonyms.pseudonym(&kind, &id), kind, id))
-                .collect();
-            state.store.insert_pseudonyms(&rows).await?;
-            known = state.store.pseudonyms(pseudonyms).await?;
-        }
-    }
-    Ok(known)
-}
-
-fn parse_time(field: &str, s: &str) -> Result<i64, ValidationError> {
-    OffsetDateTime::parse(s, &Rfc3339)
-        .map(crate::store::to_ms)
-        .map_err(|_| ValidationError::new(field, "invalid_time", "must be an RFC 3339 timestamp"))
-}
-
-fn short_token(field: &str, s: &str) -> Result<String, ValidationError> {
-    let ok = !s.is_empty()
-        && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    ok.then(|| s.to_owned())
-        .ok_or_else(|| ValidationError::new(field, "invalid_value", "must be 1-64 letters, digits, '-', '_' or '.'"))
-}
-
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct SearchQuery {
-    /// Subject id (mapped to its pseudonym by the hub).
-    pub subject: Option<String>,
-    /// Or the subject's pseudonym as it appears in entries.
-    pub subject_pseudonym: Option<String>,
-    /// Household id.
-    pub household: Option<String>,
-    /// Requesting or owning agency.
-    pub agency: Option<String>,
-    /// Requesting user.
-    pub user: Option<String>,
-    /// Basis type, e.g. `consent`.
-    pub basis: Option<String>,
-    /// Meeting session id.
-    pub session: Option<String>,
-    /// `allowed` or `refused`.
-    pub outcome: Option<String>,
-    /// Entry kind: `disclosure`, `consent-recorded`, `consent-revoked`, `log-read`.
-    pub kind: Option<String>,
-    /// RFC 3339, inclusive.
-    pub from: Option<String>,
-    /// RFC 3339, exclusive.
-    pub until: Option<String>,
-    /// Cursor: only entries after this index (use `next_after` of the previous page).
-    pub after: Option<u64>,
-    /// Page size, 1-500 (default 100).
-    pub limit: Option<u32>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct EntryView {
-    pub index: u64,
-    pub leaf_hash: String,
-    /// The subject behind the entry's pseudonym, when known to the hub.
-    pub subject_id: Option<String>,
-    pub household_id: Option<String>,
-    /// The entry as logged, except that fields which could point to an abuse reporter read
-    /// `"sealed"` (then `sealed` is true and the leaf hash covers the original bytes).
-    #[schema(value_type = Object)]
-    pub entry: serde_json::Value,
-    pub sealed: bool,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct SearchView {
-    pub entries: Vec<EntryView>,
-    /// Pass as `after` for the next page; absent on the last page.
-    pub next_after: Option<u64>,
-}
-
-fn filter_of(
-    state: &AppState,
-    q: &SearchQuery,
-    logged: &mut BTreeMap<String, String>,
-) -> Result<AuditFilter, ValidationError> {
-    let mut f = AuditFilter {
-        limit: q.limit.unwrap_or(100),
-        after: q.after,
-        ..AuditFilter::default()
-    };
-    if !(1..=500).contains(&f.limit) {
-        return Err(ValidationError::new("limit", "invalid_value", "must be 1-500"));
-    }
-    // Values logged as given are checked first (subject and household ids are logged only as
-    // pseudonyms; `subject_pseudonym` is checked by the caller).
-    for (field, value) in [
-        ("agency", &q.agency),
-        ("user", &q.user),
-        ("basis", &q.basis),
-        ("session", &q.session),
-        ("outcome", &q.outcome),
-        ("kind", &q.kind),
-        ("from", &q.from),
-        ("until", &q.until),
-    ] {
-        if let Some(v) = value {
-            no_my_number(field, v)?;
-        }
-    }
-    if let Some(after) = q.after {
-        no_my_number("after", &after.to_string())?;
-    }
-    if let Some(s) = &q.subject {
-        let p = state.pseudonyms.pseudonym("subject", &SubjectId::parse(s)?.to_string());
-        f.subject_pseudonym = Some(p);
-    }
-    if let Some(p) = &q.subject_pseudonym {
-        f.subject_pseudonym = Some(short_token("subject_pseudonym", p)?);
-    }
-    if let Some(h) = &q.household {
-        let id = HouseholdId::parse(h)?;
-        f.household_pseudonym = Some(state.pseudonyms.pseudonym("household", &id.to_string()));
-    }
-    f.agency = q
-        .agency
-        .as_deref()
-        .map(AgencyId::parse)
-        .transpose()?
-        .map(|a| a.to_string());
-    f.user = q.user.as_deref().map(UserId::parse).transpose()?.map(|u| u.to_string());
-    f.basis = q
-        .basis
-        .as_deref()
-        .map(BasisKind::parse)
-        .transpose()?
-        .map(|b| b.as_str().to_owned());
-    f.session = q.session.as_deref().map(|s| short_token("session", s)).transpose()?;
-    f.decision = match q.outcome.as_deref() {
-        None => None,
-        Some(o @ ("allowed" | "refused")) => Some(o.to_owned()),
-        Some(_) => {
-            return Err(ValidationError::new(
-                "outcome",
-                "invalid_value",
-                "must be allowed or refused",
-            ));
-        }
-    };
-    f.kind = q.kind.as_deref().map(|k| short_token("kind", k)).transpose()?;
-    f.from_ms = q.from.as_deref().map(|t| parse_time("from", t)).transpose()?;
-    f.until_ms = q.until.as_deref().map(|t| parse_time("until", t)).transpose()?;
-    let mut put = |k: &str, v: &Option<String>| {
-        if let Some(v) = v {
-            logged.insert(k.to_owned(), v.clone());
-        }
-    };
-    put("subject", &f.subject_pseudonym);
-    put("household", &f.household_pseudonym);
-    put("agency", &f.agency);
-    put("user", &f.user);
-    put("basis", &f.basis);
-    put("session", &f.session);
-    put("outcome", &f.decision);
-    put("kind", &f.kind);
-    put("from", &q.from);
-    put("until", &q.until);
-    put("after", &f.after.map(|a| a.to_string()));
-    put("limit", &Some(f.limit.to_string()));
-    Ok(f)
-}
 
 /// Search the log within the officer's scope (refusals included), oldest first, paginated by index.
 #[utoipa::path(get, path = "/v1/audit/entries", tag = "audit", params(SearchQuery),
@@ -276,49 +24,8 @@ pub async fn search(
     who: Principal,
     q: web::Query<SearchQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let scope = crate::services::officer_scope(&state, &who)?;
-    let mut logged = BTreeMap::new();
-    let filter = filter_of(&state, &q, &mut logged)?;
-    if let Some(p) = &q.subject_pseudonym {
-        pseudonym_input(&state, "subject_pseudonym", p).await?;
-    }
-    let found = state.store.search_audit(&scope, &filter).await?;
-    let pseudonyms: Vec<String> = found
-        .iter()
-        .flat_map(|e| [e.subject_pseudonym.clone(), e.household_pseudonym.clone()])
-        .flatten()
-        .collect();
-    let people = resolve(&state, &pseudonyms).await?;
-    let id_of = |p: &Option<String>| p.as_ref().and_then(|p| people.get(p)).map(|(_, id)| id.clone());
-    let next_after = (found.len() as u32 == filter.limit)
-        .then(|| found.last().map(|e| e.index))
-        .flatten();
-    let entries: Vec<EntryView> = found
-        .into_iter()
-        .map(|e| {
-            let mut entry = serde_json::from_slice(&e.entry).unwrap_or(serde_json::Value::Null);
-            let sealed = report::seal_reporter(&mut entry);
-            EntryView {
-                index: e.index,
-                leaf_hash: hex::encode(&e.leaf_hash),
-                subject_id: id_of(&e.subject_pseudonym),
-                household_id: id_of(&e.household_pseudonym),
-                entry,
-                sealed,
-            }
-        })
-        .collect();
-    log_read(
-        &state,
-        &who,
-        &scope,
-        "search",
-        logged,
-        filter.subject_pseudonym.clone(),
-        entries.len() as u64,
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(SearchView { entries, next_after }))
+    let officer = svc::officer(&state, &who)?;
+    Ok(HttpResponse::Ok().json(svc::search(&state, &officer, &q).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -340,88 +47,20 @@ pub async fn subject_report(
     path: web::Path<String>,
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let scope = crate::services::officer_scope(&state, &who)?;
-    let csv = match q.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(_) => return Err(ValidationError::new("format", "invalid_value", "must be json or csv").into()),
-    };
+    let officer = svc::officer(&state, &who)?;
+    let format = ReportFormat::parse(q.format.as_deref())?;
     let subject = SubjectId::parse(&path)?;
-    if state.store.subject(subject).await?.is_none() {
-        return Err(ApiError::not_found("subject_not_found", "no subject with that id"));
-    }
-    // Proofs are not served from a log known to be altered.
-    state.checkpoints.ensure_consistent().await?;
-    let pseudonym = state.pseudonyms.pseudonym("subject", &subject.to_string());
-    let found = state.store.disclosures_about(&scope, &pseudonym).await?;
-    let query = BTreeMap::from([
-        ("subject".to_owned(), pseudonym.clone()),
-        ("format".to_owned(), if csv { "csv" } else { "json" }.to_owned()),
-    ]);
-    let receipt = log_read(
-        &state,
-        &who,
-        &scope,
-        "subject-report",
-        query,
-        Some(pseudonym),
-        found.len() as u64,
-    )
-    .await?;
-    // One checkpoint for every line: one that also holds this read.
-    let cp = state.checkpoints.covering(receipt.index).await?.ok_or_else(|| {
-        ApiError::new(
-            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
-            "not_yet_checkpointed",
-            "the log could not be checkpointed just now; try again in a few seconds",
-        )
-    })?;
-    let signed = state.checkpoints.opened(&cp).await?;
-    let mut tree = ProofBuilder::new(&state.store);
-    let mut lines = Vec::with_capacity(found.len());
-    for e in &found {
-        let proof = match tree.inclusion(e.index, cp.size).await {
-            Ok(p) => p,
-            Err(err) => return Err(state.checkpoints.tree_failure(err).await.into()),
-        };
-        state
-            .checkpoints
-            .check_inclusion_in(&signed, e.index, &e.entry, &e.leaf_hash, &proof)
-            .await?;
-        lines.extend(report::line(e, &proof));
-    }
-    let report = SubjectReport {
-        subject_id: subject.to_string(),
-        generated_at: rfc3339(state.clock.now()),
-        checkpoint: report::checkpoint_view(&cp),
-        verifier_keys: state
-            .checkpoints
-            .keys()
-            .verifiers()
-            .iter()
-            .map(|v| v.to_vkey_string())
-            .collect(),
-        lines,
-    };
-    if csv {
-        Ok(HttpResponse::Ok()
+    let report = svc::subject_report(&state, &officer, subject, format).await?;
+    match format {
+        ReportFormat::Csv => Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
             .insert_header((
                 "Content-Disposition",
                 format!("attachment; filename=\"disclosure-report-{subject}.csv\""),
             ))
-            .body(report::to_csv(&report)))
-    } else {
-        Ok(HttpResponse::Ok().json(report))
+            .body(report::to_csv(&report))),
+        ReportFormat::Json => Ok(HttpResponse::Ok().json(report)),
     }
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct PersonView {
-    pub pseudonym: String,
-    /// `subject` or `household`.
-    pub kind: String,
-    pub id: String,
 }
 
 /// Who is behind a pseudonym in the log (the lookup is logged). An officer scoped to an organ
@@ -434,33 +73,8 @@ pub async fn resolve_pseudonym(
     who: Principal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let scope = crate::services::officer_scope(&state, &who)?;
-    let pseudonym = pseudonym_input(&state, "pseudonym", &path).await?;
-    let in_scope = scope.is_ward_wide() || state.store.pseudonym_in_scope(&scope, &pseudonym).await?;
-    let found = if in_scope {
-        let people = resolve(&state, std::slice::from_ref(&pseudonym)).await?;
-        people.get(&pseudonym).cloned()
-    } else {
-        None
-    };
-    let subject = found
-        .as_ref()
-        .filter(|(k, _)| k == "subject")
-        .map(|_| pseudonym.clone());
-    let query = BTreeMap::from([("pseudonym".to_owned(), pseudonym.clone())]);
-    log_read(
-        &state,
-        &who,
-        &scope,
-        "pseudonym-lookup",
-        query,
-        subject,
-        u64::from(found.is_some()),
-    )
-    .await?;
-    let (kind, id) =
-        found.ok_or_else(|| ApiError::not_found("pseudonym_unknown", "no subject or household has that pseudonym"))?;
-    Ok(HttpResponse::Ok().json(PersonView { pseudonym, kind, id }))
+    let officer = svc::officer(&state, &who)?;
+    Ok(HttpResponse::Ok().json(svc::lookup_pseudonym(&state, &officer, &path).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -470,11 +84,6 @@ pub struct AlertsQuery {
     pub since: Option<String>,
     /// 1-1000 (default 100).
     pub limit: Option<u32>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct AlertsView {
-    pub alerts: Vec<AlertRow>,
 }
 
 /// Alerts in the officer's scope, newest first: `unusual-volume`, `verification-failed`,
@@ -487,15 +96,7 @@ pub async fn alerts(
     who: Principal,
     q: web::Query<AlertsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let scope = crate::services::officer_scope(&state, &who)?;
-    let since = match &q.since {
-        Some(s) => parse_time("since", s)?,
-        None => crate::store::to_ms(state.clock.now() - time::Duration::days(30)),
-    };
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ValidationError::new("limit", "invalid_value", "must be 1-1000").into());
-    }
-    let alerts = state.store.alerts(&scope, since, limit).await?;
-    Ok(HttpResponse::Ok().json(AlertsView { alerts }))
+    let officer = svc::officer(&state, &who)?;
+    let since = q.since.as_deref().map(|s| parse_rfc3339("since", s)).transpose()?;
+    Ok(HttpResponse::Ok().json(svc::alerts(&state, &officer, since, q.limit).await?))
 }

@@ -15,17 +15,6 @@ use crate::services;
 use crate::state::AppState;
 use crate::store::{NewRecord, NewSection};
 
-fn text(field: &str, s: &str, max: usize) -> Result<FreeText, ValidationError> {
-    if s.chars().count() > max {
-        return Err(ValidationError::new(
-            field,
-            "too_long",
-            format!("at most {max} characters"),
-        ));
-    }
-    FreeText::parse(field, s)
-}
-
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReporterInput {
@@ -85,16 +74,16 @@ pub async fn create_legal_report(
         }
         sections.push(NewSection {
             category,
-            content: text(&format!("sections[{i}].content"), &s.content, FreeText::MAX_CHARS)?,
+            content: FreeText::bounded(&format!("sections[{i}].content"), &s.content, FreeText::MAX_CHARS)?,
         });
     }
     let reporter = format!(
         "{} / {} ({})",
-        text("reporter.name", &b.reporter.name, 200)?.as_str(),
+        FreeText::bounded("reporter.name", &b.reporter.name, 200)?.as_str(),
         b.reporter
             .contact
             .as_deref()
-            .map(|c| text("reporter.contact", c, 200))
+            .map(|c| FreeText::bounded("reporter.contact", c, 200))
             .transpose()?
             .map(FreeText::into_string)
             .unwrap_or_default(),
@@ -144,8 +133,8 @@ pub async fn create_grant(
     authorize(&state, &who, "emergency:request")?;
     let subject = SubjectId::parse(&b.subject_id)?;
     let owner = registered_agency(&state, "owner_agency", &b.owner_agency)?;
-    let risk = text("risk", &b.risk, 2000)?;
-    let why = text("why_consent_impracticable", &b.why_consent_impracticable, 2000)?;
+    let risk = FreeText::bounded("risk", &b.risk, 2000)?;
+    let why = FreeText::bounded("why_consent_impracticable", &b.why_consent_impracticable, 2000)?;
     let max = state.bases.emergency.max_hours;
     let hours = b.hours.unwrap_or(max).clamp(1, max);
     let grounds = format!(
@@ -195,7 +184,7 @@ pub async fn review_grant(
         "not-justified" => services::bases::ReviewOutcome::NotJustified,
         _ => return Err(ValidationError::new("outcome", "invalid_value", "justified or not-justified").into()),
     };
-    let note = text("note", &b.note, 2000)?;
+    let note = FreeText::bounded("note", &b.note, 2000)?;
     let grant = services::bases::review_grant(&state, &who, id, outcome, note.as_str()).await?;
     Ok(HttpResponse::Ok().json(grant))
 }
@@ -225,6 +214,5 @@ pub async fn assign_case(
 /// Notices for your agency (e.g. a consent under which you received data was revoked).
 #[utoipa::path(get, path = "/v1/notifications", tag = "bases", responses((status = 200, description = "newest first")))]
 pub async fn notifications(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "notifications:read")?;
-    Ok(HttpResponse::Ok().json(state.store.notifications(&who.agency).await?))
+    Ok(HttpResponse::Ok().json(services::bases::notifications(&state, &who).await?))
 }

@@ -5,7 +5,6 @@
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
-use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
@@ -56,19 +55,9 @@ fn parse_enum<T: for<'de> Deserialize<'de>>(field: &str, s: &str, allowed: &str)
         .map_err(|_| ValidationError::new(field, "invalid_value", format!("must be one of: {allowed}")))
 }
 
-fn parse_time(field: &str, s: &str) -> Result<OffsetDateTime, ValidationError> {
-    OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map_err(|_| ValidationError::new(field, "invalid_time", "must be an RFC 3339 timestamp"))
-}
-
 fn name(field: &str, s: Option<&str>) -> Result<Option<String>, ValidationError> {
-    s.map(|s| {
-        if s.chars().count() > 200 {
-            return Err(ValidationError::new(field, "too_long", "at most 200 characters"));
-        }
-        FreeText::parse(field, s).map(FreeText::into_string)
-    })
-    .transpose()
+    s.map(|s| FreeText::bounded(field, s, 200).map(FreeText::into_string))
+        .transpose()
 }
 
 fn parse_consent(state: &AppState, subject: SubjectId, b: RecordConsent) -> Result<NewConsent, ValidationError> {
@@ -93,10 +82,10 @@ fn parse_consent(state: &AppState, subject: SubjectId, b: RecordConsent) -> Resu
         valid_from: b
             .valid_from
             .as_deref()
-            .map(|s| parse_time("valid_from", s))
+            .map(|s| crate::domain::parse_rfc3339("valid_from", s))
             .transpose()?
             .unwrap_or_else(|| state.clock.now()),
-        valid_until: parse_time("valid_until", &b.valid_until)?,
+        valid_until: crate::domain::parse_rfc3339("valid_until", &b.valid_until)?,
         method: parse_enum::<ConsentMethod>("method", &b.method, "written, electronic, oral-with-witness")?,
         witness_name: name("witness_name", b.witness_name.as_deref())?,
         evidence_ref: FreeText::parse("evidence_ref", &b.evidence_ref)?,

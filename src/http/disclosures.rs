@@ -7,12 +7,12 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
 use crate::audit::{Receipt, Withheld};
-use crate::disclosure::{DisclosureOutcome, DisclosureRequest, disclose};
 use crate::domain::{
     AgencyId, Basis, BasisKind, Category, ConsentId, FreeText, GrantId, InfoRequestId, Purpose, ReportId, SessionId,
     SubjectId, ValidationError,
 };
 use crate::principal::Principal;
+use crate::services::disclosures::{DisclosureOutcome, DisclosureRequest, disclose};
 use crate::state::AppState;
 use crate::store::DisclosedSection;
 

@@ -6,8 +6,8 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::audit::{AuditError, Receipt, Withheld};
-use crate::disclosure::DisclosureError;
 use crate::domain::ValidationError;
+use crate::services::disclosures::DisclosureError;
 use crate::store::StoreError;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -4,19 +4,20 @@
 //!
 //! Handlers only parse, call and render: who may do what is a capability from
 //! [`crate::policy::access`], and the use cases (each change logged first) are in
-//! [`crate::meetings`].
+//! [`crate::services::meetings`].
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
-use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{authorize, registered_agency};
-use crate::domain::{AgendaItemId, BasisKind, Category, FreeText, HouseholdId, SubjectId, UserId, ValidationError};
-use crate::meetings::{self as svc, AgendaTarget, Answer, BodyInput, MeetingError};
+use crate::domain::{
+    AgendaItemId, BasisKind, Category, FreeText, HouseholdId, SubjectId, UserId, ValidationError, parse_rfc3339,
+};
 use crate::policy::access;
 use crate::principal::Principal;
+use crate::services::meetings::{self as svc, AgendaTarget, Answer, BodyInput, MeetingError};
 use crate::state::AppState;
 
 impl From<MeetingError> for ApiError {
@@ -39,20 +40,8 @@ impl From<MeetingError> for ApiError {
     }
 }
 
-fn parse_time(field: &str, s: &str) -> Result<OffsetDateTime, ValidationError> {
-    OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map_err(|_| ValidationError::new(field, "invalid_time", "must be an RFC 3339 timestamp"))
-}
-
 fn text(field: &str, s: &str, max: usize) -> Result<String, ValidationError> {
-    if s.chars().count() > max {
-        return Err(ValidationError::new(
-            field,
-            "too_long",
-            format!("at most {max} characters"),
-        ));
-    }
-    Ok(FreeText::parse(field, s)?.into_string())
+    FreeText::bounded(field, s, max).map(FreeText::into_string)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -187,7 +176,7 @@ pub async fn create_session(
     b: web::Json<CreateSession>,
 ) -> Result<HttpResponse, ApiError> {
     let sec = svc::body_secretariat(&state, &who, &path).await?;
-    let held_at = parse_time("held_at", &b.held_at)?;
+    let held_at = parse_rfc3339("held_at", &b.held_at)?;
     Ok(HttpResponse::Created().json(svc::create_session(&state, &sec, held_at).await?))
 }
 
@@ -430,7 +419,7 @@ pub async fn add_followup(
     let subject = SubjectId::parse(&b.subject_id)?;
     let user = UserId::parse(&b.user_id).map_err(|e| e.at("user_id"))?;
     let agency = registered_agency(&state, "agency_id", &b.agency_id)?;
-    let until = parse_time("until", &b.until)?;
+    let until = parse_rfc3339("until", &b.until)?;
     let now = state.clock.now();
     if until <= now || until > now + time::Duration::days(365) {
         return Err(ValidationError::new(

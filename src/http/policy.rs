@@ -12,26 +12,21 @@ use utoipa::ToSchema;
 use super::error::{ApiError, ErrorBody};
 use super::extract::authorize;
 use crate::domain::{FreeText, Role, ValidationError};
-use crate::policy::admin::{diff, simulate};
-use crate::policy::parse_policy;
+use crate::policy::admin::simulate;
 use crate::principal::Principal;
 use crate::services;
-use crate::services::policy::{proposal_of, proposed_set, version_set};
+use crate::services::policy::{proposal_of, proposed_set};
 use crate::state::AppState;
 
 /// The policy in force.
 #[utoipa::path(get, path = "/v1/policy", tag = "policy", responses((status = 200, description = "version and rules")))]
 pub async fn current(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "policy:read")?;
-    let set = state.policy.current();
-    let rules: Vec<String> = set.rules().iter().map(ToString::to_string).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({"version": set.number(), "label": set.version(), "rules": rules})))
+    Ok(HttpResponse::Ok().json(services::policy::current(&state, &who)?))
 }
 
 #[utoipa::path(get, path = "/v1/policy/versions", tag = "policy", responses((status = 200, description = "newest first")))]
 pub async fn versions(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "policy:read")?;
-    Ok(HttpResponse::Ok().json(state.store.policy_versions().await?))
+    Ok(HttpResponse::Ok().json(services::policy::versions(&state, &who).await?))
 }
 
 /// One version, its rules and its diff against the previous version.
@@ -41,23 +36,7 @@ pub async fn version(
     who: Principal,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "policy:read")?;
-    let v = path.into_inner();
-    let row = state
-        .store
-        .policy_version(v)
-        .await?
-        .ok_or_else(|| ApiError::not_found("policy_version_not_found", "no such version"))?;
-    let rules = parse_policy(&row.rules).map_err(|e| ApiError::internal(&e))?;
-    let previous = match state.store.policy_version(v - 1).await? {
-        Some(p) => parse_policy(&p.rules).map_err(|e| ApiError::internal(&e))?,
-        None => Vec::new(),
-    };
-    let (added, removed) = diff(&previous, &rules);
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "version": row, "rules": rules.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "diff_from_previous": {"added": added, "removed": removed}
-    })))
+    Ok(HttpResponse::Ok().json(services::policy::version(&state, &who, path.into_inner()).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -73,11 +52,7 @@ pub async fn diff_versions(
     who: Principal,
     q: web::Query<DiffQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "policy:read")?;
-    let a = version_set(&state, q.from).await?;
-    let b = version_set(&state, q.to).await?;
-    let (added, removed) = diff(a.rules(), b.rules());
-    Ok(HttpResponse::Ok().json(serde_json::json!({"from": q.from, "to": q.to, "added": added, "removed": removed})))
+    Ok(HttpResponse::Ok().json(services::policy::diff(&state, &who, q.from, q.to).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -130,12 +105,9 @@ pub struct SimulateInput {
 }
 
 fn time_or(field: &str, s: Option<&str>, default: OffsetDateTime) -> Result<OffsetDateTime, ValidationError> {
-    s.map(|s| {
-        OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-            .map_err(|_| ValidationError::new(field, "invalid_time", "must be an RFC 3339 timestamp"))
-    })
-    .transpose()
-    .map(|t| t.unwrap_or(default))
+    s.map(|s| crate::domain::parse_rfc3339(field, s))
+        .transpose()
+        .map(|t| t.unwrap_or(default))
 }
 
 /// Which recorded decisions would flip under the proposal, grouped by agency, basis and category.

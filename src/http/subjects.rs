@@ -1,37 +1,20 @@
-//! Agencies, households, subjects, local-id links and case records.
+//! Agencies, households, subjects, local-id links and case records over HTTP. The use cases
+//! (and who may do them) are in [`crate::services::subjects`]; handlers parse, call, render.
 
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::authorize;
 use crate::domain::ids::LocalId;
-use crate::domain::{Category, FreeText, HouseholdId, Purpose, SessionId, SubjectId, ValidationError};
+use crate::domain::{HouseholdId, Purpose, SessionId, SubjectId};
 use crate::principal::Principal;
+use crate::services::subjects::{self as svc, RecordEntry, RecordInput, SubjectLink};
 use crate::state::AppState;
-use crate::store::{NewRecord, NewSection};
 
-/// Local ids are an agency's own case numbers: invisible characters refused, look-alikes
-/// normalised to one form (see [`LocalId`]), no My Number.
-fn local_id(s: &str) -> Result<String, ValidationError> {
-    LocalId::parse(s).map(LocalId::into_string)
-}
-
+/// A subject id in a path: one that cannot be an id is simply not found.
 fn subject_id(s: &str) -> Result<SubjectId, ApiError> {
     SubjectId::parse(s).map_err(|_| ApiError::not_found("subject_not_found", "no such subject"))
-}
-
-/// The principal's agency must know the subject (have linked a local id).
-async fn require_link(state: &AppState, who: &Principal, subject: SubjectId) -> Result<(), ApiError> {
-    if state.store.is_linked(&who.agency, subject).await? {
-        Ok(())
-    } else {
-        Err(ApiError::not_found(
-            "subject_not_found",
-            "your agency has no subject with that id",
-        ))
-    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -71,8 +54,8 @@ pub struct Created {
 #[utoipa::path(post, path = "/v1/households", tag = "subjects",
     responses((status = 201, body = Created), (status = 403, body = ErrorBody)))]
 pub async fn create_household(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "subjects:write")?;
-    let id = state.store.create_household(&who.agency, state.clock.now()).await?;
+    let cap = svc::clerk(&state, &who)?;
+    let id = svc::create_household(&state, &cap).await?;
     Ok(HttpResponse::Created().json(Created { id: id.to_string() }))
 }
 
@@ -91,6 +74,16 @@ pub struct SubjectView {
     pub household_id: Option<String>,
 }
 
+impl From<SubjectLink> for SubjectView {
+    fn from(s: SubjectLink) -> Self {
+        Self {
+            id: s.id.to_string(),
+            local_id: s.local_id.into_string(),
+            household_id: s.household_id.map(|h| h.to_string()),
+        }
+    }
+}
+
 #[utoipa::path(post, path = "/v1/subjects", tag = "subjects", request_body = CreateSubject,
     responses((status = 201, body = SubjectView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_subject(
@@ -98,27 +91,11 @@ pub async fn create_subject(
     who: Principal,
     body: web::Json<CreateSubject>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "subjects:write")?;
-    let local = local_id(&body.local_id)?;
+    let cap = svc::clerk(&state, &who)?;
+    let local = LocalId::parse(&body.local_id)?;
     let household = body.household_id.as_deref().map(HouseholdId::parse).transpose()?;
-    if let Some(h) = household
-        && !state.store.household_exists(h).await?
-    {
-        return Err(ApiError::new(
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "household_not_found",
-            "no such household",
-        ));
-    }
-    let id = state
-        .store
-        .create_subject(&who.agency, &local, household, state.clock.now())
-        .await?;
-    Ok(HttpResponse::Created().json(SubjectView {
-        id: id.to_string(),
-        local_id: local,
-        household_id: household.map(|h| h.to_string()),
-    }))
+    let created = svc::create_subject(&state, &cap, local, household).await?;
+    Ok(HttpResponse::Created().json(SubjectView::from(created)))
 }
 
 #[utoipa::path(get, path = "/v1/subjects/by-local-id/{local_id}", tag = "subjects",
@@ -128,23 +105,9 @@ pub async fn subject_by_local_id(
     who: Principal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "subjects:write")?;
-    let local = local_id(&path)?;
-    let id = state
-        .store
-        .subject_by_local_id(&who.agency, &local)
-        .await?
-        .ok_or_else(|| ApiError::not_found("subject_not_found", "your agency has no subject with that local id"))?;
-    let row = state
-        .store
-        .subject(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("subject_not_found", "no such subject"))?;
-    Ok(HttpResponse::Ok().json(SubjectView {
-        id: id.to_string(),
-        local_id: local,
-        household_id: row.household.map(|h| h.to_string()),
-    }))
+    let cap = svc::clerk(&state, &who)?;
+    let local = LocalId::parse(&path)?;
+    Ok(HttpResponse::Ok().json(SubjectView::from(svc::find_by_local_id(&state, &cap, local).await?)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -162,20 +125,10 @@ pub async fn link_subject(
     path: web::Path<String>,
     body: web::Json<LinkSubject>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "subjects:write")?;
+    let cap = svc::clerk(&state, &who)?;
     let id = subject_id(&path)?;
-    let row = state
-        .store
-        .subject(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("subject_not_found", "no such subject"))?;
-    let local = local_id(&body.local_id)?;
-    state.store.link_local_id(&who.agency, &local, id).await?;
-    Ok(HttpResponse::Created().json(SubjectView {
-        id: id.to_string(),
-        local_id: local,
-        household_id: row.household.map(|h| h.to_string()),
-    }))
+    let local = LocalId::parse(&body.local_id)?;
+    Ok(HttpResponse::Created().json(SubjectView::from(svc::link(&state, &cap, id, local).await?)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -210,6 +163,22 @@ pub struct RecordView {
     pub sections: Vec<SectionView>,
 }
 
+impl From<RecordEntry> for RecordView {
+    fn from(r: RecordEntry) -> Self {
+        Self {
+            id: r.id.to_string(),
+            sections: r
+                .sections
+                .into_iter()
+                .map(|s| SectionView {
+                    id: s.id.to_string(),
+                    category: s.category.to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Writes a case record owned by your agency. Content is encrypted at rest. A sealed category
 /// (`reporter-identity`) is refused (422 `category_sealed`): it comes only from legal-report intake.
 #[utoipa::path(post, path = "/v1/subjects/{id}/records", tag = "records", request_body = CreateRecord,
@@ -220,57 +189,22 @@ pub async fn create_record(
     path: web::Path<String>,
     body: web::Json<CreateRecord>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "records:write")?;
+    let cap = svc::record_writer(&state, &who)?;
     let subject = subject_id(&path)?;
     let body = body.into_inner();
     let purpose = Purpose::parse(&body.purpose)?;
-    let origin_session = body.origin_session_id.as_deref().map(SessionId::parse).transpose()?;
-    if let Some(session) = origin_session
-        && state.store.session(session).await?.is_none()
-    {
-        return Err(ValidationError::new("origin_session_id", "session_not_found", "no such session").into());
-    }
-    if body.sections.is_empty() || body.sections.len() > 64 {
-        return Err(ValidationError::new("sections", "invalid_sections", "a record has 1 to 64 sections").into());
-    }
-    let mut sections = Vec::with_capacity(body.sections.len());
-    for (i, s) in body.sections.iter().enumerate() {
-        let category = Category::parse(&s.category).map_err(|e| e.at(format!("sections[{i}].category")))?;
-        if category.is_sealed() {
-            // `reporter-identity` comes only from legal-report intake (POST /v1/legal-reports).
-            return Err(ValidationError::new(
-                format!("sections[{i}].category"),
-                "category_sealed",
-                "a sealed category is written only by legal-report intake",
-            )
-            .into());
-        }
-        let content = FreeText::parse(&format!("sections[{i}].content"), &s.content)?;
-        sections.push(NewSection { category, content });
-    }
-    require_link(&state, &who, subject).await?;
-    let categories: Vec<Category> = sections.iter().map(|s| s.category).collect();
-    let record = NewRecord {
-        subject,
-        owner: who.agency.clone(),
+    let origin_session = match body.origin_session_id.as_deref().map(SessionId::parse).transpose()? {
+        Some(s) => Some(svc::origin_session(&state, s).await?),
+        None => None,
+    };
+    let sections = svc::sections(body.sections.iter().map(|s| (s.category.as_str(), s.content.as_str())))?;
+    let input = RecordInput {
         purpose,
-        created_by: who.user.clone(),
         sections,
-        origin_basis: "intake",
         origin_session,
     };
-    let (id, section_ids) = state.store.create_record(record, state.clock.now()).await?;
-    Ok(HttpResponse::Created().json(RecordView {
-        id: id.to_string(),
-        sections: section_ids
-            .into_iter()
-            .zip(categories)
-            .map(|(s, c)| SectionView {
-                id: s.to_string(),
-                category: c.to_string(),
-            })
-            .collect(),
-    }))
+    let record = svc::write_record(&state, &cap, subject, input).await?;
+    Ok(HttpResponse::Created().json(RecordView::from(record)))
 }
 
 /// Your agency's records about a subject: ids and categories only, never content.
@@ -281,23 +215,8 @@ pub async fn list_records(
     who: Principal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "records:read-index")?;
+    let cap = svc::index_reader(&state, &who)?;
     let subject = subject_id(&path)?;
-    require_link(&state, &who, subject).await?;
-    let index = state.store.section_index(subject, &who.agency).await?;
-    let mut records: Vec<RecordView> = Vec::new();
-    for s in index {
-        let view = SectionView {
-            id: s.section.to_string(),
-            category: s.category.to_string(),
-        };
-        match records.last_mut() {
-            Some(r) if r.id == s.record.to_string() => r.sections.push(view),
-            _ => records.push(RecordView {
-                id: s.record.to_string(),
-                sections: vec![view],
-            }),
-        }
-    }
-    Ok(HttpResponse::Ok().json(records))
+    let records = svc::records(&state, &cap, subject).await?;
+    Ok(HttpResponse::Ok().json(records.into_iter().map(RecordView::from).collect::<Vec<_>>()))
 }

@@ -2,7 +2,7 @@
 //! permissions, so handlers and services only ask.
 //!
 //! Meeting rules are handed out as **capabilities**: a check returns a value (e.g.
-//! [`SecretariatOf`]) that the mutating services in [`crate::meetings`] require, and whose fields
+//! [`SecretariatOf`]) that the mutating services in [`crate::services::meetings`] require, and whose fields
 //! only this module can fill. A handler that skipped the check has nothing to call:
 //!
 //! ```compile_fail,E0451
@@ -372,6 +372,59 @@ impl Inbox<'_> {
 pub fn inbox<'a>(set: &PolicySet, who: &'a Principal) -> Result<Inbox<'a>, AccessError> {
     permitted(set, who, "info-requests:answer")?;
     Ok(Inbox { who })
+}
+
+/// Permission to register households and subjects, link local ids and find people by them
+/// (`subjects:write`), always for the caller's own agency.
+#[derive(Debug)]
+pub struct SubjectClerk<'a> {
+    who: &'a Principal,
+}
+
+impl SubjectClerk<'_> {
+    pub fn who(&self) -> &Principal {
+        self.who
+    }
+}
+
+pub fn subject_clerk<'a>(set: &PolicySet, who: &'a Principal) -> Result<SubjectClerk<'a>, AccessError> {
+    permitted(set, who, "subjects:write")?;
+    Ok(SubjectClerk { who })
+}
+
+/// Permission to write case records owned by the caller's agency (`records:write`).
+#[derive(Debug)]
+pub struct RecordWriter<'a> {
+    who: &'a Principal,
+}
+
+impl RecordWriter<'_> {
+    pub fn who(&self) -> &Principal {
+        self.who
+    }
+}
+
+pub fn record_writer<'a>(set: &PolicySet, who: &'a Principal) -> Result<RecordWriter<'a>, AccessError> {
+    permitted(set, who, "records:write")?;
+    Ok(RecordWriter { who })
+}
+
+/// Permission to list the caller's agency's own records about a person, ids and categories only
+/// (`records:read-index`).
+#[derive(Debug)]
+pub struct RecordIndexReader<'a> {
+    who: &'a Principal,
+}
+
+impl RecordIndexReader<'_> {
+    pub fn who(&self) -> &Principal {
+        self.who
+    }
+}
+
+pub fn record_index_reader<'a>(set: &PolicySet, who: &'a Principal) -> Result<RecordIndexReader<'a>, AccessError> {
+    permitted(set, who, "records:read-index")?;
+    Ok(RecordIndexReader { who })
 }
 
 /// Which log entries a reader may see: the value the store's log reads take, so an entry outside

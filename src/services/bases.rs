@@ -239,3 +239,10 @@ pub async fn assign_case(state: &AppState, who: &Principal, subject: SubjectId, 
         .await?;
     Ok(())
 }
+
+/// Notices for the caller's agency, newest first (`notifications:read`), e.g. that a consent
+/// under which it received data was revoked.
+pub async fn notifications(state: &AppState, who: &Principal) -> Result<Vec<crate::store::Notification>, ApiError> {
+    crate::policy::access::permitted(&state.policy.current(), who, "notifications:read")?;
+    Ok(state.store.notifications(&who.agency).await?)
+}

@@ -14,9 +14,14 @@
 //!   assignments;
 //! - [`policy`]: proposals, approvals, apply and rollback (policy versions).
 
+pub mod audit;
 pub mod bases;
 pub mod consents;
+pub mod disclosures;
+pub mod log;
+pub mod meetings;
 pub mod policy;
+pub mod subjects;
 
 use crate::domain::SubjectId;
 use crate::http::error::ApiError;

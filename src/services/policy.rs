@@ -13,7 +13,7 @@ use crate::policy::admin::{ValidChange, validate_change};
 use crate::policy::{PolicySet, RuleError};
 use crate::principal::Principal;
 use crate::state::AppState;
-use crate::store::PolicyProposal;
+use crate::store::{PolicyProposal, PolicyVersion};
 
 /// A rule that does not validate, against its line.
 pub fn rule_error(e: RuleError) -> ApiError {
@@ -69,6 +69,107 @@ pub async fn proposal_of(state: &AppState, id: &str) -> Result<PolicyProposal, A
         .proposal(id)
         .await?
         .ok_or_else(|| ApiError::not_found("proposal_not_found", "no such proposal"))
+}
+
+fn may_read(state: &AppState, who: &Principal) -> Result<(), ApiError> {
+    Ok(crate::policy::access::permitted(
+        &state.policy.current(),
+        who,
+        "policy:read",
+    )?)
+}
+
+/// The policy in force: its version number, label and rules (`policy:read`). Fields are in
+/// alphabetical order, as the API has always written them.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CurrentPolicy {
+    pub label: String,
+    pub rules: Vec<String>,
+    /// `None` for a policy loaded from files, not from a stored version.
+    pub version: Option<i64>,
+}
+
+pub fn current(state: &AppState, who: &Principal) -> Result<CurrentPolicy, ApiError> {
+    may_read(state, who)?;
+    let set = state.policy.current();
+    Ok(CurrentPolicy {
+        label: set.version().to_owned(),
+        rules: set.rules().iter().map(ToString::to_string).collect(),
+        version: set.number(),
+    })
+}
+
+/// Every stored version, newest first (`policy:read`).
+pub async fn versions(state: &AppState, who: &Principal) -> Result<Vec<PolicyVersion>, ApiError> {
+    may_read(state, who)?;
+    Ok(state.store.policy_versions().await?)
+}
+
+/// Rules added and removed going from one version to another.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RuleDiff {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// One version with its rules and its diff against the previous version.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VersionDetail {
+    pub diff_from_previous: RuleDiff,
+    pub rules: Vec<String>,
+    /// Written with its keys in alphabetical order here (unlike in the list of versions), as the
+    /// API has always written it.
+    #[serde(serialize_with = "keys_sorted")]
+    pub version: PolicyVersion,
+}
+
+fn keys_sorted<S: serde::Serializer>(v: &PolicyVersion, s: S) -> Result<S::Ok, S::Error> {
+    use serde::Serialize;
+    serde_json::to_value(v).map_err(serde::ser::Error::custom)?.serialize(s)
+}
+
+/// One stored version (`policy:read`; 404 `policy_version_not_found`).
+pub async fn version(state: &AppState, who: &Principal, v: i64) -> Result<VersionDetail, ApiError> {
+    may_read(state, who)?;
+    let row = state
+        .store
+        .policy_version(v)
+        .await?
+        .ok_or_else(|| ApiError::not_found("policy_version_not_found", "no such version"))?;
+    let rules = crate::policy::parse_policy(&row.rules).map_err(|e| ApiError::internal(&e))?;
+    let previous = match state.store.policy_version(v - 1).await? {
+        Some(p) => crate::policy::parse_policy(&p.rules).map_err(|e| ApiError::internal(&e))?,
+        None => Vec::new(),
+    };
+    let (added, removed) = crate::policy::admin::diff(&previous, &rules);
+    Ok(VersionDetail {
+        diff_from_previous: RuleDiff { added, removed },
+        rules: rules.iter().map(ToString::to_string).collect(),
+        version: row,
+    })
+}
+
+/// The rules added and removed going from version `from` to version `to`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VersionDiff {
+    pub added: Vec<String>,
+    pub from: i64,
+    pub removed: Vec<String>,
+    pub to: i64,
+}
+
+/// Compares two stored versions (`policy:read`; 404 `policy_version_not_found`).
+pub async fn diff(state: &AppState, who: &Principal, from: i64, to: i64) -> Result<VersionDiff, ApiError> {
+    may_read(state, who)?;
+    let a = version_set(state, from).await?;
+    let b = version_set(state, to).await?;
+    let (added, removed) = crate::policy::admin::diff(a.rules(), b.rules());
+    Ok(VersionDiff {
+        added,
+        from,
+        removed,
+        to,
+    })
 }
 
 /// Proposes a change to the policy in force: validated (an invalid proposal is refused and

@@ -5,7 +5,7 @@
 //!
 //! Every function here that changes one of these facts takes the [`Logged`] of the log entry
 //! that describes the change ("logged before it takes effect"); the services in
-//! [`crate::meetings`] write the entry first.
+//! [`crate::services::meetings`] write the entry first.
 
 use serde::Serialize;
 use time::OffsetDateTime;

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use crate::audit::{AuditError, Logged};
 use crate::domain::{
     AgencyId, AgendaItemId, BasisKind, BodyId, BodyKind, Category, HouseholdId, InfoRequestId, RecordId, SessionId,
-    SubjectId, UserId, ValidationError,
+    SubjectId, UserId, ValidationError, rfc3339,
 };
 use crate::policy::access::{
     self, AccessError, Answerer, Convener, Inbox, Invitee, Pledger, SecretariatOf, SessionReader, SessionSecretariat,
@@ -306,11 +306,6 @@ pub async fn create_session(state: &AppState, sec: &SecretariatOf<'_>, held_at: 
         .create_session(&logged, id, sec.body().id, held_at, now)
         .await?;
     state.store.session(id).await?.ok_or(MeetingError::NotFound("session"))
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 /// Invites a person (member, or an attendee the chair names) to the session. The row counts
