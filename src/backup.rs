@@ -16,7 +16,6 @@
 //! Operations); `backup` says so rather than half-doing it.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
@@ -134,10 +133,7 @@ pub async fn backup_configured(config: &Config, dir: &Path, now: time::OffsetDat
 }
 
 async fn open(url: &str, config: &Config) -> anyhow::Result<Store> {
-    let kek_bytes = crate::crypto::keyfile::read_key::<32>(&config.keys.kek_file)?;
-    let kek =
-        crate::crypto::Kek::from_bytes("kek-1", &kek_bytes).map_err(|e| anyhow::anyhow!("key-encryption key: {e}"))?;
-    Ok(Store::connect(url, Arc::new(kek), 2).await?)
+    crate::startup::connect_store(config, url, 2).await
 }
 
 /// Restores the backup in `dir` into the configured SQLite database, which must not exist yet;

@@ -59,13 +59,19 @@ pub fn check_key_material(config: &Config) -> anyhow::Result<()> {
 
 /// Connects to the database and applies migrations.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let kek_bytes = read_key::<32>(&config.keys.kek_file)?;
-    let kek = Kek::from_bytes("kek-1", &kek_bytes).map_err(|e| anyhow::anyhow!("key-encryption key: {e}"))?;
-    let store = Store::connect(&config.database_url, Arc::new(kek), config.database_max_connections)
-        .await
-        .context("connecting to the database")?;
+    let store = connect_store(config, &config.database_url, config.database_max_connections).await?;
     store.migrate().await.context("applying migrations")?;
     Ok(store)
+}
+
+/// Connects to the database at `url` with the configured key-encryption key, without migrating
+/// (the hub's own database: [`open_store`]; a backup copy: `backup`).
+pub async fn connect_store(config: &Config, url: &str, max_connections: u32) -> anyhow::Result<Store> {
+    let kek_bytes = read_key::<32>(&config.keys.kek_file)?;
+    let kek = Kek::from_bytes("kek-1", &kek_bytes).map_err(|e| anyhow::anyhow!("key-encryption key: {e}"))?;
+    Store::connect(url, Arc::new(kek), max_connections)
+        .await
+        .context("connecting to the database")
 }
 
 /// The log's keys, the checkpointer and the alert checks, started among `tasks`.

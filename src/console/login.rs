@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::error::ConsoleError;
 use super::i18n::{LANG_COOKIE, Locale, Tr};
-use super::session::{self, ConsoleSettings, ConsoleUser, LoginIdentity, LoginMethod};
+use super::session::{self, ConsoleSettings, ConsoleUser, CsrfForm, LoginIdentity, LoginMethod};
 use super::views::{self, Chrome};
 use crate::domain::{Role, UserId};
 use crate::state::AppState;
@@ -114,11 +114,6 @@ pub async fn dev_login(
         },
     )
     .await
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 /// `POST /console/logout`: logs `console-logout`, ends the session, removes the cookie.

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::error::ConsoleError;
 use super::i18n::Tr;
-use super::session::{self, ConsoleUser};
+use super::session::{self, ConsoleUser, CsrfForm};
 use super::views::{self, Chrome, NavItem};
 use crate::state::AppState;
 
@@ -79,7 +79,7 @@ pub async fn sessions(
     let since = crate::store::to_ms(state.clock.now()).saturating_sub(idle_ms);
     let rows = state
         .store
-        .open_console_sessions(Some(admin.agency().as_str()), since)
+        .open_console_sessions(admin.agency().as_str(), since)
         .await?
         .into_iter()
         .map(|r| SessionLine {
@@ -110,11 +110,6 @@ pub async fn sessions(
     })
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
 /// `POST /console/admin/sessions/{id}/revoke`: ends a session of the admin's own agency (logged
 /// as `console-session-revoked` by the admin). Another agency's session is "not found".
 pub async fn revoke_session(
@@ -130,7 +125,7 @@ pub async fn revoke_session(
     let Some(row) = state.store.console_session(&path).await? else {
         return Err(ConsoleError::not_found());
     };
-    if row.agency != admin.agency().as_str() || row.ended_at_ms.is_some() {
+    if !admin.governs(&row.agency) || row.ended_at_ms.is_some() {
         return Err(ConsoleError::not_found());
     }
     let now = state.clock.now();

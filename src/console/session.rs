@@ -267,6 +267,12 @@ pub async fn login_failed(
     super::login::login_page(req, Some(reason), actix_web::http::StatusCode::FORBIDDEN)
 }
 
+/// A form that carries only the session's form token (logout, revocation).
+#[derive(Debug, serde::Deserialize)]
+pub struct CsrfForm {
+    pub csrf: String,
+}
+
 /// A person logged in to the console, checked on this request: the session is open, within
 /// both timeouts, and bound to the certificate this request came over. Console handlers take
 /// this instead of the API's bearer-token [`Principal`]; they pass `principal` to the same

@@ -627,6 +627,10 @@ impl<'a> ConsoleSessionAdmin<'a> {
     pub fn agency(&self) -> &'a AgencyId {
         &self.who.agency
     }
+    /// Whether a session of `agency` is this admin's to revoke (their own agency only).
+    pub fn governs(&self, agency: &str) -> bool {
+        self.who.agency.as_str() == agency
+    }
 }
 
 /// Hands out [`ConsoleSessionAdmin`] to a caller the policy lets do `console:sessions`.

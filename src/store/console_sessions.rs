@@ -150,36 +150,21 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Open sessions (not ended, seen at or after `seen_since_ms`), of one agency or all,
-    /// newest first.
+    /// Open sessions of one agency (not ended, seen at or after `seen_since_ms`), newest first.
     pub async fn open_console_sessions(
         &self,
-        agency: Option<&str>,
+        agency: &str,
         seen_since_ms: i64,
     ) -> Result<Vec<ConsoleSessionRow>, StoreError> {
-        let rows: Vec<Row> = match agency {
-            Some(a) => {
-                let sql = sqlx::AssertSqlSafe(format!(
-                    "SELECT {COLUMNS} FROM console_sessions WHERE ended_at_ms IS NULL AND last_seen_ms >= $1 \
-                     AND agency = $2 ORDER BY created_at_ms DESC LIMIT 500"
-                ));
-                sqlx::query_as(sql)
-                    .bind(seen_since_ms)
-                    .bind(a.to_owned())
-                    .fetch_all(&mut *self.conn().await?)
-                    .await?
-            }
-            None => {
-                let sql = sqlx::AssertSqlSafe(format!(
-                    "SELECT {COLUMNS} FROM console_sessions WHERE ended_at_ms IS NULL AND last_seen_ms >= $1 \
-                     ORDER BY created_at_ms DESC LIMIT 500"
-                ));
-                sqlx::query_as(sql)
-                    .bind(seen_since_ms)
-                    .fetch_all(&mut *self.conn().await?)
-                    .await?
-            }
-        };
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM console_sessions WHERE ended_at_ms IS NULL AND last_seen_ms >= $1 \
+             AND agency = $2 ORDER BY created_at_ms DESC LIMIT 500"
+        ));
+        let rows: Vec<Row> = sqlx::query_as(sql)
+            .bind(seen_since_ms)
+            .bind(agency.to_owned())
+            .fetch_all(&mut *self.conn().await?)
+            .await?;
         Ok(rows.into_iter().map(from_row).collect())
     }
 }

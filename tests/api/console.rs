@@ -190,9 +190,9 @@ async fn an_admin_revokes_a_session_of_their_agency_and_a_caseworker_cannot_open
         let list = admin.get("/console/admin/sessions").await;
         assert!(!list.body.contains("cw-abe"));
 
-        let rows = app.state.store.open_console_sessions(Some("jobota"), 0).await.unwrap();
+        let rows = app.state.store.open_console_sessions("jobota", 0).await.unwrap();
         let target = rows.iter().find(|r| r.user_id == "cw-kato").unwrap().id.clone();
-        let other = app.state.store.open_console_sessions(Some("sapota"), 0).await.unwrap()[0]
+        let other = app.state.store.open_console_sessions("sapota", 0).await.unwrap()[0]
             .id
             .clone();
         let csrf = list.csrf();
