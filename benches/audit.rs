@@ -5,7 +5,9 @@
 //! `cargo bench --bench audit`. Knobs: `BENCH_SECS` (append phase, default 5),
 //! `BENCH_WRITERS` (32), `BENCH_ENTRIES` (verify log size, default 1,000,000),
 //! `BENCH_POSTGRES_URL` (an admin URL; a fresh database is created and dropped),
-//! `BENCH_VERIFY_POSTGRES=1` (also build and verify the big log on PostgreSQL), `BENCH_DIR`
+//! `BENCH_POSTGRES_SOCKET` (a directory such as `/var/run/postgresql`: also append over the Unix
+//! socket to the same database, alternating with TCP for `BENCH_ROUNDS` (3) rounds, and print
+//! the TCP / socket ratio), `BENCH_VERIFY_POSTGRES=1` (also build and verify the big log on PostgreSQL), `BENCH_DIR`
 //! (keep the SQLite files there instead of a temporary directory).
 
 #![expect(
@@ -122,6 +124,15 @@ async fn fresh_postgres(admin: &str) -> String {
         Some(q) => format!("{base}/{name}?{q}"),
         None => format!("{base}/{name}"),
     }
+}
+
+/// The same database as `url` (a TCP URL), reached over the Unix socket in `dir`.
+fn socket_url(url: &str, dir: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (front, name) = base.rsplit_once('/').unwrap();
+    let user = front.trim_start_matches("postgres://").split('@').next().unwrap();
+    let extra = query.map(|q| format!("&{q}")).unwrap_or_default();
+    format!("postgres://{user}@localhost/{name}?host={dir}{extra}")
 }
 
 async fn drop_postgres(admin: &str, url: &str) {
@@ -313,10 +324,40 @@ fn main() {
         s.close().await;
         if let Some(admin) = &pg {
             let url = fresh_postgres(admin).await;
-            let s = store(&url).await;
-            let rate = appends(&s, writers, secs).await;
-            println!("durable appends, PostgreSQL, {writers} writers: {rate:.0}/s");
-            s.close().await;
+            let socket = std::env::var("BENCH_POSTGRES_SOCKET").ok().filter(|d| !d.is_empty());
+            // Over TCP, and (BENCH_POSTGRES_SOCKET) over the Unix socket to the same server and
+            // database, alternating so that a drift of the machine weighs on both alike.
+            let rounds = if socket.is_some() {
+                env_or("BENCH_ROUNDS", 3usize)
+            } else {
+                1
+            };
+            let (mut tcp, mut uds) = (Vec::new(), Vec::new());
+            for round in 1..=rounds {
+                let s = store(&url).await;
+                let rate = appends(&s, writers, secs).await;
+                s.close().await;
+                println!("durable appends, PostgreSQL (TCP), {writers} writers, round {round}: {rate:.0}/s");
+                tcp.push(rate);
+                if let Some(dir) = &socket {
+                    let s = store(&socket_url(&url, dir)).await;
+                    let rate = appends(&s, writers, secs).await;
+                    s.close().await;
+                    println!(
+                        "durable appends, PostgreSQL (Unix socket {dir}), {writers} writers, round {round}: {rate:.0}/s"
+                    );
+                    uds.push(rate);
+                }
+            }
+            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+            println!("durable appends, PostgreSQL over TCP: {:.0}/s", mean(&tcp));
+            if !uds.is_empty() {
+                println!(
+                    "durable appends, PostgreSQL over the Unix socket: {:.0}/s; TCP / socket = {:.2}",
+                    mean(&uds),
+                    mean(&tcp) / mean(&uds)
+                );
+            }
             drop_postgres(admin, &url).await;
         }
 

@@ -394,6 +394,19 @@ mod tests {
     }
 
     #[test]
+    fn the_deployment_example_is_a_valid_production_configuration() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/tsunagi.toml");
+        figment::Jail::expect_with(|_jail| {
+            let c = Config::load(Some(&file)).unwrap();
+            assert_eq!(c.environment, Environment::Production);
+            assert!(!c.console.dev_login);
+            assert!(c.database_url.starts_with("postgres://"));
+            assert!(c.development_key_files().is_empty(), "{:?}", c.development_key_files());
+            Ok(())
+        });
+    }
+
+    #[test]
     fn unknown_file_keys_are_errors() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("t.toml", "[tls]\nca_certs = \"x\"\n")?;

@@ -206,7 +206,7 @@ impl Application {
                 let (_, session) = tls.get_ref();
                 // The leaf is the first certificate of the chain the client sent.
                 if let Some(leaf) = session.peer_certificates().and_then(|c| c.first()) {
-                    ext.insert(PeerCertificate(leaf.clone().into_owned()));
+                    ext.insert(PeerCertificate::of(leaf));
                 }
             }
         });

@@ -89,11 +89,10 @@ pub struct Terminal {
 /// The client certificate's agency and fingerprint, or why there is none.
 pub fn terminal(req: &HttpRequest) -> Result<Terminal, &'static str> {
     let cert = req.conn_data::<PeerCertificate>().ok_or("client_certificate_missing")?;
-    let agency = crate::tls::agency_from_cert(&cert.0).map_err(|_| "client_certificate_unusable")?;
-    let agency = AgencyId::parse(&agency).map_err(|_| "client_certificate_unusable")?;
+    let agency = cert.agency().ok_or("client_certificate_unusable")?;
     Ok(Terminal {
-        agency,
-        fingerprint: crate::tls::cert_fingerprint(&cert.0),
+        agency: agency.clone(),
+        fingerprint: cert.fingerprint().to_owned(),
     })
 }
 

@@ -12,9 +12,37 @@ use crate::domain::{AgencyId, Role, UserId};
 use crate::principal::Principal;
 use crate::state::AppState;
 
-/// The verified client certificate chain's leaf, stored per connection by `on_connect`.
+/// What the hub uses of the verified client certificate chain's leaf — the agency its SAN names
+/// and its fingerprint — read once per connection by `on_connect` (not on every request of a
+/// keep-alive connection).
 #[derive(Debug, Clone)]
-pub struct PeerCertificate(pub CertificateDer<'static>);
+pub struct PeerCertificate {
+    agency: Option<AgencyId>,
+    fingerprint: String,
+}
+
+impl PeerCertificate {
+    /// Reads `leaf`, a certificate the TLS layer has verified. A certificate that names no
+    /// agency, several, or an invalid id has no agency ([`crate::tls::agency_from_cert`]).
+    pub fn of(leaf: &CertificateDer<'_>) -> Self {
+        Self {
+            agency: crate::tls::agency_from_cert(leaf)
+                .ok()
+                .and_then(|a| AgencyId::parse(&a).ok()),
+            fingerprint: crate::tls::cert_fingerprint(leaf),
+        }
+    }
+
+    /// The agency the certificate names, if it names exactly one valid agency id.
+    pub fn agency(&self) -> Option<&AgencyId> {
+        self.agency.as_ref()
+    }
+
+    /// Lowercase hex SHA-256 of the certificate's DER.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+}
 
 fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
     let state = req
@@ -23,8 +51,9 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
     let cert = req
         .conn_data::<PeerCertificate>()
         .ok_or_else(|| ApiError::unauthorized("client_certificate_missing", "a client certificate is required"))?;
-    let cert_agency = crate::tls::agency_from_cert(&cert.0)
-        .map_err(|_| ApiError::forbidden("client_certificate_unusable", "the client certificate names no agency"))?;
+    let cert_agency = cert
+        .agency()
+        .ok_or_else(|| ApiError::forbidden("client_certificate_unusable", "the client certificate names no agency"))?;
     let header = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
@@ -37,14 +66,14 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
         .jwt
         .verify(token.trim(), state.clock.now())
         .map_err(|e| ApiError::unauthorized(e.code(), e.to_string()))?;
-    if claims.agency != cert_agency {
+    if claims.agency != cert_agency.as_str() {
         return Err(ApiError::forbidden(
             "agency_mismatch",
             "the token's agency differs from the agency of the client certificate",
         ));
     }
-    let agency = AgencyId::parse(&claims.agency)
-        .map_err(|_| ApiError::unauthorized("token_malformed", "the token's agency is not a valid id"))?;
+    // Equal to the certificate's, which is a valid agency id.
+    let agency = cert_agency.clone();
     let registered = state
         .agencies
         .get(&agency)
@@ -62,7 +91,7 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
         agency,
         organ: registered.organ.clone(),
         roles,
-        cert_fingerprint: crate::tls::cert_fingerprint(&cert.0),
+        cert_fingerprint: cert.fingerprint().to_owned(),
     })
 }
 
