@@ -146,6 +146,12 @@ pub struct Config {
     /// `sqlite://path` (default, embedded) or `postgres://…`.
     pub database_url: String,
     pub database_max_connections: u32,
+    /// The longest a request waits for a database connection (and `/readyz` for an answer)
+    /// before it is answered 503 `database_unavailable`, milliseconds.
+    pub database_acquire_timeout_ms: u64,
+    /// SQLite: a `low-disk-space` alert is raised while less than this is free under the
+    /// database, mebibytes (the write-ahead log is also kept under a quarter of the free space).
+    pub disk_min_free_mb: u64,
     pub policy_dir: PathBuf,
     pub log_format: LogFormat,
     /// `tracing` filter directive, e.g. `info` or `tsunagi=debug,info`.
@@ -171,6 +177,8 @@ impl std::fmt::Debug for Config {
             listen,
             database_url,
             database_max_connections,
+            database_acquire_timeout_ms,
+            disk_min_free_mb,
             policy_dir,
             log_format,
             log_level,
@@ -188,6 +196,8 @@ impl std::fmt::Debug for Config {
             .field("listen", listen)
             .field("database_url", &redact_database_url(database_url))
             .field("database_max_connections", database_max_connections)
+            .field("database_acquire_timeout_ms", database_acquire_timeout_ms)
+            .field("disk_min_free_mb", disk_min_free_mb)
             .field("policy_dir", policy_dir)
             .field("log_format", log_format)
             .field("log_level", log_level)
@@ -257,6 +267,8 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
             database_url: "sqlite://data/tsunagi.db".into(),
             database_max_connections: 8,
+            database_acquire_timeout_ms: 3000,
+            disk_min_free_mb: 1024,
             policy_dir: root.join("policies"),
             log_format: LogFormat::Pretty,
             log_level: "info".into(),
@@ -297,7 +309,7 @@ impl Config {
 }
 
 /// Environment variables with our prefix that are not configuration.
-const NOT_CONFIG: [&str; 2] = ["TEST_POSTGRES_URL", "BROWSER_TESTS"];
+const NOT_CONFIG: [&str; 3] = ["TEST_POSTGRES_URL", "BROWSER_TESTS", "FAULT_TESTS"];
 
 impl Config {
     /// Defaults → `file` (if it exists; `tsunagi.toml` unless given) → `TSUNAGI_*` variables.

@@ -17,6 +17,7 @@ pub mod console;
 pub mod crypto;
 pub mod devcerts;
 pub mod domain;
+pub mod health;
 pub mod http;
 pub mod policy;
 pub mod principal;

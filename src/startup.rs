@@ -69,7 +69,8 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 pub async fn connect_store(config: &Config, url: &str, max_connections: u32) -> anyhow::Result<Store> {
     let kek_bytes = read_key::<32>(&config.keys.kek_file)?;
     let kek = Kek::from_bytes("kek-1", &kek_bytes).map_err(|e| anyhow::anyhow!("key-encryption key: {e}"))?;
-    Store::connect(url, Arc::new(kek), max_connections)
+    let wait = std::time::Duration::from_millis(config.database_acquire_timeout_ms.max(1));
+    Store::connect_with(url, Arc::new(kek), max_connections, wait)
         .await
         .context("connecting to the database")
 }
@@ -160,8 +161,17 @@ impl Application {
         let audit = AuditLog::start(store.clone(), config.audit.max_batch, &tasks);
         store.spawn_wal_checkpointer(std::time::Duration::from_millis(500), &tasks);
         let (checkpoints, alerts) = start_log_services(&config, &store, clock.clone(), &tasks)?;
+        let disk = crate::health::DiskWatch::spawn(
+            &store,
+            alerts.clone(),
+            config.disk_min_free_mb.saturating_mul(1024 * 1024),
+            std::time::Duration::from_secs(5),
+            &tasks,
+        );
 
         let state = AppState {
+            disk,
+            database_wait: std::time::Duration::from_millis(config.database_acquire_timeout_ms.max(1)),
             store,
             audit,
             policy,

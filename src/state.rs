@@ -31,6 +31,10 @@ pub struct AppState {
     pub checkpoints: Checkpointer,
     /// Raises and checks privacy officers' alerts.
     pub alerts: Alerts,
+    /// The free space under an SQLite database (`/readyz`, the low-disk alert).
+    pub disk: crate::health::DiskWatch,
+    /// The longest wait for the database (`database_acquire_timeout_ms`).
+    pub database_wait: std::time::Duration,
 }
 
 impl std::fmt::Debug for AppState {

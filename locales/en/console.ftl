@@ -144,6 +144,7 @@ code-invalid_id = The identifier is not in a valid form.
 code-invalid_value = The value is not valid.
 code-unknown_role = No such role.
 code-audit_unavailable = The log cannot be written, so nothing was done. Try again shortly.
+code-database_unavailable = The database cannot be reached or written just now, so nothing was changed. Please try again shortly.
 code-internal_error = Something went wrong inside the hub. Tell your administrator the incident number.
 code-not_participant = You do not take part in this meeting.
 code-not_convening_agency = Only the configured agency may convene this kind of body.

@@ -144,6 +144,7 @@ code-invalid_id = 入力された識別子の形式が正しくありません�
 code-invalid_value = 入力された値が正しくありません。
 code-unknown_role = その役割はありません。
 code-audit_unavailable = 記録（ログ）を書き込めないため、処理を止めました。しばらくしてからやり直してください。
+code-database_unavailable = データベースに接続できないか、書き込めないため、何も変更していません。しばらくしてからやり直してください。
 code-internal_error = 基盤の内部で問題が起きました。問い合わせ番号を添えて管理者に連絡してください。
 code-not_participant = この会議の参加者ではありません。
 code-not_convening_agency = この種類の会議体を設置できるのは、定められた機関だけです。

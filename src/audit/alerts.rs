@@ -28,13 +28,17 @@ pub enum AlertKind {
     /// owning agency, so both organs' officers see it),
     /// raised before the grant takes effect.
     EmergencyGrant,
+    /// Little free space is left under the database (SQLite): the log will stop taking entries
+    /// (and so the hub will refuse every change) when the disk is full.
+    LowDiskSpace,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 3] = [
+    pub const ALL: [AlertKind; 4] = [
         AlertKind::UnusualVolume,
         AlertKind::VerificationFailed,
         AlertKind::EmergencyGrant,
+        AlertKind::LowDiskSpace,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +46,7 @@ impl AlertKind {
             AlertKind::UnusualVolume => "unusual-volume",
             AlertKind::VerificationFailed => "verification-failed",
             AlertKind::EmergencyGrant => "emergency-grant",
+            AlertKind::LowDiskSpace => "low-disk-space",
         }
     }
 }

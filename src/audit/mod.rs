@@ -53,6 +53,8 @@ pub use entry::{
 };
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
@@ -144,6 +146,8 @@ struct Pending {
 #[derive(Clone)]
 pub struct AuditLog {
     tx: mpsc::Sender<Pending>,
+    /// Whether the last commit succeeded (`/readyz` answers 503 while it did not).
+    writable: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -161,11 +165,23 @@ impl AuditLog {
     /// every handle is dropped.
     pub fn start(store: Store, max_batch: usize, tasks: &crate::tasks::BackgroundTasks) -> Self {
         let (tx, rx) = mpsc::channel(max_batch.max(1) * 8);
+        let writable = Arc::new(AtomicBool::new(true));
         tasks.spawn(
             "audit sequencer",
-            sequence(store, rx, max_batch.max(1), tasks.shutdown()),
+            sequence(store, rx, max_batch.max(1), tasks.shutdown(), writable.clone()),
         );
-        Self { tx }
+        Self { tx, writable }
+    }
+
+    /// False after a commit of the log failed, until a later one succeeds (or
+    /// [`AuditLog::mark_writable`] after a successful write probe).
+    pub fn is_writable(&self) -> bool {
+        self.writable.load(Ordering::Relaxed)
+    }
+
+    /// The database took a write again (a readiness probe saw it).
+    pub fn mark_writable(&self) {
+        self.writable.store(true, Ordering::Relaxed);
     }
 
     /// Appends one entry and waits until it is durable.
@@ -319,6 +335,7 @@ async fn sequence(
     mut rx: mpsc::Receiver<Pending>,
     max_batch: usize,
     mut shutdown: crate::tasks::Shutdown,
+    writable: Arc<AtomicBool>,
 ) {
     let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
     let mut stopping = false;
@@ -350,11 +367,13 @@ async fn sequence(
         let result = store.append_audit_batch(&rows).await;
         match result {
             Ok(indexes) => {
+                writable.store(true, Ordering::Relaxed);
                 for (p, idx) in batch.drain(..).zip(indexes) {
                     let _ = p.reply.send(Ok(idx));
                 }
             }
             Err(e) => {
+                writable.store(false, Ordering::Relaxed);
                 tracing::error!(error = %e, entries = batch.len(), "audit append failed; refusing the affected requests");
                 for p in batch.drain(..) {
                     let _ = p.reply.send(Err(AuditError::Unavailable));

@@ -95,6 +95,16 @@ impl ApiError {
     }
 
     /// The audit log could not record: nothing was disclosed.
+    /// The database did not answer within the bounded wait, or cannot take a write (a full
+    /// disk): nothing changed; try again later (another instance may answer).
+    pub fn database_unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the database cannot be reached or written just now, so nothing changed; try again later",
+        )
+    }
+
     pub fn audit_unavailable() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -139,6 +149,10 @@ impl From<StoreError> for ApiError {
                 "the request conflicts with the current state",
             ),
             StoreError::NotFound(what) => Self::not_found(&format!("{what}_not_found"), format!("no such {what}")),
+            other if other.is_unavailable() => {
+                tracing::error!(error = %other, "the database is unavailable");
+                Self::database_unavailable()
+            }
             other => Self::internal(&other),
         }
     }

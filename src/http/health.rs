@@ -13,9 +13,18 @@ pub async fn healthz() -> HttpResponse {
         .body(r#"{"status":"ok"}"#)
 }
 
-/// Readiness: the database answers.
-#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready"), (status = 500, description = "database unavailable")))]
+/// Readiness: the database answers and takes a write within `database_acquire_timeout_ms` (so
+/// the disclosure log can be written). 503
+/// `database_unavailable` or `audit_unavailable` otherwise, promptly; the disk's free space
+/// (SQLite) is shown, and `low` is true once it is below `disk_min_free_mb`.
+#[utoipa::path(get, path = "/readyz", responses(
+    (status = 200, description = "ready: `{\"status\":\"ready\",\"disk\":{…}|null}`"),
+    (status = 503, description = "not ready: the database does not answer (`database_unavailable`) or the log cannot be written (`audit_unavailable`)", body = super::error::ErrorBody),
+))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state.store.ping().await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"})))
+    match crate::health::readiness(&state, state.database_wait).await {
+        Ok(disk) => Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready", "disk": disk}))),
+        Err(crate::health::NotReady::Database) => Err(ApiError::database_unavailable()),
+        Err(crate::health::NotReady::Log) => Err(ApiError::audit_unavailable()),
+    }
 }

@@ -4,7 +4,7 @@
 //! particular to them (their success answer, conflicts, …); [`CommonResponses`] adds, in one
 //! place, the answers that come from the layers every operation shares: authentication and the
 //! policy (401, 403), the JSON body and query extractors (400, 413, 415), validation into domain
-//! types (422), path lookups (404), the audit log (503) and internal failures (500). The
+//! types (422), path lookups (404), the database or the audit log (503) and internal failures (500). The
 //! Schemathesis run in `.ci/schemathesis.sh` checks the document against the running hub.
 
 use actix_web::HttpResponse;
@@ -86,28 +86,6 @@ pub struct ApiDoc;
 /// Adds the responses that every operation of a kind can give (see the module docs).
 pub struct CommonResponses;
 
-/// Operations other than GET that write no log entry (so never answer 503): registering
-/// subjects, households, links and records, and the policy tools that only compute.
-const UNLOGGED: &[(&str, &str)] = &[
-    ("post", "/v1/households"),
-    ("post", "/v1/subjects"),
-    ("post", "/v1/subjects/{id}/links"),
-    ("post", "/v1/subjects/{id}/records"),
-    ("post", "/v1/policy/explain"),
-    ("post", "/v1/policy/proposals/{id}/simulate"),
-];
-
-/// Reads that write a log entry before they answer (a log read, or a read of sealed content):
-/// like changes, they answer 503 `audit_unavailable` when the log cannot be written.
-const LOGGED_READS: &[&str] = &[
-    "/v1/audit/entries",
-    "/v1/audit/subjects/{id}/report",
-    "/v1/audit/pseudonyms/{pseudonym}",
-    "/v1/consents/{id}",
-    "/v1/subjects/{id}/consents",
-    "/v1/emergency-grants/unreviewed",
-];
-
 /// Statuses some operations give beyond the common ones (method, path, statuses): conflicts with
 /// the current state, validation of a path or query parameter, and audit-log writes of reads.
 const SPECIFIC: &[(&str, &str, &[u16])] = &[
@@ -140,14 +118,11 @@ impl Modify for CommonResponses {
 fn add_common(path: &str, method: &str, op: &mut Operation) {
     let mut statuses: Vec<u16> = Vec::new();
     if path.starts_with("/v1/") {
-        // Every /v1 operation authenticates (client certificate + token) and may fail inside.
-        statuses.extend([401, 403, 500]);
-        let unlogged = UNLOGGED.iter().any(|(m, p)| *m == method && *p == path);
-        let logged_read = method == "get" && LOGGED_READS.contains(&path);
-        if (method != "get" && !unlogged) || logged_read {
-            // Every change (and every logged read) is logged before it takes effect.
-            statuses.push(503);
-        }
+        // Every /v1 operation authenticates (client certificate + token), may fail inside, and
+        // reads or writes the database, which may not answer in time (503
+        // `database_unavailable`); every change and every logged read is logged before it
+        // takes effect (503 `audit_unavailable`).
+        statuses.extend([401, 403, 500, 503]);
     }
     if op.request_body.is_some() {
         statuses.extend([400, 413, 415, 422]);
@@ -192,7 +167,9 @@ fn error_response(status: u16) -> RefOr<utoipa::openapi::Response> {
         415 => "the body is not `application/json` (`unsupported_media_type`)",
         422 => "a value is invalid; `field` names it (`invalid_id`, `my_number_refused`, `invisible_characters`, …)",
         500 => "internal error (`internal_error`): nothing about it is shown; quote the `incident` id",
-        503 => "the audit log could not record the request, so nothing changed (`audit_unavailable`)",
+        503 => {
+            "the database did not answer in time or cannot take a write (`database_unavailable`), or the audit log could not record the request (`audit_unavailable`): nothing changed; try again"
+        }
         _ => "error",
     };
     ResponseBuilder::new()

@@ -71,6 +71,45 @@ pub enum StoreError {
     NotFound(&'static str),
 }
 
+/// How long a request waits for a database connection unless configured
+/// (`database_acquire_timeout_ms`).
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+impl StoreError {
+    /// The database cannot be reached or written just now — no connection within the bounded
+    /// wait, a broken connection, a full disk, a server shutting down — as opposed to a fault
+    /// in the data or the code. Callers answer 503 `database_unavailable`; nothing changed.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Database(e) => database_unavailable(e),
+            _ => false,
+        }
+    }
+}
+
+fn database_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|code| unavailable_code(&code)),
+        _ => false,
+    }
+}
+
+/// SQLite result codes (numeric; the primary code is the low byte of an extended one): BUSY,
+/// LOCKED, READONLY, IOERR, FULL, CANTOPEN. PostgreSQL SQLSTATEs: class 08 (connection
+/// exception), 53 (insufficient resources: disk full, out of memory, too many connections), 57P
+/// (the server is shutting down or starting), 58 (system error, e.g. I/O).
+fn unavailable_code(code: &str) -> bool {
+    if let Ok(n) = code.parse::<i64>() {
+        return matches!(n & 0xff, 5 | 6 | 8 | 10 | 13 | 14);
+    }
+    ["08", "53", "57P", "58"].iter().any(|class| code.starts_with(class))
+}
+
 /// The hub's persistent state.
 #[derive(Clone)]
 pub struct Store {
@@ -80,6 +119,8 @@ pub struct Store {
     engine: Engine,
     /// Wraps and unwraps per-subject data keys. Shared, never copied out.
     kek: Arc<Kek>,
+    /// SQLite: the database file's directory (its free space is watched).
+    data_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Store {
@@ -101,8 +142,21 @@ pub(crate) fn from_ms(ms: i64) -> Result<OffsetDateTime, StoreError> {
 
 impl Store {
     /// Connects to `url` (`sqlite://path` or `postgres://…`). For SQLite the file and its
-    /// directory are created if missing.
+    /// directory are created if missing. Waits for a connection at most
+    /// [`DEFAULT_ACQUIRE_TIMEOUT`].
     pub async fn connect(url: &str, kek: Arc<Kek>, max_connections: u32) -> Result<Self, StoreError> {
+        Self::connect_with(url, kek, max_connections, DEFAULT_ACQUIRE_TIMEOUT).await
+    }
+
+    /// Like [`Store::connect`], waiting at most `acquire_timeout` for a connection (which bounds
+    /// how long a request waits for a database that does not answer: then
+    /// [`StoreError::is_unavailable`]).
+    pub async fn connect_with(
+        url: &str,
+        kek: Arc<Kek>,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let engine = if url.starts_with("sqlite:") {
             Engine::Sqlite
@@ -124,7 +178,7 @@ impl Store {
         };
         let pool = AnyPoolOptions::new()
             .max_connections(pooled)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(acquire_timeout)
             // A pooled SQLite connection is an open file in this process: it cannot go stale the
             // way a network connection can, so the liveness ping before every acquire (a round
             // trip to the connection's worker thread) buys nothing. PostgreSQL keeps it.
@@ -146,11 +200,13 @@ impl Store {
             })
             .connect_with(options)
             .await?;
+        let data_dir = (engine == Engine::Sqlite).then(|| sqlite_dir(&url));
         Ok(Self {
             pool,
             lent: Arc::new(conn::Lent::new(lent as usize)),
             engine,
             kek,
+            data_dir,
         })
     }
 
@@ -183,7 +239,7 @@ impl Store {
     /// A `PASSIVE` checkpoint never blocks anyone, and at ordinary load it catches up and SQLite
     /// starts the log over. Under a steady stream of commits it may never catch up, and the log
     /// then grows without bound (measured: 275 MB after 8 s of saturating load). So a log past
-    /// [`WAL_TRUNCATE_FRAMES`] (256 MiB of pages) is checkpointed with `TRUNCATE`, which waits
+    /// [`WAL_TRUNCATE_BYTES`] (256 MiB, or a quarter of the disk's free space if less) is checkpointed with `TRUNCATE`, which waits
     /// for readers to leave it and empties the file. That stalls the audit sequencer (measured
     /// 40–100 ms at a quarter of this threshold), so it is rare by construction: about every
     /// 6 s under the load benchmark's saturating load (≈ 2 frames per entry), never at
@@ -195,6 +251,7 @@ impl Store {
             return;
         }
         let pool = self.pool.clone();
+        let dir = self.data_dir.clone();
         let mut shutdown = tasks.shutdown();
         tasks.spawn("WAL checkpointer", async move {
             let mut tick = tokio::time::interval(every);
@@ -206,7 +263,11 @@ impl Store {
                 if pool.is_closed() {
                     break;
                 }
-                if let Err(e) = wal_checkpoint(&pool).await {
+                // The log may take at most a quarter of the disk's free space before it is
+                // emptied, so that it cannot eat the room the database needs to go on.
+                let free = dir.as_deref().and_then(|d| crate::health::free_bytes(d).ok());
+                let limit = free.map_or(WAL_TRUNCATE_BYTES, |f| (f / 4).min(WAL_TRUNCATE_BYTES));
+                if let Err(e) = wal_checkpoint(&pool, limit).await {
                     tracing::warn!(error = %e, "WAL checkpoint failed");
                 }
             }
@@ -231,6 +292,22 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// Proves that the database takes a write now: updates the one row of `health_probe` (on
+    /// SQLite a frame in the write-ahead log, so a full disk fails it as it fails the log).
+    pub async fn write_probe(&self, now_ms: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE health_probe SET at_ms = $1 WHERE id = 1")
+            .bind(now_ms)
+            .execute(&mut *self.conn().await?)
+            .await?;
+        Ok(())
+    }
+
+    /// SQLite: the directory that holds the database file (where the write-ahead log grows).
+    /// `None` on PostgreSQL, whose disk is the server's.
+    pub fn data_dir(&self) -> Option<&std::path::Path> {
+        self.data_dir.as_deref()
     }
 
     pub async fn close(&self) {
@@ -263,19 +340,33 @@ impl Store {
     }
 }
 
-/// Log size (in frames, i.e. pages) above which the background checkpoint empties the log.
-const WAL_TRUNCATE_FRAMES: i64 = 65_536;
+/// Log size above which the background checkpoint empties the log (256 MiB), or a quarter of
+/// the disk's free space if that is less.
+const WAL_TRUNCATE_BYTES: u64 = 256 * 1024 * 1024;
 
-async fn wal_checkpoint(pool: &AnyPool) -> Result<(), sqlx::Error> {
+async fn wal_checkpoint(pool: &AnyPool, limit_bytes: u64) -> Result<(), sqlx::Error> {
     // (busy, frames in the log, frames checkpointed)
     let (_, frames, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(pool).await?;
-    if frames > WAL_TRUNCATE_FRAMES {
+    let (page_size,): (i64,) = sqlx::query_as("PRAGMA page_size").fetch_one(pool).await?;
+    // A frame is a page plus its 24-byte header.
+    let bytes = u64::try_from(frames.saturating_mul(page_size.saturating_add(24))).unwrap_or(0);
+    if bytes > limit_bytes {
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(pool).await?;
     }
     Ok(())
 }
 
 /// Turns `sqlite://path` into a URL that creates the file, and creates its directory.
+/// The directory of the database file a (prepared) SQLite URL names.
+fn sqlite_dir(url: &str) -> std::path::PathBuf {
+    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = rest.split('?').next().unwrap_or(rest);
+    match std::path::Path::new(path).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    }
+}
+
 fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
     let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));

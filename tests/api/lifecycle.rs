@@ -13,7 +13,7 @@ async fn stopping_the_server_stops_every_background_task() {
         running.sort_unstable();
         let mut expected = vec!["alert checks", "audit sequencer", "checkpointer", "policy watcher"];
         if engine == Engine::Sqlite {
-            expected.push("WAL checkpointer");
+            expected.extend(["WAL checkpointer", "disk watcher"]);
         }
         expected.sort_unstable();
         assert_eq!(running, expected, "{engine:?}");

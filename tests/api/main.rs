@@ -20,6 +20,7 @@ mod cli;
 mod console;
 mod console_support;
 mod disclosures;
+mod faults;
 mod helpers;
 mod lifecycle;
 mod log_checkpoints;
