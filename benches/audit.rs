@@ -105,7 +105,7 @@ fn row(i: u64) -> NewAuditRow {
 }
 
 async fn store(url: &str) -> Store {
-    let kek = Arc::new(Kek::from_bytes("bench", &[7u8; 32]).unwrap());
+    let kek = Kek::from_bytes("bench", &[7u8; 32]).unwrap();
     let store = Store::connect(url, kek, 8).await.unwrap();
     store.migrate().await.unwrap();
     store

@@ -125,7 +125,7 @@ fn row(i: u64, n: u64, end_ms: i64) -> NewAuditRow {
 
 async fn fill(url: &str, n: u64) {
     let kek = tsunagi::crypto::keyfile::read_key::<32>(&dev("kek.key")).unwrap();
-    let store = Store::connect(url, Arc::new(Kek::from_bytes("kek-1", &kek).unwrap()), 4)
+    let store = Store::connect(url, Kek::from_bytes("kek-1", &kek).unwrap(), 4)
         .await
         .unwrap();
     store.migrate().await.unwrap();

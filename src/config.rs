@@ -54,10 +54,23 @@ pub struct JwtConfig {
 pub struct KeysConfig {
     /// Key-encryption key: wraps every subject's data key.
     pub kek_file: PathBuf,
+    /// The current KEK's id, stored beside every data key it wraps.
+    pub kek_id: String,
+    /// Earlier KEKs still accepted for unwrapping during a rotation (`tsunagi keys rotate-kek`
+    /// re-wraps their data keys under the current one; then remove them here).
+    pub previous_keks: Vec<PreviousKek>,
     /// HMAC key for subject pseudonyms in the audit log.
     pub pseudonym_key_file: PathBuf,
     /// Ed25519 seed signing the log's checkpoints.
     pub audit_signing_key_file: PathBuf,
+}
+
+/// A KEK kept for unwrapping only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviousKek {
+    pub id: String,
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -289,6 +302,8 @@ impl Config {
             },
             keys: KeysConfig {
                 kek_file: dev.join("kek.key"),
+                kek_id: "kek-1".into(),
+                previous_keks: Vec::new(),
                 pseudonym_key_file: dev.join("pseudonym.key"),
                 audit_signing_key_file: dev.join("audit-signing.key"),
             },
@@ -339,6 +354,7 @@ impl Config {
             self.keys.audit_signing_key_file.as_path(),
         ];
         v.extend(self.tls.crls.iter().map(PathBuf::as_path));
+        v.extend(self.keys.previous_keks.iter().map(|k| k.file.as_path()));
         v
     }
 

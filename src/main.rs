@@ -51,12 +51,29 @@ enum Command {
     /// Sharing-policy tools.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Key-encryption keys: status and rotation.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Take a consistent online copy of the SQLite database (with a manifest) into DIR, while
     /// the hub runs. PostgreSQL: use pg_dump (README → Operations).
     Backup { dir: PathBuf },
     /// Restore a backup into the configured (fresh) SQLite database; the log must verify before
     /// the database is moved into place.
     Restore { dir: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// How many data keys each key-encryption key wraps.
+    Status,
+    /// Re-wrap every data key under the current KEK (`keys.kek_file` / `keys.kek_id`), while
+    /// the hub runs; the earlier KEKs must be listed in `keys.previous_keks`. Resumable: it
+    /// only ever touches keys not yet under the current KEK.
+    RotateKek {
+        /// Data keys re-wrapped per statement batch.
+        #[arg(long, default_value_t = 500)]
+        batch: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -76,6 +93,47 @@ enum PolicyCommand {
     },
     /// Rules added and removed from FROM to TO; each is a stored version number or a directory.
     Diff { from: String, to: String },
+}
+
+async fn keys_command(config: &Config, cmd: KeysCommand) -> anyhow::Result<()> {
+    let store = tsunagi::startup::open_store(config).await?;
+    let result = async {
+        match cmd {
+            KeysCommand::Status => {
+                println!("current KEK: {}", store.current_kek_id());
+                for (id, n) in store.data_keys_by_kek().await? {
+                    println!("{id}: {n} data keys");
+                }
+            }
+            KeysCommand::RotateKek { batch } => {
+                let total: u64 = store
+                    .data_keys_by_kek()
+                    .await?
+                    .iter()
+                    .filter(|(id, _)| id != store.current_kek_id())
+                    .map(|(_, n)| n)
+                    .sum();
+                let mut done = 0u64;
+                loop {
+                    let n = store.rewrap_data_keys(batch.max(1)).await?;
+                    if n == 0 {
+                        break;
+                    }
+                    done += n;
+                    eprint!("\r{}", tsunagi::startup::progress_line(done, total.max(done)));
+                }
+                eprintln!();
+                println!(
+                    "re-wrapped {done} data keys under {}; every data key is now under it: remove keys.previous_keks",
+                    store.current_kek_id()
+                );
+            }
+        }
+        Ok::<(), anyhow::Error>(())
+    }
+    .await;
+    store.close().await;
+    result
 }
 
 fn main() -> std::process::ExitCode {
@@ -195,6 +253,10 @@ fn run() -> anyhow::Result<()> {
                 }
                 app.run_until_stopped().await.context("server")
             })
+        }
+        Command::Keys(cmd) => {
+            let config = load_config(cli.config.as_deref())?;
+            runtime()?.block_on(keys_command(&config, cmd))
         }
         Command::Backup { dir } => {
             let config = load_config(cli.config.as_deref())?;

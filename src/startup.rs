@@ -18,7 +18,7 @@ use crate::auth::JwtVerifier;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Environment};
 use crate::crypto::keyfile::read_key;
-use crate::crypto::{Kek, Pseudonymizer};
+use crate::crypto::{Kek, KekRing, Pseudonymizer};
 use crate::http::PeerCertificate;
 use crate::policy::PolicyEngine;
 use crate::state::AppState;
@@ -67,12 +67,65 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 /// Connects to the database at `url` with the configured key-encryption key, without migrating
 /// (the hub's own database: [`open_store`]; a backup copy: `backup`).
 pub async fn connect_store(config: &Config, url: &str, max_connections: u32) -> anyhow::Result<Store> {
-    let kek_bytes = read_key::<32>(&config.keys.kek_file)?;
-    let kek = Kek::from_bytes("kek-1", &kek_bytes).map_err(|e| anyhow::anyhow!("key-encryption key: {e}"))?;
+    let kek = kek_ring(config)?;
     let wait = std::time::Duration::from_millis(config.database_acquire_timeout_ms.max(1));
     Store::connect_with(url, Arc::new(kek), max_connections, wait)
         .await
         .context("connecting to the database")
+}
+
+/// The configured key-encryption keys: the current one and those kept for a rotation.
+pub fn kek_ring(config: &Config) -> anyhow::Result<KekRing> {
+    let load = |id: &str, file: &std::path::Path| -> anyhow::Result<Kek> {
+        let bytes = read_key::<32>(file)?;
+        Kek::from_bytes(id, &bytes).map_err(|e| anyhow::anyhow!("key-encryption key {id}: {e}"))
+    };
+    let current = load(&config.keys.kek_id, &config.keys.kek_file)?;
+    let previous = config
+        .keys
+        .previous_keks
+        .iter()
+        .map(|k| load(&k.id, &k.file))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    KekRing::new(current, previous).map_err(|_| anyhow::anyhow!("the key-encryption keys' ids must differ"))
+}
+
+/// A progress bar for a long command: `[#######-------------] 7,000 / 20,000 (35 %)`.
+pub fn progress_line(done: u64, total: u64) -> String {
+    const WIDTH: u64 = 30;
+    let filled = if total == 0 {
+        WIDTH
+    } else {
+        (done.min(total) * WIDTH) / total
+    };
+    let percent = if total == 0 {
+        100
+    } else {
+        (done.min(total) * 100) / total
+    };
+    format!(
+        "[{}{}] {done} / {total} ({percent} %)",
+        "#".repeat(usize::try_from(filled).unwrap_or(0)),
+        "-".repeat(usize::try_from(WIDTH - filled).unwrap_or(0)),
+    )
+}
+
+/// Refuses a configuration that cannot unwrap every stored data key (a KEK changed without a
+/// rotation, or a previous KEK dropped before the rotation finished).
+async fn check_keks(store: &Store) -> anyhow::Result<()> {
+    let held = kek_ids_held(store);
+    for (id, n) in store.data_keys_by_kek().await? {
+        if !held.contains(&id) {
+            anyhow::bail!(
+                "{n} data keys are wrapped by KEK {id:?}, which is not configured: keep it in keys.previous_keks until `tsunagi keys rotate-kek` has finished"
+            );
+        }
+    }
+    Ok(())
+}
+
+fn kek_ids_held(store: &Store) -> Vec<String> {
+    store.kek_ids().iter().map(|s| (*s).to_owned()).collect()
 }
 
 /// The log's keys, the checkpointer and the alert checks, started among `tasks`.
@@ -114,6 +167,7 @@ impl Application {
         check_key_material(&config)?;
 
         let store = open_store(&config).await?;
+        check_keks(&store).await?;
         let tasks = BackgroundTasks::new();
         match Self::start(config, clock, store, tasks.clone()).await {
             Ok(app) => Ok(app),

@@ -91,12 +91,87 @@ impl Kek {
 
     /// Unwraps a stored data key; `context` must be the one it was wrapped with (the subject id).
     pub fn unwrap_key(&self, wrapped: &WrappedKey, context: &[u8]) -> Result<DataKey, CryptoError> {
+        let raw = self.unwrap_raw(wrapped, context)?;
+        Ok(DataKey { key: aes_key(&raw)? })
+    }
+
+    fn unwrap_raw(&self, wrapped: &WrappedKey, context: &[u8]) -> Result<[u8; 32], CryptoError> {
         if wrapped.kek_id != self.id {
             return Err(CryptoError::BadKey);
         }
         let raw = open(&self.key, context, &wrapped.bytes)?;
-        let raw: [u8; 32] = raw.as_slice().try_into().map_err(|_| CryptoError::BadKey)?;
-        Ok(DataKey { key: aes_key(&raw)? })
+        raw.as_slice().try_into().map_err(|_| CryptoError::BadKey)
+    }
+}
+
+/// The key-encryption keys a hub holds: the **current** one wraps every new data key; the
+/// others — only during a rotation — still unwrap the data keys they wrapped, until
+/// `tsunagi keys rotate-kek` has re-wrapped every one under the current KEK.
+#[derive(Debug)]
+pub struct KekRing {
+    current: Kek,
+    others: Vec<Kek>,
+}
+
+impl From<Kek> for KekRing {
+    fn from(current: Kek) -> Self {
+        Self {
+            current,
+            others: Vec::new(),
+        }
+    }
+}
+
+impl KekRing {
+    /// `current` and the KEKs still accepted for unwrapping; their ids must differ.
+    pub fn new(current: Kek, others: Vec<Kek>) -> Result<Self, CryptoError> {
+        let mut ids: Vec<&str> = others.iter().map(|k| k.id.as_str()).collect();
+        ids.push(&current.id);
+        ids.sort_unstable();
+        if ids.windows(2).any(|w| w.first() == w.get(1)) {
+            return Err(CryptoError::BadKey);
+        }
+        Ok(Self { current, others })
+    }
+
+    /// The id of the KEK that wraps new data keys.
+    pub fn current_id(&self) -> &str {
+        &self.current.id
+    }
+
+    /// The ids of every held KEK, the current one first.
+    pub fn ids(&self) -> Vec<&str> {
+        std::iter::once(&self.current)
+            .chain(&self.others)
+            .map(|k| k.id.as_str())
+            .collect()
+    }
+
+    /// A new data key, wrapped under the current KEK.
+    pub fn new_data_key(&self, context: &[u8]) -> Result<(DataKey, WrappedKey), CryptoError> {
+        self.current.new_data_key(context)
+    }
+
+    fn kek(&self, id: &str) -> Result<&Kek, CryptoError> {
+        std::iter::once(&self.current)
+            .chain(&self.others)
+            .find(|k| k.id == id)
+            .ok_or(CryptoError::BadKey)
+    }
+
+    /// Unwraps with whichever held KEK wrapped it (`BadKey` if none).
+    pub fn unwrap_key(&self, wrapped: &WrappedKey, context: &[u8]) -> Result<DataKey, CryptoError> {
+        self.kek(&wrapped.kek_id)?.unwrap_key(wrapped, context)
+    }
+
+    /// The same data key, wrapped under the current KEK instead (content sealed with it stays
+    /// readable; nothing else changes).
+    pub fn rewrap(&self, wrapped: &WrappedKey, context: &[u8]) -> Result<WrappedKey, CryptoError> {
+        let raw = self.kek(&wrapped.kek_id)?.unwrap_raw(wrapped, context)?;
+        Ok(WrappedKey {
+            kek_id: self.current.id.clone(),
+            bytes: seal(&self.current.key, context, &raw)?,
+        })
     }
 }
 
@@ -112,6 +187,49 @@ impl DataKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ring_unwraps_with_the_kek_that_wrapped_and_rewraps_under_the_current_one() {
+        let old = Kek::from_bytes("kek-1", &[7u8; 32]).unwrap();
+        let (dk, wrapped) = old.new_data_key(b"subject-1").unwrap();
+        let sealed = dk.seal(b"aad", b"content").unwrap();
+        let ring = KekRing::new(
+            Kek::from_bytes("kek-2", &[9u8; 32]).unwrap(),
+            vec![Kek::from_bytes("kek-1", &[7u8; 32]).unwrap()],
+        )
+        .unwrap();
+        assert_eq!(
+            ring.unwrap_key(&wrapped, b"subject-1")
+                .unwrap()
+                .open(b"aad", &sealed)
+                .unwrap(),
+            b"content"
+        );
+        let rewrapped = ring.rewrap(&wrapped, b"subject-1").unwrap();
+        assert_eq!(rewrapped.kek_id, "kek-2");
+        let only_new = KekRing::from(Kek::from_bytes("kek-2", &[9u8; 32]).unwrap());
+        assert_eq!(
+            only_new
+                .unwrap_key(&rewrapped, b"subject-1")
+                .unwrap()
+                .open(b"aad", &sealed)
+                .unwrap(),
+            b"content"
+        );
+        assert!(
+            only_new.unwrap_key(&wrapped, b"subject-1").is_err(),
+            "the old KEK is gone"
+        );
+        assert!(ring.rewrap(&wrapped, b"subject-2").is_err(), "bound to its subject");
+        assert!(
+            KekRing::new(
+                Kek::from_bytes("k", &[1u8; 32]).unwrap(),
+                vec![Kek::from_bytes("k", &[2u8; 32]).unwrap()]
+            )
+            .is_err(),
+            "ids are unique"
+        );
+    }
 
     #[test]
     fn round_trip_and_binding() {

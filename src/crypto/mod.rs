@@ -6,7 +6,7 @@ pub mod envelope;
 pub mod keyfile;
 pub mod pseudonym;
 
-pub use envelope::{DataKey, Kek, WrappedKey};
+pub use envelope::{DataKey, Kek, KekRing, WrappedKey};
 pub use pseudonym::Pseudonymizer;
 
 /// A cryptographic operation failed. Deliberately carries no detail: the cause is either a

@@ -103,7 +103,6 @@ impl DerefMut for Conn<'_> {
 #[cfg(test)]
 mod tests {
 
-    use std::sync::Arc;
     use std::time::Duration;
 
     use crate::crypto::Kek;
@@ -111,7 +110,7 @@ mod tests {
 
     async fn sqlite_store(dir: &tempfile::TempDir, connections: u32) -> Store {
         let url = format!("sqlite://{}", dir.path().join("lent.db").display());
-        let kek = Arc::new(Kek::from_bytes("test", &[7u8; 32]).unwrap());
+        let kek = Kek::from_bytes("test", &[7u8; 32]).unwrap();
         let store = Store::connect(&url, kek, connections).await.unwrap();
         store.migrate().await.unwrap();
         store

@@ -42,7 +42,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions};
 use time::OffsetDateTime;
 
-use crate::crypto::{CryptoError, DataKey, Kek, WrappedKey};
+use crate::crypto::{CryptoError, DataKey, KekRing, WrappedKey};
 use crate::domain::SubjectId;
 
 /// Which database engine a store runs on.
@@ -118,7 +118,7 @@ pub struct Store {
     lent: Arc<conn::Lent>,
     engine: Engine,
     /// Wraps and unwraps per-subject data keys. Shared, never copied out.
-    kek: Arc<Kek>,
+    kek: Arc<KekRing>,
     /// SQLite: the database file's directory (its free space is watched).
     data_dir: Option<std::path::PathBuf>,
 }
@@ -144,8 +144,8 @@ impl Store {
     /// Connects to `url` (`sqlite://path` or `postgres://…`). For SQLite the file and its
     /// directory are created if missing. Waits for a connection at most
     /// [`DEFAULT_ACQUIRE_TIMEOUT`].
-    pub async fn connect(url: &str, kek: Arc<Kek>, max_connections: u32) -> Result<Self, StoreError> {
-        Self::connect_with(url, kek, max_connections, DEFAULT_ACQUIRE_TIMEOUT).await
+    pub async fn connect(url: &str, kek: impl Into<KekRing>, max_connections: u32) -> Result<Self, StoreError> {
+        Self::connect_with(url, Arc::new(kek.into()), max_connections, DEFAULT_ACQUIRE_TIMEOUT).await
     }
 
     /// Like [`Store::connect`], waiting at most `acquire_timeout` for a connection (which bounds
@@ -153,7 +153,7 @@ impl Store {
     /// [`StoreError::is_unavailable`]).
     pub async fn connect_with(
         url: &str,
-        kek: Arc<Kek>,
+        kek: Arc<KekRing>,
         max_connections: u32,
         acquire_timeout: Duration,
     ) -> Result<Self, StoreError> {
@@ -337,6 +337,58 @@ impl Store {
         Ok(self
             .kek
             .unwrap_key(wrapped, Self::subject_context(subject).as_bytes())?)
+    }
+
+    /// How many data keys each KEK wraps (`kek_id`, count), by id.
+    pub async fn data_keys_by_kek(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT kek_id, COUNT(*) FROM subjects GROUP BY kek_id ORDER BY kek_id")
+                .fetch_all(&mut *self.conn().await?)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0)))
+            .collect())
+    }
+
+    /// Re-wraps up to `limit` data keys that are not under the current KEK; returns how many.
+    /// Each row is updated only if it still holds the key that was read (so a concurrent
+    /// rotation, or a restart half-way, never loses a key): run it until it returns 0.
+    pub async fn rewrap_data_keys(&self, limit: u32) -> Result<u64, StoreError> {
+        let rows: Vec<(String, Vec<u8>, String)> =
+            sqlx::query_as("SELECT id, wrapped_key, kek_id FROM subjects WHERE kek_id <> $1 ORDER BY id LIMIT $2")
+                .bind(self.kek.current_id().to_owned())
+                .bind(i64::from(limit))
+                .fetch_all(&mut *self.conn().await?)
+                .await?;
+        let mut done = 0;
+        for (id, bytes, kek_id) in rows {
+            let subject = SubjectId::parse(&id).map_err(|_| StoreError::Corrupt(format!("subject id {id:?}")))?;
+            let old = WrappedKey { kek_id, bytes };
+            let new = self.kek.rewrap(&old, Self::subject_context(subject).as_bytes())?;
+            let updated = sqlx::query(
+                "UPDATE subjects SET wrapped_key = $1, kek_id = $2 WHERE id = $3 AND kek_id = $4 AND wrapped_key = $5",
+            )
+            .bind(new.bytes)
+            .bind(new.kek_id)
+            .bind(id)
+            .bind(old.kek_id)
+            .bind(old.bytes)
+            .execute(&mut *self.conn().await?)
+            .await?;
+            done += updated.rows_affected();
+        }
+        Ok(done)
+    }
+
+    /// The id of the KEK that wraps new data keys.
+    pub fn current_kek_id(&self) -> &str {
+        self.kek.current_id()
+    }
+
+    /// The ids of every KEK the store holds (current first).
+    pub fn kek_ids(&self) -> Vec<&str> {
+        self.kek.ids()
     }
 }
 

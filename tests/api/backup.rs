@@ -103,7 +103,7 @@ async fn a_backup_taken_under_load_restores_every_acknowledged_entry_and_verifie
     let kek = tsunagi::crypto::keyfile::read_key::<32>(&repo().join("certs-dev/kek.key")).unwrap();
     let store = tsunagi::store::Store::connect(
         &restored_url,
-        Arc::new(tsunagi::crypto::Kek::from_bytes("kek-1", &kek).unwrap()),
+        tsunagi::crypto::Kek::from_bytes("kek-1", &kek).unwrap(),
         2,
     )
     .await

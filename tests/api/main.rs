@@ -22,6 +22,7 @@ mod console_support;
 mod disclosures;
 mod faults;
 mod helpers;
+mod keys;
 mod lifecycle;
 mod log_checkpoints;
 mod log_crash;
