@@ -93,16 +93,9 @@ pub fn kek_ring(config: &Config) -> anyhow::Result<KekRing> {
 /// A progress bar for a long command: `[#######-------------] 7,000 / 20,000 (35 %)`.
 pub fn progress_line(done: u64, total: u64) -> String {
     const WIDTH: u64 = 30;
-    let filled = if total == 0 {
-        WIDTH
-    } else {
-        (done.min(total) * WIDTH) / total
-    };
-    let percent = if total == 0 {
-        100
-    } else {
-        (done.min(total) * 100) / total
-    };
+    let done = done.min(total);
+    let filled = (done * WIDTH).checked_div(total).unwrap_or(WIDTH);
+    let percent = (done * 100).checked_div(total).unwrap_or(100);
     format!(
         "[{}{}] {done} / {total} ({percent} %)",
         "#".repeat(usize::try_from(filled).unwrap_or(0)),

@@ -100,7 +100,10 @@ async fn the_kek_is_rotated_under_load_and_the_old_one_can_then_be_dropped() {
                     let status = r.status().as_u16();
                     let v: serde_json::Value = r.json().await.unwrap();
                     assert_eq!(status, 200, "a disclosure failed during the rotation: {v}");
-                    assert_eq!(v["sections"][0]["content"], "山田 太郎, born 1976-05-01, 大田区蒲田", "{v}");
+                    assert_eq!(
+                        v["sections"][0]["content"], "山田 太郎, born 1976-05-01, 大田区蒲田",
+                        "{v}"
+                    );
                     answered += 1;
                 }
                 answered
@@ -156,7 +159,10 @@ async fn the_kek_is_rotated_under_load_and_the_old_one_can_then_be_dropped() {
             .post("/v1/disclosures", &body)
             .await;
         assert_eq!(status, 200, "{v}");
-        assert_eq!(v["sections"][0]["content"], "山田 太郎, born 1976-05-01, 大田区蒲田", "{v}");
+        assert_eq!(
+            v["sections"][0]["content"], "山田 太郎, born 1976-05-01, 大田区蒲田",
+            "{v}"
+        );
         c.stop_keeping_database().await;
 
         // A hub that holds only kek-1 cannot unwrap them and refuses to start, saying why.
