@@ -9,10 +9,12 @@ pa-subnav-history = Version history
 
 pa-any-role = any role
 pa-any-agency = any agency
-pa-any-object = any category ("all" for management actions)
+pa-any-object = any category
+pa-any-object-choice = all (any category; choose this for management actions)
 pa-effect-allow = allow
 pa-effect-deny = deny
 pa-rule-words = { $role } at { $agency }: { $action }, { $object } → { $effect }
+pa-rule-words-management = { $role } at { $agency }: { $action } → { $effect }
 pa-rule-number = rule { $number }
 pa-version-n = Version { $version }
 

@@ -9,10 +9,12 @@ pa-subnav-history = 版の履歴
 
 pa-any-role = すべての役割
 pa-any-agency = すべての機関
-pa-any-object = すべての区分（管理操作は「すべて」）
+pa-any-object = すべての区分
+pa-any-object-choice = すべて（区分を問わない。管理の操作はこれを選ぶ）
 pa-effect-allow = 許可
 pa-effect-deny = 禁止
 pa-rule-words = { $role }・{ $agency }：{ $action }・{ $object } → { $effect }
+pa-rule-words-management = { $role }・{ $agency }：{ $action } → { $effect }
 pa-rule-number = 規則{ $number }
 pa-version-n = 第{ $version }版
 

@@ -106,28 +106,45 @@ pub(crate) struct RuleView {
 }
 
 impl RuleView {
+    /// The words of a rule as written (also of a rule the service refused, to say which).
     fn of(t: &Tr, line: &str) -> Self {
-        match crate::policy::parse_policy(line).ok().and_then(|mut v| v.pop()) {
-            Some(r) => {
-                let allow = r.effect == crate::policy::Effect::Allow;
-                Self {
-                    line: r.to_string(),
-                    words: t.with(
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        let words = match fields.as_slice() {
+            ["p", role, agency, action, object, effect] => {
+                let effect = match *effect {
+                    "allow" => effect_name(t, true),
+                    "deny" => effect_name(t, false),
+                    other => (*other).to_owned(),
+                };
+                let (role, agency) = (role_name(t, role), agency_name(t, agency));
+                if MANAGEMENT_ACTIONS.contains(action) && *object == "*" {
+                    t.with(
+                        "pa-rule-words-management",
+                        &[
+                            ("role", &role),
+                            ("agency", &agency),
+                            ("action", &action_name(t, action)),
+                            ("effect", &effect),
+                        ],
+                    )
+                } else {
+                    t.with(
                         "pa-rule-words",
                         &[
-                            ("role", &role_name(t, &r.role)),
-                            ("agency", &agency_name(t, &r.agency)),
-                            ("action", &action_name(t, &r.action)),
-                            ("object", &object_name(t, &r.object)),
-                            ("effect", &effect_name(t, allow)),
+                            ("role", &role),
+                            ("agency", &agency),
+                            ("action", &action_name(t, action)),
+                            ("object", &object_name(t, object)),
+                            ("effect", &effect),
                         ],
-                    ),
+                    )
                 }
             }
-            None => Self {
-                line: line.to_owned(),
-                words: line.to_owned(),
-            },
+            _ => line.to_owned(),
+        };
+        Self {
+            line: fields.join(", "),
+            words,
         }
     }
 
@@ -177,7 +194,7 @@ fn action_choices(t: &Tr, current: &str) -> Vec<Choice> {
 
 /// `*` and every category.
 fn object_choices(t: &Tr, current: &str) -> Vec<Choice> {
-    let mut v = vec![Choice::new("*", t.get("pa-any-object"), current)];
+    let mut v = vec![Choice::new("*", t.get("pa-any-object-choice"), current)];
     v.extend(Category::ALL.iter().map(|c| Choice::new(c.as_str(), t.category(*c), current)));
     v
 }
