@@ -54,6 +54,9 @@ async fn propose(b: &mut Browser, form: &[(&str, &str)]) -> String {
     id
 }
 
+/// Form fields, the refusal code, and the Japanese sentence the page shows.
+type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+
 const REMOVE_EMPLOYMENT: [(&str, &str); 2] = [("remove", EMPLOYMENT), ("reason", "就労の区分は同意の見直しまで止める")];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -103,8 +106,8 @@ async fn the_matrix_shows_who_may_receive_what_in_japanese_with_the_deciding_rul
         for text in [
             "現在の共有ポリシー",
             "第1版",
-            "本人同意による提供",
-            "支援会議による提供",
+            "「本人同意」を根拠とする提供",
+            "「支援会議」を根拠とする提供",
             "管理の操作",
             "相談員",
             "システム連携",
@@ -155,7 +158,7 @@ async fn an_invalid_proposal_shows_its_reason_and_changes_nothing() {
         let page = b.get("/console/policy/proposals/new").await;
         let csrf = page.csrf();
         let before = app.audit_size().await;
-        let cases: [(&[(&str, &str)], &str, &str); 5] = [
+        let cases: [Case; 5] = [
             (
                 &[
                     ("add_role", "caseworker"),
@@ -182,7 +185,10 @@ async fn an_invalid_proposal_shows_its_reason_and_changes_nothing() {
             ),
             (&[("reason", "試し")], "empty_change", "少なくとも一つ"),
             (
-                &[("remove", "p, policy-admin, *, policy:write, *, allow"), ("reason", "試し")],
+                &[
+                    ("remove", "p, policy-admin, *, policy:write, *, allow"),
+                    ("reason", "試し"),
+                ],
                 "would_lock_out_admins",
                 "ポリシー管理者がいなくなります",
             ),
@@ -196,16 +202,28 @@ async fn an_invalid_proposal_shows_its_reason_and_changes_nothing() {
             assert!(page.body.contains(sentence), "{code}: {}", page.body);
             assert!(page.body.contains(code), "the code in small print");
             assert!(page.body.contains("role=\"alert\""));
-            assert!(page.body.contains("<form method=\"post\" action=\"/console/policy/proposals\""), "the form again");
+            assert!(
+                page.body
+                    .contains("<form method=\"post\" action=\"/console/policy/proposals\""),
+                "the form again"
+            );
         }
         // The rule concerned is named, and the choices are kept.
         let mut fields = vec![("csrf", csrf.as_str())];
-        fields.extend_from_slice(&cases[0].0[..]);
+        fields.extend_from_slice(cases[0].0);
         let page = b.post("/console/policy/proposals", &fields).await;
-        assert!(page.body.contains("対象の規則: 相談員・すべての機関：提供（本人同意）・通報者の情報 → 許可"), "{}", page.body);
+        assert!(
+            page.body
+                .contains("対象の規則: 相談員・すべての機関：提供（本人同意）・通報者の情報 → 許可"),
+            "{}",
+            page.body
+        );
         assert!(page.body.contains("<option value=\"reporter-identity\" selected>"));
         assert_eq!(app.audit_size().await, before, "nothing logged");
-        assert!(app.state.store.open_proposals(10).await.unwrap().is_empty(), "nothing stored");
+        assert!(
+            app.state.store.open_proposals(10).await.unwrap().is_empty(),
+            "nothing stored"
+        );
         assert_eq!(app.state.store.policy_head().await.unwrap(), Some(1));
         let queue = b.get("/console/policy/proposals").await;
         assert!(queue.body.contains("適用を待っている提案はありません"));
@@ -220,7 +238,10 @@ async fn simulation_groups_the_flips_with_links_to_the_entries_and_explain_compa
         let st = story(&app).await;
         let (s, r) = st
             .jobota
-            .post("/v1/disclosures", &disclosure_body(&st.subject, &st.consent, "employment support"))
+            .post(
+                "/v1/disclosures",
+                &disclosure_body(&st.subject, &st.consent, "employment support"),
+            )
             .await;
         assert_eq!(s, 200, "{r}");
         let index = r["audit_receipt"]["index"].as_u64().unwrap();
@@ -248,7 +269,9 @@ async fn simulation_groups_the_flips_with_links_to_the_entries_and_explain_compa
         assert_eq!(report["groups"][0]["count"], 1);
         // A period with nothing in it.
         let page = b
-            .get(&format!("/console/policy/proposals/{id}/simulation?from=2020-01-01&to=2020-01-31"))
+            .get(&format!(
+                "/console/policy/proposals/{id}/simulation?from=2020-01-01&to=2020-01-31"
+            ))
             .await;
         assert!(page.body.contains("判定が変わる記録はありません"), "{}", page.body);
 
@@ -310,7 +333,11 @@ async fn a_second_admin_approves_never_the_author_then_apply_history_diff_and_ro
         // Another admin sees the button and approves.
         let mut b = admin(&app, "admin2").await;
         let queue = b.get("/console/policy/proposals").await;
-        assert!(queue.body.contains(&format!("/console/policy/proposals/{id}/approve\"")));
+        assert!(
+            queue
+                .body
+                .contains(&format!("/console/policy/proposals/{id}/approve\""))
+        );
         let csrf_b = queue.csrf();
         let done = b
             .post(&format!("/console/policy/proposals/{id}/approve"), &[("csrf", &csrf_b)])
@@ -331,7 +358,10 @@ async fn a_second_admin_approves_never_the_author_then_apply_history_diff_and_ro
         let page = a.follow(done).await;
         assert!(page.body.contains("第2版にしました"));
         assert!(page.body.contains("提案の適用"));
-        assert!(page.body.contains("相談員・すべての機関：提供（本人同意）・就労 → 許可"));
+        assert!(
+            page.body
+                .contains("相談員・すべての機関：提供（本人同意）・就労 → 許可")
+        );
         assert_eq!(app.state.policy.current().number(), Some(2));
         assert_eq!(count(&app, "policy-applied").await, 1);
 
@@ -352,7 +382,10 @@ async fn a_second_admin_approves_never_the_author_then_apply_history_diff_and_ro
         assert!(confirm.body.contains("第1版の規則で新しい版を作り"));
         assert!(confirm.body.contains("追加する規則"), "what comes back is shown");
         let refused = a
-            .post("/console/policy/versions/1/rollback", &[("csrf", &csrf), ("reason", "")])
+            .post(
+                "/console/policy/versions/1/rollback",
+                &[("csrf", &csrf), ("reason", "")],
+            )
             .await;
         assert_eq!(refused.status, 422);
         assert!(refused.body.contains("空欄にはできません"));
@@ -385,7 +418,10 @@ async fn the_policy_pages_have_an_english_version_with_the_same_structure() {
         let page = b.get("/console/policy").await;
         let csrf = page.csrf();
         let switched = b
-            .post("/console/lang", &[("lang", "en"), ("back", "/console/policy"), ("csrf", &csrf)])
+            .post(
+                "/console/lang",
+                &[("lang", "en"), ("back", "/console/policy"), ("csrf", &csrf)],
+            )
             .await;
         assert_eq!(switched.status, 303, "{}", switched.body);
         let page = b.get("/console/policy").await;

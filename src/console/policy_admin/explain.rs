@@ -98,11 +98,7 @@ pub async fn show(
                 ("object", &super::object_name(&t, &q.object)),
             ],
         ));
-        let version = e
-            .current
-            .version
-            .flatten()
-            .map_or_else(String::new, |n| n.to_string());
+        let version = e.current.version.flatten().map_or_else(String::new, |n| n.to_string());
         answers.push(answer(&t, t.get1("pa-explain-current", "version", &version), e.current));
         if let Some(p) = e.proposed {
             answers.push(answer(&t, t.get("pa-explain-proposed"), p));

@@ -62,7 +62,11 @@ struct VersionsPage {
 }
 
 /// `GET /console/policy/versions`: every version, newest first (`policy:read`).
-pub async fn list(state: web::Data<AppState>, user: ConsoleUser, req: HttpRequest) -> Result<HttpResponse, ConsoleError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    req: HttpRequest,
+) -> Result<HttpResponse, ConsoleError> {
     let versions = services::policy::versions(&state, &user.principal).await?;
     let head = versions.first().map(|v| v.version);
     let t = user.tr;

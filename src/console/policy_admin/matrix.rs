@@ -177,7 +177,11 @@ impl Ctx<'_> {
 }
 
 /// `GET /console/policy`: the policy in force (`policy:read`).
-pub async fn show(state: web::Data<AppState>, user: ConsoleUser, req: HttpRequest) -> Result<HttpResponse, ConsoleError> {
+pub async fn show(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    req: HttpRequest,
+) -> Result<HttpResponse, ConsoleError> {
     let set = services::policy::in_force(&state, &user.principal)?;
     let t = user.tr;
     let ctx = Ctx {

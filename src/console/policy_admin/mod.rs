@@ -25,11 +25,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/policy/proposals/{id}", web::get().to(proposals::detail))
         .route("/policy/proposals/{id}/approve", web::post().to(proposals::approve))
         .route("/policy/proposals/{id}/apply", web::post().to(proposals::apply))
-        .route("/policy/proposals/{id}/simulation", web::get().to(proposals::simulation))
+        .route(
+            "/policy/proposals/{id}/simulation",
+            web::get().to(proposals::simulation),
+        )
         .route("/policy/explain", web::get().to(explain::show))
         .route("/policy/versions", web::get().to(history::list))
         .route("/policy/versions/{version}", web::get().to(history::detail))
-        .route("/policy/versions/{version}/rollback", web::get().to(history::confirm_rollback))
+        .route(
+            "/policy/versions/{version}/rollback",
+            web::get().to(history::confirm_rollback),
+        )
         .route("/policy/versions/{version}/rollback", web::post().to(history::rollback))
         .route("/policy/diff", web::get().to(history::diff));
 }
@@ -195,7 +201,11 @@ fn action_choices(t: &Tr, current: &str) -> Vec<Choice> {
 /// `*` and every category.
 fn object_choices(t: &Tr, current: &str) -> Vec<Choice> {
     let mut v = vec![Choice::new("*", t.get("pa-any-object-choice"), current)];
-    v.extend(Category::ALL.iter().map(|c| Choice::new(c.as_str(), t.category(*c), current)));
+    v.extend(
+        Category::ALL
+            .iter()
+            .map(|c| Choice::new(c.as_str(), t.category(*c), current)),
+    );
     v
 }
 

@@ -7,9 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{
-    Choice, Problem, RuleView, action_choices, agency_choices, basis_name, may, object_choices, role_choices,
-};
+use super::{Choice, Problem, RuleView, action_choices, agency_choices, basis_name, may, object_choices, role_choices};
 use crate::console::error::ConsoleError;
 use crate::console::i18n::Tr;
 use crate::console::session::{ConsoleUser, CsrfForm};
@@ -115,7 +113,11 @@ struct QueuePage {
 }
 
 /// `GET /console/policy/proposals`: proposals not yet applied, newest first (`policy:read`).
-pub async fn queue(state: web::Data<AppState>, user: ConsoleUser, req: HttpRequest) -> Result<HttpResponse, ConsoleError> {
+pub async fn queue(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    req: HttpRequest,
+) -> Result<HttpResponse, ConsoleError> {
     let list = services::policy::open_proposals(&state, &user.principal).await?;
     let head = state.store.policy_head().await?;
     let t = user.tr;
@@ -212,7 +214,11 @@ fn new_page(
         let v = RuleView::of(&t, &r.to_string());
         Choice::new(
             &v.line,
-            format!("{} {}", t.get1("pa-rule-number", "number", &(i + 1).to_string()), v.words),
+            format!(
+                "{} {}",
+                t.get1("pa-rule-number", "number", &(i + 1).to_string()),
+                v.words
+            ),
             &f.remove,
         )
     }));
@@ -240,7 +246,11 @@ fn new_page(
 }
 
 /// `GET /console/policy/proposals/new`: the editor (`policy:write`).
-pub async fn new_form(state: web::Data<AppState>, user: ConsoleUser, req: HttpRequest) -> Result<HttpResponse, ConsoleError> {
+pub async fn new_form(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    req: HttpRequest,
+) -> Result<HttpResponse, ConsoleError> {
     views::page(&new_page(&state, &user, &req, &ProposeForm::default(), None)?)
 }
 
@@ -289,7 +299,10 @@ pub async fn create(
         vec![f.remove.clone()]
     };
     match services::policy::propose(&state, &user.principal, &add, &remove, &f.reason).await {
-        Ok(p) => Ok(views::see_other(&format!("/console/policy/proposals/{}?done=proposed", p.id))),
+        Ok(p) => Ok(views::see_other(&format!(
+            "/console/policy/proposals/{}?done=proposed",
+            p.id
+        ))),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
             let problem = problem_of(&user.tr, &e, &add, &remove);
             let page = new_page(&state, &user, &req, &f, Some(problem))?;
@@ -310,7 +323,10 @@ pub async fn approve(
 ) -> Result<HttpResponse, ConsoleError> {
     user.check_form(&req, &form.csrf)?;
     let p = services::policy::approve(&state, &user.principal, &path).await?;
-    Ok(views::see_other(&format!("/console/policy/proposals/{}?done=approved", p.id)))
+    Ok(views::see_other(&format!(
+        "/console/policy/proposals/{}?done=approved",
+        p.id
+    )))
 }
 
 /// `POST /console/policy/proposals/{id}/apply` (`policy:write`): a new version, in force.
@@ -323,7 +339,10 @@ pub async fn apply(
 ) -> Result<HttpResponse, ConsoleError> {
     user.check_form(&req, &form.csrf)?;
     let v = services::policy::apply(&state, &user.principal, &path).await?;
-    Ok(views::see_other(&format!("/console/policy/versions/{}?done=applied", v.version)))
+    Ok(views::see_other(&format!(
+        "/console/policy/versions/{}?done=applied",
+        v.version
+    )))
 }
 
 #[derive(Deserialize)]
