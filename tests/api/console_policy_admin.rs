@@ -123,6 +123,18 @@ async fn the_matrix_shows_who_may_receive_what_in_japanese_with_the_deciding_rul
             assert!(page.body.contains(text), "{text} missing");
         }
         assert_eq!(page.body.matches("<h1>").count(), 1);
+        // Each rule links to the editor with that rule chosen for removal.
+        let link = "/console/policy/proposals/new?remove=p%2C%20system%2C%20%2A%2C%20disclose%3Aconsent%2C%20mental-health%2C%20deny";
+        assert!(page.body.contains(link), "{}", page.body);
+        let editor = b.get(link).await;
+        assert_eq!(editor.status, 200);
+        assert!(
+            editor
+                .body
+                .contains("<option value=\"p, system, *, disclose:consent, mental-health, deny\" selected>"),
+            "{}",
+            editor.body
+        );
         // A rule naming an agency adds a row for that agency.
         let id = propose(
             &mut b,

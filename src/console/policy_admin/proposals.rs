@@ -245,13 +245,15 @@ fn new_page(
     })
 }
 
-/// `GET /console/policy/proposals/new`: the editor (`policy:write`).
+/// `GET /console/policy/proposals/new`: the editor (`policy:write`), its fields optionally
+/// filled from the query (e.g. `?remove=<rule>` from the matrix's rule list).
 pub async fn new_form(
     state: web::Data<AppState>,
     user: ConsoleUser,
     req: HttpRequest,
+    q: web::Query<ProposeForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    views::page(&new_page(&state, &user, &req, &ProposeForm::default(), None)?)
+    views::page(&new_page(&state, &user, &req, &q, None)?)
 }
 
 /// The rule a refusal's `rules[n]` field names, in words.
