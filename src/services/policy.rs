@@ -3,6 +3,11 @@
 //! rollback (`policy-rolled-back`). A new version's number is the head's plus one, fixed before
 //! the entry is written; if another admin or instance moved the head in between, the version is
 //! not written (409 `stale_policy_head`) and the entry stands for an attempt that changed nothing.
+//!
+//! The capabilities are checked here, so the JSON API (`crate::http::policy`) and the console
+//! (`crate::console::policy_admin`) cannot differ: reading (the policy in force, versions, diffs,
+//! proposals, simulation, explain) needs `policy:read`; proposing, applying and rolling back
+//! `policy:write`; approving `policy:approve`.
 
 use std::collections::HashSet;
 
