@@ -360,6 +360,20 @@ async fn a_second_admin_approves_never_the_author_then_apply_history_diff_and_ro
         assert!(page.body.contains("admin2さんが承認済み"));
         assert_eq!(count(&app, "policy-approved").await, 1);
 
+        // Meanwhile admin2 proposes something else against version 1.
+        let other = propose(
+            &mut b,
+            &[
+                ("add_role", "system"),
+                ("add_agency", "*"),
+                ("add_action", "disclose:consent"),
+                ("add_object", "livelihood"),
+                ("add_effect", "allow"),
+                ("reason", "生活状況も連携する"),
+            ],
+        )
+        .await;
+
         // The author applies: a new version, in force.
         let page = a.get(&format!("/console/policy/proposals/{id}")).await;
         assert!(page.body.contains("/apply\""));
@@ -376,6 +390,14 @@ async fn a_second_admin_approves_never_the_author_then_apply_history_diff_and_ro
         );
         assert_eq!(app.state.policy.current().number(), Some(2));
         assert_eq!(count(&app, "policy-applied").await, 1);
+
+        // The other proposal was made against version 1: it can no longer be applied.
+        let page = a.get(&format!("/console/policy/proposals/{other}")).await;
+        assert!(page.body.contains("この提案の後にポリシーが変わりました"), "{}", page.body);
+        assert!(!page.body.contains("/apply\""));
+        // Pages for what does not exist.
+        assert_eq!(a.get("/console/policy/proposals/no-such-proposal").await.status, 404);
+        assert_eq!(a.get("/console/policy/versions/99").await.status, 404);
 
         // History and diff.
         let page = a.get("/console/policy/versions").await;
@@ -413,8 +435,6 @@ async fn a_second_admin_approves_never_the_author_then_apply_history_diff_and_ro
         assert!(page.body.contains("ロールバックし、第3版にしました"));
         assert_eq!(app.state.policy.current().number(), Some(3));
         assert_eq!(count(&app, "policy-rolled-back").await, 1);
-        let queue = a.get("/console/policy/proposals").await;
-        assert!(queue.body.contains("適用を待っている提案はありません"));
         // The version in force offers no rollback to itself.
         let page = a.get("/console/policy/versions/3").await;
         assert!(!page.body.contains("/rollback\""));
