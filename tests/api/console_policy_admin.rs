@@ -231,6 +231,30 @@ async fn an_invalid_proposal_shows_its_reason_and_changes_nothing() {
             page.body
         );
         assert!(page.body.contains("<option value=\"reporter-identity\" selected>"));
+        // A written rule that is not in the policy is named too.
+        let page = b
+            .post(
+                "/console/policy/proposals",
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("remove", EMPLOYMENT),
+                    ("remove_more", "\np, system, *, disclose:consent, livelihood, allow\n"),
+                    ("reason", "試し"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 422);
+        assert!(page.body.contains("削除しようとした規則は、現在のポリシーにありません"));
+        assert!(
+            page.body
+                .contains("対象の規則: システム連携・すべての機関：提供（本人同意）・生活・経済状況 → 許可"),
+            "{}",
+            page.body
+        );
+        assert!(
+            page.body.contains("<details class=\"pa-more\" open>"),
+            "what was written is kept, in view"
+        );
         assert_eq!(app.audit_size().await, before, "nothing logged");
         assert!(
             app.state.store.open_proposals(10).await.unwrap().is_empty(),
@@ -393,7 +417,11 @@ async fn a_second_admin_approves_never_the_author_then_apply_history_diff_and_ro
 
         // The other proposal was made against version 1: it can no longer be applied.
         let page = a.get(&format!("/console/policy/proposals/{other}")).await;
-        assert!(page.body.contains("この提案の後にポリシーが変わりました"), "{}", page.body);
+        assert!(
+            page.body.contains("この提案の後にポリシーが変わりました"),
+            "{}",
+            page.body
+        );
         assert!(!page.body.contains("/apply\""));
         // Pages for what does not exist.
         assert_eq!(a.get("/console/policy/proposals/no-such-proposal").await.status, 404);
@@ -461,6 +489,41 @@ async fn the_policy_pages_have_an_english_version_with_the_same_structure() {
         assert!(page.body.contains("Disclosure on the basis of consent"));
         assert!(page.body.contains("rule "));
         assert!(!page.body.contains("pa-matrix-"), "no missing string");
+        app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_rules_can_be_changed_in_one_proposal_as_written() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let mut b = admin(&app, "admin1").await;
+        let id = propose(
+            &mut b,
+            &[
+                ("remove", "p, system, *, disclose:consent, employment, allow"),
+                (
+                    "add_more",
+                    "p, system, jobota, disclose:consent, employment, allow\r\np, system, jobota, disclose:consent, livelihood, allow\r\n",
+                ),
+                ("reason", "就労データはJOBOTAのシステムだけに"),
+            ],
+        )
+        .await;
+        let p = app.state.store.proposal(&id).await.unwrap().unwrap();
+        assert_eq!(
+            p.added,
+            [
+                "p, system, jobota, disclose:consent, employment, allow",
+                "p, system, jobota, disclose:consent, livelihood, allow"
+            ]
+        );
+        assert_eq!(p.removed, ["p, system, *, disclose:consent, employment, allow"]);
+        let page = b.get(&format!("/console/policy/proposals/{id}")).await;
+        assert!(
+            page.body
+                .contains("システム連携・jobota：提供（本人同意）・生活・経済状況 → 許可")
+        );
         app.stop().await;
     }
 }

@@ -176,8 +176,41 @@ pub struct ProposeForm {
     add_effect: String,
     #[serde(default)]
     remove: String,
+    /// More rules to add, one per line, as written in policy.csv.
+    #[serde(default)]
+    add_more: String,
+    /// More rules to remove, one per line.
+    #[serde(default)]
+    remove_more: String,
     #[serde(default)]
     reason: String,
+}
+
+impl ProposeForm {
+    /// The rules to add and to remove, in the order the service numbers them.
+    fn change(&self) -> (Vec<String>, Vec<String>) {
+        let more = |text: &str| -> Vec<String> {
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let mut add = Vec::new();
+        if !self.add_role.is_empty() {
+            add.push(format!(
+                "p, {}, {}, {}, {}, {}",
+                self.add_role, self.add_agency, self.add_action, self.add_object, self.add_effect
+            ));
+        }
+        add.extend(more(&self.add_more));
+        let mut remove = Vec::new();
+        if !self.remove.is_empty() {
+            remove.push(self.remove.clone());
+        }
+        remove.extend(more(&self.remove_more));
+        (add, remove)
+    }
 }
 
 #[derive(Template)]
@@ -193,6 +226,8 @@ struct NewPage {
     objects: Vec<Choice>,
     allow: bool,
     removable: Vec<Choice>,
+    add_more: String,
+    remove_more: String,
     reason: String,
     problem: Option<Problem>,
 }
@@ -240,6 +275,8 @@ fn new_page(
         objects: object_choices(&t, object),
         allow: f.add_effect != "deny",
         removable,
+        add_more: f.add_more.clone(),
+        remove_more: f.remove_more.clone(),
         reason: f.reason.clone(),
         problem,
     })
@@ -287,19 +324,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ConsoleError> {
     user.check_form(&req, &form.csrf)?;
     let f = form.into_inner();
-    let add: Vec<String> = if f.add_role.is_empty() {
-        Vec::new()
-    } else {
-        vec![format!(
-            "p, {}, {}, {}, {}, {}",
-            f.add_role, f.add_agency, f.add_action, f.add_object, f.add_effect
-        )]
-    };
-    let remove: Vec<String> = if f.remove.is_empty() {
-        Vec::new()
-    } else {
-        vec![f.remove.clone()]
-    };
+    let (add, remove) = f.change();
     match services::policy::propose(&state, &user.principal, &add, &remove, &f.reason).await {
         Ok(p) => Ok(views::see_other(&format!(
             "/console/policy/proposals/{}?done=proposed",
