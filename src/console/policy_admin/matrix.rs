@@ -74,7 +74,11 @@ impl Ctx<'_> {
             t.get1(
                 "pa-matrix-rule-refs",
                 "numbers",
-                &nums.iter().map(ToString::to_string).collect::<Vec<_>>().join("・"),
+                &nums
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(if t.lang() == "ja" { "・" } else { ", " }),
             )
         };
         let mark = if sealed {
