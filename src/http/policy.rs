@@ -6,16 +6,11 @@
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
-use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::authorize;
-use crate::domain::{FreeText, Role, ValidationError};
-use crate::policy::admin::simulate;
 use crate::principal::Principal;
 use crate::services;
-use crate::services::policy::{proposal_of, proposed_set};
 use crate::state::AppState;
 
 /// The policy in force.
@@ -76,12 +71,7 @@ pub async fn propose(
     who: Principal,
     b: web::Json<ProposalInput>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "policy:write")?;
-    let reason = FreeText::parse("reason", &b.reason)?;
-    if b.add.len() + b.remove.len() > 1000 {
-        return Err(ValidationError::new("add", "too_many_rules", "at most 1000 rules per proposal").into());
-    }
-    let proposal = services::policy::propose(&state, &who, &b.add, &b.remove, &reason).await?;
+    let proposal = services::policy::propose(&state, &who, &b.add, &b.remove, &b.reason).await?;
     Ok(HttpResponse::Created().json(proposal))
 }
 
@@ -91,8 +81,7 @@ pub async fn get_proposal(
     who: Principal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "policy:read")?;
-    Ok(HttpResponse::Ok().json(proposal_of(&state, &path).await?))
+    Ok(HttpResponse::Ok().json(services::policy::proposal(&state, &who, &path).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -104,12 +93,6 @@ pub struct SimulateInput {
     pub to: Option<String>,
 }
 
-fn time_or(field: &str, s: Option<&str>, default: OffsetDateTime) -> Result<OffsetDateTime, ValidationError> {
-    s.map(|s| crate::domain::parse_rfc3339(field, s))
-        .transpose()
-        .map(|t| t.unwrap_or(default))
-}
-
 /// Which recorded decisions would flip under the proposal, grouped by agency, basis and category.
 #[utoipa::path(post, path = "/v1/policy/proposals/{id}/simulate", tag = "policy", request_body = SimulateInput,
     responses((status = 200, description = "the simulation report")))]
@@ -119,17 +102,7 @@ pub async fn simulate_proposal(
     path: web::Path<String>,
     b: web::Json<SimulateInput>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "policy:read")?;
-    let p = proposal_of(&state, &path).await?;
-    let (_, proposed) = proposed_set(&state, &p).await?;
-    let now = state.clock.now();
-    let from = time_or("from", b.from.as_deref(), now - time::Duration::days(30))?;
-    let to = time_or("to", b.to.as_deref(), now + time::Duration::seconds(1))?;
-    let entries = state
-        .store
-        .disclosure_entries_between(crate::store::to_ms(from), crate::store::to_ms(to), 200_000)
-        .await?;
-    let report = simulate(&entries, &proposed).map_err(|e| ApiError::internal(&e))?;
+    let report = services::policy::simulate(&state, &who, &path, b.from.as_deref(), b.to.as_deref()).await?;
     Ok(HttpResponse::Ok().json(report))
 }
 
@@ -141,7 +114,6 @@ pub async fn approve(
     who: Principal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "policy:approve")?;
     Ok(HttpResponse::Ok().json(services::policy::approve(&state, &who, &path).await?))
 }
 
@@ -154,7 +126,6 @@ pub async fn apply(
     who: Principal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "policy:write")?;
     let p = services::policy::apply(&state, &who, &path).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"version": p.version, "proposal": path.as_str()})))
 }
@@ -174,9 +145,7 @@ pub async fn rollback(
     who: Principal,
     b: web::Json<RollbackInput>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "policy:write")?;
-    let reason = FreeText::parse("reason", &b.reason)?;
-    let v = services::policy::rollback(&state, &who, b.to_version, &reason).await?;
+    let v = services::policy::rollback(&state, &who, b.to_version, &b.reason).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"version": v.version, "rules_of": b.to_version})))
 }
 
@@ -201,25 +170,12 @@ pub async fn explain(
     who: Principal,
     b: web::Json<ExplainInput>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "policy:read")?;
-    let role = Role::parse(&b.role)?;
-    let current = state.policy.current();
-    let now = current
-        .decide_uncached(role, &b.agency, &b.action, &b.object)
-        .map_err(|e| ApiError::internal(&e))?;
-    let proposed = match &b.proposal_id {
-        Some(id) => {
-            let p = proposal_of(&state, id).await?;
-            let (_, set) = proposed_set(&state, &p).await?;
-            let d = set
-                .decide_uncached(role, &b.agency, &b.action, &b.object)
-                .map_err(|e| ApiError::internal(&e))?;
-            Some(serde_json::json!({"allowed": d.allowed, "rules": d.rules}))
-        }
-        None => None,
+    let q = services::policy::Question {
+        role: &b.role,
+        agency: &b.agency,
+        action: &b.action,
+        object: &b.object,
+        proposal_id: b.proposal_id.as_deref(),
     };
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "current": {"version": current.number(), "allowed": now.allowed, "rules": now.rules},
-        "proposed": proposed,
-    })))
+    Ok(HttpResponse::Ok().json(services::policy::explain(&state, &who, &q).await?))
 }

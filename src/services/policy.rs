@@ -3,11 +3,16 @@
 //! rollback (`policy-rolled-back`). A new version's number is the head's plus one, fixed before
 //! the entry is written; if another admin or instance moved the head in between, the version is
 //! not written (409 `stale_policy_head`) and the entry stands for an attempt that changed nothing.
+//!
+//! The capabilities are checked here, so the JSON API (`crate::http::policy`) and the console
+//! (`crate::console::policy_admin`) cannot differ: reading (the policy in force, versions, diffs,
+//! proposals, simulation, explain) needs `policy:read`; proposing, applying and rolling back
+//! `policy:write`; approving `policy:approve`.
 
 use std::collections::HashSet;
 
 use super::conflict;
-use crate::domain::{AgencyId, FreeText};
+use crate::domain::{AgencyId, FreeText, ValidationError};
 use crate::http::error::ApiError;
 use crate::policy::admin::{ValidChange, validate_change};
 use crate::policy::{PolicySet, RuleError};
@@ -71,12 +76,125 @@ pub async fn proposal_of(state: &AppState, id: &str) -> Result<PolicyProposal, A
         .ok_or_else(|| ApiError::not_found("proposal_not_found", "no such proposal"))
 }
 
+fn may(state: &AppState, who: &Principal, action: &str) -> Result<(), ApiError> {
+    Ok(crate::policy::access::permitted(&state.policy.current(), who, action)?)
+}
+
 fn may_read(state: &AppState, who: &Principal) -> Result<(), ApiError> {
-    Ok(crate::policy::access::permitted(
-        &state.policy.current(),
-        who,
-        "policy:read",
-    )?)
+    may(state, who, "policy:read")
+}
+
+/// The policy in force, to read (`policy:read`): the console draws its matrix from it.
+pub fn in_force(state: &AppState, who: &Principal) -> Result<std::sync::Arc<PolicySet>, ApiError> {
+    may_read(state, who)?;
+    Ok(state.policy.current())
+}
+
+/// One proposal (`policy:read`; 404 `proposal_not_found`).
+pub async fn proposal(state: &AppState, who: &Principal, id: &str) -> Result<PolicyProposal, ApiError> {
+    may_read(state, who)?;
+    proposal_of(state, id).await
+}
+
+/// The proposals not yet applied, newest first, at most 200 (`policy:read`).
+pub async fn open_proposals(state: &AppState, who: &Principal) -> Result<Vec<PolicyProposal>, ApiError> {
+    may_read(state, who)?;
+    Ok(state.store.open_proposals(200).await?)
+}
+
+fn time_or(
+    field: &str,
+    s: Option<&str>,
+    default: time::OffsetDateTime,
+) -> Result<time::OffsetDateTime, crate::domain::ValidationError> {
+    s.map(|s| crate::domain::parse_rfc3339(field, s))
+        .transpose()
+        .map(|t| t.unwrap_or(default))
+}
+
+/// Which recorded decisions between `from` (RFC 3339; default 30 days ago) and `to` (default
+/// now) would flip under a proposal, grouped by agency, basis, category and direction
+/// (`policy:read`). Nothing is written.
+pub async fn simulate(
+    state: &AppState,
+    who: &Principal,
+    id: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<crate::policy::admin::SimulationReport, ApiError> {
+    may_read(state, who)?;
+    let p = proposal_of(state, id).await?;
+    let (_, proposed) = proposed_set(state, &p).await?;
+    let now = state.clock.now();
+    let from = time_or("from", from, now - time::Duration::days(30))?;
+    let to = time_or("to", to, now + time::Duration::seconds(1))?;
+    let entries = state
+        .store
+        .disclosure_entries_between(crate::store::to_ms(from), crate::store::to_ms(to), 200_000)
+        .await?;
+    crate::policy::admin::simulate(&entries, &proposed).map_err(|e| ApiError::internal(&e))
+}
+
+/// One question for [`explain`]: may `role` at `agency` perform `action` on `object`?
+#[derive(Debug, Clone)]
+pub struct Question<'a> {
+    pub role: &'a str,
+    pub agency: &'a str,
+    pub action: &'a str,
+    pub object: &'a str,
+    /// Also ask under this proposal.
+    pub proposal_id: Option<&'a str>,
+}
+
+/// The answer under one policy and the rules that decided (none: deny by default). Fields in
+/// alphabetical order, as the API has always written them.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Answer {
+    pub allowed: bool,
+    pub rules: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<Option<i64>>,
+}
+
+/// The answers under the policy in force and, if asked, under a proposal.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Explanation {
+    pub current: Answer,
+    pub proposed: Option<Answer>,
+}
+
+/// Which rules decide one question under the current policy and under a proposal
+/// (`policy:read`; 422 `unknown_role`, 404 `proposal_not_found`).
+pub async fn explain(state: &AppState, who: &Principal, q: &Question<'_>) -> Result<Explanation, ApiError> {
+    may_read(state, who)?;
+    let role = crate::domain::Role::parse(q.role)?;
+    let current = state.policy.current();
+    let now = current
+        .decide_uncached(role, q.agency, q.action, q.object)
+        .map_err(|e| ApiError::internal(&e))?;
+    let proposed = match q.proposal_id {
+        Some(id) => {
+            let p = proposal_of(state, id).await?;
+            let (_, set) = proposed_set(state, &p).await?;
+            let d = set
+                .decide_uncached(role, q.agency, q.action, q.object)
+                .map_err(|e| ApiError::internal(&e))?;
+            Some(Answer {
+                allowed: d.allowed,
+                rules: d.rules,
+                version: None,
+            })
+        }
+        None => None,
+    };
+    Ok(Explanation {
+        current: Answer {
+            allowed: now.allowed,
+            rules: now.rules,
+            version: Some(current.number()),
+        },
+        proposed,
+    })
 }
 
 /// The policy in force: its version number, label and rules (`policy:read`). Fields are in
@@ -172,15 +290,21 @@ pub async fn diff(state: &AppState, who: &Principal, from: i64, to: i64) -> Resu
     })
 }
 
-/// Proposes a change to the policy in force: validated (an invalid proposal is refused and
-/// nothing stored or logged), logged, stored. It changes nothing until applied.
+/// Proposes a change to the policy in force (`policy:write`): validated (an invalid proposal is
+/// refused and nothing stored or logged; at most 1000 rules, a reason), logged, stored. It
+/// changes nothing until applied.
 pub async fn propose(
     state: &AppState,
     who: &Principal,
     add: &[String],
     remove: &[String],
-    reason: &FreeText,
+    reason: &str,
 ) -> Result<PolicyProposal, ApiError> {
+    may(state, who, "policy:write")?;
+    let reason = FreeText::parse("reason", reason)?;
+    if add.len() + remove.len() > 1000 {
+        return Err(ValidationError::new("add", "too_many_rules", "at most 1000 rules per proposal").into());
+    }
     let base = state.policy.current();
     let base_version = base
         .number()
@@ -223,8 +347,10 @@ pub async fn propose(
     proposal_of(state, &id).await
 }
 
-/// A second policy admin approves (never the proposer): logged, then recorded.
+/// A second policy admin approves (`policy:approve`; never the proposer: 403
+/// `cannot_approve_own`): logged, then recorded.
 pub async fn approve(state: &AppState, who: &Principal, id: &str) -> Result<PolicyProposal, ApiError> {
+    may(state, who, "policy:approve")?;
     let p = proposal_of(state, id).await?;
     if p.author == who.user.as_str() {
         return Err(ApiError::forbidden(
@@ -314,13 +440,15 @@ pub async fn apply(state: &AppState, who: &Principal, id: &str) -> Result<NewVer
 }
 
 /// Rolls back to an earlier version's rules — as a new version, so history stays whole: logged
-/// (naming the new version), written, in force.
+/// (naming the new version), written, in force (`policy:write`; a reason).
 pub async fn rollback(
     state: &AppState,
     who: &Principal,
     to_version: i64,
-    reason: &FreeText,
+    reason: &str,
 ) -> Result<NewVersion, ApiError> {
+    may(state, who, "policy:write")?;
+    let reason = FreeText::parse("reason", reason)?;
     let target = state
         .store
         .policy_version(to_version)

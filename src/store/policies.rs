@@ -258,6 +258,32 @@ impl Store {
         .transpose()
     }
 
+    /// Proposals not yet applied, newest first, at most `limit`.
+    pub async fn open_proposals(&self, limit: i64) -> Result<Vec<PolicyProposal>, StoreError> {
+        let rows: Vec<ProposalRow> = sqlx::query_as(
+            "SELECT id, base_version, added, removed, reason, author, created_at_ms, approved_by, applied_version \
+             FROM policy_proposals WHERE applied_version IS NULL ORDER BY created_at_ms DESC, id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&mut *self.conn().await?)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(PolicyProposal {
+                    id: r.0,
+                    base_version: r.1,
+                    added: lines(&r.2),
+                    removed: lines(&r.3),
+                    reason: r.4,
+                    author: r.5,
+                    created_at: from_ms(r.6)?,
+                    approved_by: r.7,
+                    applied_version: r.8,
+                })
+            })
+            .collect()
+    }
+
     /// Records the approval after its entry (`_logged`); the first approval stands.
     pub async fn approve_proposal(
         &self,
