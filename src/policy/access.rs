@@ -62,6 +62,12 @@ pub fn consent_visible(who: &Principal, recorded_by: &crate::domain::AgencyId) -
     &who.agency == recorded_by
 }
 
+/// A consent's scope (never its evidence) is shown to an agency it names as a recipient, so that
+/// its staff can name it as the basis of a request; the evidence stays with the recording agency.
+pub fn consent_offered_to(who: &Principal, scope: &crate::domain::ConsentScope) -> bool {
+    scope.recipients.contains(&who.agency)
+}
+
 /// A management action the policy must permit for the principal's roles at their agency.
 pub fn permitted(set: &PolicySet, who: &Principal, action: &str) -> Result<(), AccessError> {
     if set.permits(&who.roles, &who.agency, action)? {
