@@ -516,6 +516,8 @@ pub struct AskedDisclosure {
     pub user: String,
     pub owner_agency: String,
     pub basis: String,
+    /// The basis's reference (consent, session, report or grant id).
+    pub basis_ref: Option<String>,
     pub purpose: String,
     pub allowed: bool,
     pub reason: Option<String>,
@@ -539,29 +541,36 @@ pub async fn asked_about(
         ..crate::store::AuditFilter::default()
     };
     let found = state.store.search_audit(&scope, &filter).await?;
-    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).unwrap_or_default().to_owned();
     let mut out: Vec<AskedDisclosure> = found
         .into_iter()
         .filter(|f| f.requester_agency.as_deref() == Some(who.agency.as_str()))
         .filter_map(|f| {
             let e: serde_json::Value = serde_json::from_slice(&f.entry).ok()?;
+            let at = |p: &str| e.pointer(p);
+            let list = |p: &str| at(p).and_then(|v| v.as_array()).cloned().unwrap_or_default();
             Some(AskedDisclosure {
                 index: f.index,
-                at: text(&e["at"]),
-                user: text(&e["requester"]["user"]),
-                owner_agency: text(&e["owner_agency"]),
-                basis: text(&e["basis"]["type"]),
-                purpose: text(&e["purpose"]),
-                allowed: e["decision"] == "allowed",
-                reason: e["reason"].as_str().map(str::to_owned),
-                disclosed: e["disclosed"]
-                    .as_array()
-                    .map(|a| a.iter().map(text).collect())
-                    .unwrap_or_default(),
-                withheld: e["withheld"]
-                    .as_array()
-                    .map(|a| a.iter().map(|w| (text(&w["category"]), text(&w["reason"]))).collect())
-                    .unwrap_or_default(),
+                at: text(at("/at")),
+                user: text(at("/requester/user")),
+                owner_agency: text(at("/owner_agency")),
+                basis: text(at("/basis/type")),
+                basis_ref: [
+                    "/basis/consent_id",
+                    "/basis/session_id",
+                    "/basis/report_id",
+                    "/basis/grant_id",
+                ]
+                .iter()
+                .find_map(|p| at(p).and_then(|v| v.as_str()).map(str::to_owned)),
+                purpose: text(at("/purpose")),
+                allowed: at("/decision").and_then(|v| v.as_str()) == Some("allowed"),
+                reason: at("/reason").and_then(|v| v.as_str()).map(str::to_owned),
+                disclosed: list("/disclosed").iter().map(|v| text(Some(v))).collect(),
+                withheld: list("/withheld")
+                    .iter()
+                    .map(|w| (text(w.get("category")), text(w.get("reason"))))
+                    .collect(),
             })
         })
         .collect();
