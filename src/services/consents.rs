@@ -249,19 +249,3 @@ pub async fn scopes(state: &AppState, who: &Principal, subject: SubjectId) -> Re
     may_read(state, who)?;
     Ok(state.store.consent_scopes_for_subject(subject, &who.agency).await?)
 }
-
-/// Consents about `subject` that name the caller's agency as a recipient and are in force now
-/// (not revoked, within their period): the consents a disclosure request of the caller could
-/// stand on. Only their scope is shown (never the evidence), and only to a named recipient
-/// (`policy::access::consent_offered_to`).
-pub async fn offered_to(state: &AppState, who: &Principal, subject: SubjectId) -> Result<Vec<ConsentScope>, ApiError> {
-    let now = state.clock.now();
-    Ok(state
-        .store
-        .consent_scopes_naming(subject, &who.agency)
-        .await?
-        .into_iter()
-        .filter(|s| crate::policy::access::consent_offered_to(who, s))
-        .filter(|s| s.revoked_at.is_none_or(|t| t > now) && s.valid_from <= now && now < s.valid_until)
-        .collect())
-}

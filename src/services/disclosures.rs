@@ -475,7 +475,13 @@ pub async fn basis_options(
     let mut out: Vec<BasisOption> = consents
         .into_iter()
         .filter(|s| crate::policy::access::consent_offered_to(who, s))
-        .filter(|s| s.revoked_at.is_none_or(|t| t > now) && s.valid_from <= now && now < s.valid_until)
+        // In force for the caller now (the domain's own rule, asked with one of the consent's
+        // purposes: the request's purpose is not known yet).
+        .filter(|s| {
+            s.purposes
+                .first()
+                .is_some_and(|p| s.covers(subject, &s.recorded_by_agency, &who.agency, p, now).is_ok())
+        })
         .map(BasisOption::Consent)
         .collect();
     out.extend(
