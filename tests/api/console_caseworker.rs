@@ -487,3 +487,166 @@ async fn an_emergency_grant_needs_its_grounds_alerts_and_is_then_offered_as_a_ba
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn the_picker_offers_a_session_only_to_a_confirmed_member_and_a_report_to_its_receiver() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let s = story(&app).await;
+        let sec = app.caller("kato", "welfare-coordination", "meeting-secretariat");
+        let (st, body) = sec
+            .post(
+                "/v1/bodies",
+                &serde_json::json!({"kind": "support-meeting", "name": "大田区支援会議", "rules_text": "r",
+                    "pledge_text": "守秘義務を守ります。"}),
+            )
+            .await;
+        assert_eq!(st, 201, "{body}");
+        let held = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let (st, session) = sec
+            .post(
+                &format!("/v1/bodies/{}/sessions", body["id"].as_str().unwrap()),
+                &serde_json::json!({"held_at": held}),
+            )
+            .await;
+        assert_eq!(st, 201, "{session}");
+        let session = session["id"].as_str().unwrap().to_owned();
+        let (st, r) = sec
+            .post(
+                &format!("/v1/sessions/{session}/roster"),
+                &serde_json::json!({"user_id": "cw-suzuki", "agency_id": "sapota"}),
+            )
+            .await;
+        assert_eq!(st, 201, "{r}");
+        let (st, r) = sec
+            .post(
+                &format!("/v1/sessions/{session}/agenda"),
+                &serde_json::json!({"subject_id": s.subject}),
+            )
+            .await;
+        assert_eq!(st, 201, "{r}");
+
+        // SAPOTA's caseworker, invited but not confirmed: no session on offer.
+        let mut b = Browser::new(&app, "sapota");
+        let home = b.login("cw-suzuki", "caseworker").await;
+        let csrf = home.csrf();
+        let page = b
+            .post(
+                "/console/persons/link",
+                &[("csrf", &csrf), ("subject_id", &s.subject), ("local_id", "SAP-0001")],
+            )
+            .await;
+        assert_eq!(page.status, 303, "{}", page.body);
+        let choice = format!("support-meeting||{session}");
+        let form = b.get(&format!("/console/persons/{}/disclosures/new", s.subject)).await;
+        assert!(!form.body.contains(&choice), "invited only: not offered");
+        assert!(
+            !form.body.contains("value=\"consent|"),
+            "the consent names JOBOTA, not SAPOTA"
+        );
+
+        // Confirmed: offered. Asked under it (owner chosen in the form): refused until the
+        // pledge, with the Japanese sentence.
+        let suzuki = app.caller("cw-suzuki", "sapota", "caseworker");
+        let (st, r) = suzuki
+            .post(
+                &format!("/v1/sessions/{session}/roster/confirm"),
+                &serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(st, 200, "{r}");
+        let form = b.get(&format!("/console/persons/{}/disclosures/new", s.subject)).await;
+        assert!(form.body.contains(&choice), "{}", form.body);
+        assert!(form.body.contains("支援会議"));
+        let path = format!("/console/persons/{}/disclosures", s.subject);
+        let page = b
+            .post(
+                &path,
+                &[
+                    ("csrf", &csrf),
+                    ("basis", &choice),
+                    ("owner_agency", "regional-support-centre"),
+                    ("purpose", "multi-agency support planning"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 403, "{}", page.body);
+        assert!(page.body.contains("誓約書への同意がありません"), "{}", page.body);
+        let entry = app.last_entry().await;
+        assert_eq!(entry["reason"], "no_pledge");
+        assert_eq!(entry["owner_agency"], "regional-support-centre");
+
+        // No basis chosen: the form says so, nothing is logged.
+        let before = app.audit_size().await;
+        let page = b
+            .post(&path, &[("csrf", &csrf), ("owner_agency", "sapota"), ("purpose", "x")])
+            .await;
+        assert_eq!(page.status, 422, "{}", page.body);
+        assert!(page.body.contains("その根拠の種類はありません"), "{}", page.body);
+        assert_eq!(app.audit_size().await, before);
+
+        // An abuse report about the person: offered to the receiving agency's staff.
+        let (st, report) = suzuki
+            .post(
+                "/v1/legal-reports",
+                &serde_json::json!({"report_type": "child-abuse", "subject_id": s.subject,
+                    "sections": [{"category": "safeguarding", "content": "suspected neglect"}],
+                    "reporter": {"name": "鈴木 一郎"}}),
+            )
+            .await;
+        assert_eq!(st, 201, "{report}");
+        let mut cs = Browser::new(&app, "child-services");
+        cs.login("cw-mori", "supervisor").await;
+        let form = cs.get(&format!("/console/persons/{}/disclosures/new", s.subject)).await;
+        assert_eq!(form.status, 200, "the receiving agency knows the person: {}", form.body);
+        let report_choice = format!("legal-report||{}", report["id"].as_str().unwrap());
+        assert!(form.body.contains(&report_choice), "{}", form.body);
+        assert!(
+            !b.get(&format!("/console/persons/{}/disclosures/new", s.subject))
+                .await
+                .body
+                .contains(&report_choice)
+        );
+
+        // A policy admin has no caseworker's pages.
+        let mut admin = Browser::new(&app, "sapota");
+        admin.login("pa-abe", "policy-admin").await;
+        assert_eq!(admin.get("/console/persons").await.status, 403);
+        assert_eq!(admin.get("/console/notifications").await.status, 403);
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn the_screens_speak_english_after_the_switch() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let s = story(&app).await;
+        let mut b = Browser::new(&app, "regional-support-centre");
+        b.login("cw-sato", "caseworker").await;
+        let page = b
+            .post("/console/lang", &[("lang", "en"), ("back", "/console/persons")])
+            .await;
+        assert_eq!(page.status, 303, "{}", page.body);
+        let page = b.get(&format!("/console/persons/{}", s.subject)).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("<html lang=\"en\">"));
+        assert!(
+            page.body.contains("Consents (recorded by your agency)"),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains("in force"));
+        for (path, heading) in [
+            ("/console/persons", "Find or register a person"),
+            ("/console/notifications", "Notifications"),
+        ] {
+            let page = b.get(path).await;
+            assert_eq!(page.status, 200);
+            assert!(page.body.contains(&format!("<h1>{heading}</h1>")), "{}", page.body);
+        }
+        app.stop().await;
+    }
+}

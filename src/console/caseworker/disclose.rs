@@ -94,7 +94,7 @@ fn choices(state: &AppState, t: &Tr, own: &str, options: Vec<BasisOption>) -> Ve
                 ),
             },
             BasisOption::LegalReport { report, report_type } => BasisChoice {
-                value: format!("legal-report|{own}|{report}"),
+                value: format!("legal-report||{report}"),
                 title: t.get("cw-basis-legal-report"),
                 detail: t.with(
                     "cw-option-report-detail",
@@ -231,7 +231,7 @@ struct ResultPage {
 }
 
 /// The request the form names: the basis picker's value is `kind|owner|reference` (an empty
-/// owner: the owner field's, for meeting bases).
+/// owner: the owner field's, for meeting and report bases).
 fn request_fields(subject: SubjectId, f: &Fields) -> RequestFields {
     let choice = f.one("basis");
     let mut parts = choice.splitn(3, '|');

@@ -323,9 +323,13 @@ pub async fn render_person(
     let asked = disclosures::asked_about(state, who, subject).await?;
     let mut references: Vec<String> = scopes.iter().map(|s| s.id.to_string()).collect();
     references.extend(asked.iter().filter_map(|a| a.basis_ref.clone()));
-    let notices = crate::services::bases::notifications(state, who)
-        .await
-        .unwrap_or_default()
+    let notices = match crate::services::bases::notifications(state, who).await {
+        Ok(list) => list,
+        // A role that may not read notices sees none here.
+        Err(e) if e.status == actix_web::http::StatusCode::FORBIDDEN => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    let notices = notices
         .into_iter()
         .filter(|n| references.contains(&n.reference))
         .collect();
