@@ -451,26 +451,29 @@ pub enum BasisOption {
     },
     /// An abuse report about the person that the caller's agency is the designated receiver of.
     LegalReport { report: ReportId, report_type: String },
+    /// Internal use: the caller is assigned to the person's case (for records of agencies of
+    /// the caller's own organ).
+    Internal,
 }
 
 /// The bases the caller could name for a request about `subject`: consents in force naming the
 /// caller's agency, sessions the caller is a confirmed member of with the person on the agenda,
-/// emergency grants the caller holds that have not ended, and abuse reports the caller's agency
-/// received. (Internal use needs nothing on file: it is always offered for the agency's own
-/// records.)
+/// emergency grants the caller holds that have not ended, abuse reports the caller's agency
+/// received, and internal use when the caller is assigned to the person's case.
 pub async fn basis_options(
     state: &AppState,
     who: &Principal,
     subject: SubjectId,
 ) -> Result<Vec<BasisOption>, StoreError> {
     let now = state.clock.now();
-    let (consents, sessions, grants, reports) = futures_util::try_join!(
+    let (consents, sessions, grants, reports, assigned) = futures_util::try_join!(
         state.store.consent_scopes_naming(subject, &who.agency),
         state
             .store
             .sessions_of_member_about(&who.user, &who.agency, subject, now),
         state.store.grants_held(subject, &who.agency, &who.user),
         state.store.reports_received(subject, &who.agency),
+        state.store.is_assigned(subject, &who.agency, &who.user),
     )?;
     let mut out: Vec<BasisOption> = consents
         .into_iter()
@@ -509,6 +512,9 @@ pub async fn basis_options(
             .into_iter()
             .map(|(report, report_type)| BasisOption::LegalReport { report, report_type }),
     );
+    if assigned {
+        out.push(BasisOption::Internal);
+    }
     Ok(out)
 }
 

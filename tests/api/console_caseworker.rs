@@ -264,8 +264,8 @@ async fn jobota_asks_under_the_consent_sees_disclosed_and_withheld_downloads_the
         let consent_choice = format!("consent|regional-support-centre|{}", s.consent);
         assert!(form.body.contains(&consent_choice), "{}", form.body);
         assert!(form.body.contains("employment support"));
-        assert!(form.body.contains("value=\"internal|jobota|\""));
         assert!(!form.body.contains("value=\"emergency|"), "no grant held");
+        assert!(!form.body.contains("value=\"internal||\""), "not assigned to the case");
 
         let page = ask(&mut b, &s.subject, &consent_choice, "employment support").await;
         assert_eq!(page.status, 200, "{}", page.body);
@@ -608,6 +608,39 @@ async fn the_picker_offers_a_session_only_to_a_confirmed_member_and_a_report_to_
                 .await
                 .body
                 .contains(&report_choice)
+        );
+
+        // Internal use: offered once a supervisor assigns the caseworker to the case.
+        let mut rsc = Browser::new(&app, "regional-support-centre");
+        rsc.login("cw-sato", "caseworker").await;
+        let path = format!("/console/persons/{}/disclosures/new", s.subject);
+        assert!(!rsc.get(&path).await.body.contains("value=\"internal||\""));
+        let (st, r) = app
+            .caller("sv-mori", "regional-support-centre", "supervisor")
+            .post(
+                &format!("/v1/subjects/{}/assignments", s.subject),
+                &serde_json::json!({"user_id": "cw-sato"}),
+            )
+            .await;
+        assert_eq!(st, 201, "{r}");
+        let form = rsc.get(&path).await;
+        assert!(form.body.contains("value=\"internal||\""), "{}", form.body);
+        let page = rsc
+            .post(
+                &format!("/console/persons/{}/disclosures", s.subject),
+                &[
+                    ("csrf", &form.csrf()),
+                    ("basis", "internal||"),
+                    ("owner_agency", "regional-support-centre"),
+                    ("purpose", "long-term care support"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(
+            page.body.contains("diabetes"),
+            "own records, same purpose: {}",
+            page.body
         );
 
         // A policy admin has no caseworker's pages.

@@ -25,8 +25,8 @@ struct BasisChoice {
     detail: String,
 }
 
-fn choices(state: &AppState, t: &Tr, own: &str, options: Vec<BasisOption>) -> Vec<BasisChoice> {
-    let mut out: Vec<BasisChoice> = options
+fn choices(state: &AppState, t: &Tr, options: Vec<BasisOption>) -> Vec<BasisChoice> {
+    options
         .into_iter()
         .map(|o| match o {
             BasisOption::Consent(s) => BasisChoice {
@@ -101,14 +101,13 @@ fn choices(state: &AppState, t: &Tr, own: &str, options: Vec<BasisOption>) -> Ve
                     &[("type", &report_type), ("id", &report.to_string())],
                 ),
             },
+            BasisOption::Internal => BasisChoice {
+                value: "internal||".to_owned(),
+                title: t.get("cw-basis-internal"),
+                detail: t.get("cw-option-internal-detail"),
+            },
         })
-        .collect();
-    out.push(BasisChoice {
-        value: format!("internal|{own}|"),
-        title: t.get("cw-basis-internal"),
-        detail: t.get("cw-option-internal-detail"),
-    });
-    out
+        .collect()
 }
 
 #[derive(Template)]
@@ -167,7 +166,7 @@ async fn request_page(
             csrf: user.csrf.clone(),
             subject: subject.to_string(),
             local_ids: local_ids.join("、"),
-            bases: choices(state, &t, user.principal.agency.as_str(), options),
+            bases: choices(state, &t, options),
             agencies: agency_choices(state),
             categories: Category::ALL
                 .into_iter()
@@ -231,7 +230,7 @@ struct ResultPage {
 }
 
 /// The request the form names: the basis picker's value is `kind|owner|reference` (an empty
-/// owner: the owner field's, for meeting and report bases).
+/// owner: the owner field's, for meeting, report and internal bases).
 fn request_fields(subject: SubjectId, f: &Fields) -> RequestFields {
     let choice = f.one("basis");
     let mut parts = choice.splitn(3, '|');
