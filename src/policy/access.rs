@@ -25,7 +25,9 @@
 //!   invitation or a request naming you ([`pledger`], `not_invited`).
 //! - Answering an information request and listing those addressed to you:
 //!   `info-requests:answer` at the asked agency ([`answerer`], `not_asked_agency`; [`inbox`]).
-//! - A consent record is visible only to the agency that recorded it.
+//! - A consent record is visible only to the agency that recorded it; the scope (never the
+//!   evidence) of a consent in force is offered to an agency it names as a recipient
+//!   ([`consent_offered_to`]).
 //! - Which log entries a privacy officer or an agency may read ([`log_scope`], [`proof_scope`]):
 //!   an officer's own organ, or the whole log for the agencies `policies/bases.toml` lists under
 //!   `[oversight] ward_wide`.

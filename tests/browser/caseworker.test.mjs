@@ -35,6 +35,7 @@ test('register, record, consent; JOBOTA asks under it, is refused off-purpose; r
   await rsc.locator('#content-health').fill('糖尿病（インスリン使用）');
   await rsc.getByRole('button', { name: '記録する' }).click();
   await assert.doesNotReject(rsc.getByText('記録を保存しました。').waitFor());
+  await h.checkPage(rsc);
 
   await rsc.getByRole('link', { name: '同意を記録する' }).click();
   await h.checkPage(rsc);
@@ -54,6 +55,7 @@ test('register, record, consent; JOBOTA asks under it, is refused off-purpose; r
   const { page: job } = await h.open('jobota');
   await h.login(job, 'cw-kato', 'caseworker');
   await job.goto(h.url('/console/persons'));
+  await h.checkPage(job);
   await job.locator('#link-subject').fill(subject);
   await job.locator('#link-local-id').fill('JOB-0301');
   await job.getByRole('button', { name: '結び付ける' }).click();
