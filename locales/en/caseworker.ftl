@@ -172,3 +172,5 @@ cw-done-consent = The consent is recorded.
 cw-done-revoked = The consent is revoked; the agencies that received data were notified.
 cw-done-granted = The emergency grant is made; privacy officers are alerted. Choose it below.
 cw-error-field = Field: { $field }
+cw-basis-none = No basis could hold now. Obtain the person's consent, or confirm your meeting membership.
+cw-ask-again = Ask again

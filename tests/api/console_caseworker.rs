@@ -264,6 +264,7 @@ async fn jobota_asks_under_the_consent_sees_disclosed_and_withheld_downloads_the
         let consent_choice = format!("consent|regional-support-centre|{}", s.consent);
         assert!(form.body.contains(&consent_choice), "{}", form.body);
         assert!(form.body.contains("employment support"));
+        assert!(!form.body.contains("consent form 2026-117"), "never the evidence");
         assert!(!form.body.contains("value=\"emergency|"), "no grant held");
         assert!(!form.body.contains("value=\"internal||\""), "not assigned to the case");
 
@@ -582,6 +583,21 @@ async fn the_picker_offers_a_session_only_to_a_confirmed_member_and_a_report_to_
         let before = app.audit_size().await;
         let page = b
             .post(&path, &[("csrf", &csrf), ("owner_agency", "sapota"), ("purpose", "x")])
+            .await;
+        assert_eq!(page.status, 422, "{}", page.body);
+        assert!(page.body.contains("必須の項目が入力されていません"), "{}", page.body);
+        assert!(page.body.contains("missing_field"));
+        // An unknown kind is refused by the service's parser.
+        let page = b
+            .post(
+                &path,
+                &[
+                    ("csrf", &csrf),
+                    ("basis", "rumour||"),
+                    ("owner_agency", "sapota"),
+                    ("purpose", "x"),
+                ],
+            )
             .await;
         assert_eq!(page.status, 422, "{}", page.body);
         assert!(page.body.contains("その根拠の種類はありません"), "{}", page.body);

@@ -126,6 +126,18 @@ struct RequestPage {
     error: Option<FormError>,
 }
 
+impl RequestPage {
+    /// Some basis on offer leaves the owner to the form (meetings, reports, internal use).
+    fn needs_owner(&self) -> bool {
+        self.bases.iter().any(|b| b.value.contains("||"))
+    }
+
+    /// A basis of this kind is on offer.
+    fn offers(&self, kind: &str) -> bool {
+        self.bases.iter().any(|b| b.value.split('|').next() == Some(kind))
+    }
+}
+
 fn agency_choices(state: &AppState) -> Vec<Choice> {
     let mut v: Vec<Choice> = state
         .agencies
@@ -278,6 +290,14 @@ pub async fn ask(
     let subject = subject_id(&path)?;
     known_person(&state, &user, subject).await?;
     let t = user.tr;
+    if f.opt("basis").is_none() {
+        let err = FormError {
+            sentence: t.reason("missing_field"),
+            code: "missing_field".to_owned(),
+            field: Some("basis".to_owned()),
+        };
+        return request_page(&state, &user, &req, subject, f, None, Some(err)).await;
+    }
     let request = match svc::parse_request(request_fields(subject, &f)) {
         Ok(r) => r,
         Err(e) => {
