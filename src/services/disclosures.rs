@@ -546,13 +546,23 @@ pub async fn asked_about(
 ) -> Result<Vec<AskedDisclosure>, crate::http::ApiError> {
     let scope =
         crate::policy::access::proof_scope(&state.policy.current(), who, &state.agencies, &state.bases.oversight)?;
-    let filter = crate::store::AuditFilter {
+    let mut filter = crate::store::AuditFilter {
         subject_pseudonym: Some(state.pseudonyms.pseudonym("subject", &subject.to_string())),
         kind: Some("disclosure".to_owned()),
         limit: 500,
         ..crate::store::AuditFilter::default()
     };
-    let found = state.store.search_audit(&scope, &filter).await?;
+    // Page through (500 at a time, by index) so that the newest are never cut off.
+    let mut found = Vec::new();
+    loop {
+        let page = state.store.search_audit(&scope, &filter).await?;
+        let full = page.len() == 500;
+        filter.after = page.last().map(|e| e.index);
+        found.extend(page);
+        if !full {
+            break;
+        }
+    }
     let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).unwrap_or_default().to_owned();
     let mut out: Vec<AskedDisclosure> = found
         .into_iter()

@@ -191,3 +191,26 @@ pub async fn revoke_consent(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::day;
+
+    #[test]
+    fn a_date_field_is_the_start_or_the_end_of_that_day_in_japan() {
+        assert_eq!(
+            day(Some("2027-03-31".into()), false).as_deref(),
+            Some("2027-03-31T00:00:00+09:00")
+        );
+        assert_eq!(
+            day(Some("2027-03-31".into()), true).as_deref(),
+            Some("2027-03-31T23:59:59+09:00")
+        );
+        assert_eq!(
+            day(Some("31/03/2027".into()), true).as_deref(),
+            Some("31/03/2027"),
+            "left to the service to refuse"
+        );
+        assert_eq!(day(None, true), None);
+    }
+}
