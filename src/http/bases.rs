@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{authorize, registered_agency};
+use super::extract::authorize;
 use crate::domain::{Category, FreeText, GrantId, Purpose, SubjectId, UserId, ValidationError};
 use crate::principal::Principal;
 use crate::services;
@@ -130,24 +130,18 @@ pub async fn create_grant(
     who: Principal,
     b: web::Json<CreateGrant>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "emergency:request")?;
-    let subject = SubjectId::parse(&b.subject_id)?;
-    let owner = registered_agency(&state, "owner_agency", &b.owner_agency)?;
-    let risk = FreeText::bounded("risk", &b.risk, 2000)?;
-    let why = FreeText::bounded("why_consent_impracticable", &b.why_consent_impracticable, 2000)?;
-    let max = state.bases.emergency.max_hours;
-    let hours = b.hours.unwrap_or(max).clamp(1, max);
-    let grounds = format!(
-        "risk: {}\nwhy consent is impracticable: {}",
-        risk.as_str(),
-        why.as_str()
-    );
-    let request = services::bases::GrantRequest {
-        subject,
-        owner,
-        grounds,
-        hours,
-    };
+    services::bases::may_request_grant(&state, &who)?;
+    let b = b.into_inner();
+    let request = services::bases::grant_request(
+        &state,
+        &services::bases::GrantFields {
+            subject_id: b.subject_id,
+            owner_agency: b.owner_agency,
+            risk: b.risk,
+            why_consent_impracticable: b.why_consent_impracticable,
+            hours: b.hours,
+        },
+    )?;
     let grant = services::bases::create_grant(&state, &who, request).await?;
     Ok(HttpResponse::Created().json(grant))
 }

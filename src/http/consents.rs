@@ -8,9 +8,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{authorize, registered_agency};
-use crate::domain::consent::expand_categories;
-use crate::domain::{ConsentMethod, FreeText, GivenBy, NewConsent, Purpose, SubjectId, ValidationError};
+use crate::domain::{FreeText, SubjectId};
 use crate::principal::Principal;
 use crate::services;
 use crate::state::AppState;
@@ -50,48 +48,21 @@ pub struct RevokeConsent {
     pub reason: String,
 }
 
-fn parse_enum<T: for<'de> Deserialize<'de>>(field: &str, s: &str, allowed: &str) -> Result<T, ValidationError> {
-    serde_json::from_value(serde_json::Value::String(s.to_owned()))
-        .map_err(|_| ValidationError::new(field, "invalid_value", format!("must be one of: {allowed}")))
-}
-
-fn name(field: &str, s: Option<&str>) -> Result<Option<String>, ValidationError> {
-    s.map(|s| FreeText::bounded(field, s, 200).map(FreeText::into_string))
-        .transpose()
-}
-
-fn parse_consent(state: &AppState, subject: SubjectId, b: RecordConsent) -> Result<NewConsent, ValidationError> {
-    let mut recipients = Vec::with_capacity(b.recipients.len());
-    for r in &b.recipients {
-        recipients.push(registered_agency(state, "recipients", r)?);
+impl RecordConsent {
+    fn into_fields(self) -> services::consents::ConsentFields {
+        services::consents::ConsentFields {
+            given_by: self.given_by,
+            representative_name: self.representative_name,
+            recipients: self.recipients,
+            purposes: self.purposes,
+            categories: self.categories,
+            valid_from: self.valid_from,
+            valid_until: self.valid_until,
+            method: self.method,
+            witness_name: self.witness_name,
+            evidence_ref: self.evidence_ref,
+        }
     }
-    recipients.sort();
-    recipients.dedup();
-    let purposes = b
-        .purposes
-        .iter()
-        .map(|p| Purpose::parse(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    let c = NewConsent {
-        subject,
-        given_by: parse_enum::<GivenBy>("given_by", &b.given_by, "subject, legal-representative, guardian")?,
-        representative_name: name("representative_name", b.representative_name.as_deref())?,
-        recipients,
-        purposes,
-        categories: expand_categories(&b.categories)?,
-        valid_from: b
-            .valid_from
-            .as_deref()
-            .map(|s| crate::domain::parse_rfc3339("valid_from", s))
-            .transpose()?
-            .unwrap_or_else(|| state.clock.now()),
-        valid_until: crate::domain::parse_rfc3339("valid_until", &b.valid_until)?,
-        method: parse_enum::<ConsentMethod>("method", &b.method, "written, electronic, oral-with-witness")?,
-        witness_name: name("witness_name", b.witness_name.as_deref())?,
-        evidence_ref: FreeText::parse("evidence_ref", &b.evidence_ref)?,
-    };
-    c.validate()?;
-    Ok(c)
 }
 
 /// Records a consent obtained by your agency (logged as `consent-recorded` before it takes effect).
@@ -104,9 +75,9 @@ pub async fn record_consent(
     path: web::Path<String>,
     body: web::Json<RecordConsent>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "consents:write")?;
+    services::consents::may_write(&state, &who)?;
     let subject = SubjectId::parse(&path).map_err(|_| ApiError::not_found("subject_not_found", "no such subject"))?;
-    let new = parse_consent(&state, subject, body.into_inner())?;
+    let new = services::consents::parse_new(&state, subject, body.into_inner().into_fields())?;
     let consent = services::consents::record(&state, &who, &new).await?;
     Ok(HttpResponse::Created().json(consent))
 }
@@ -121,7 +92,7 @@ pub async fn list_consents(
     who: Principal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "consents:read")?;
+    services::consents::may_read(&state, &who)?;
     let subject = SubjectId::parse(&path).map_err(|_| ApiError::not_found("subject_not_found", "no such subject"))?;
     let list = services::consents::list(&state, &who, subject).await?;
     Ok(HttpResponse::Ok().json(list))
@@ -136,7 +107,7 @@ pub async fn get_consent(
     who: Principal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "consents:read")?;
+    services::consents::may_read(&state, &who)?;
     Ok(HttpResponse::Ok().json(services::consents::read(&state, &who, &path).await?))
 }
 
@@ -151,7 +122,7 @@ pub async fn revoke_consent(
     path: web::Path<String>,
     body: web::Json<RevokeConsent>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "consents:write")?;
+    services::consents::may_write(&state, &who)?;
     let reason = FreeText::parse("reason", &body.reason)?;
     let revoked = services::consents::revoke(&state, &who, &path, &reason).await?;
     Ok(HttpResponse::Ok().json(revoked))

@@ -7,12 +7,11 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
 use crate::audit::{Receipt, Withheld};
-use crate::domain::{
-    AgencyId, Basis, BasisKind, Category, ConsentId, FreeText, GrantId, InfoRequestId, Purpose, ReportId, SessionId,
-    SubjectId, ValidationError,
-};
+use crate::domain::{Category, ValidationError};
 use crate::principal::Principal;
-use crate::services::disclosures::{DisclosureOutcome, DisclosureRequest, disclose};
+use crate::services::disclosures::{
+    BasisFields, DisclosureOutcome, DisclosureRequest, RequestFields, disclose, parse_request,
+};
 use crate::state::AppState;
 use crate::store::DisclosedSection;
 
@@ -63,83 +62,23 @@ pub struct DisclosureView {
     pub policy_version: String,
 }
 
-/// A required id field of the basis.
-fn id_field<T>(
-    value: Option<&str>,
-    field: &'static str,
-    parse: fn(&str) -> Result<T, ValidationError>,
-) -> Result<T, ValidationError> {
-    let v = value.ok_or_else(|| ValidationError::new(field, "missing_field", format!("this basis needs {field}")))?;
-    parse(v).map_err(|e| e.at(field))
-}
-
-fn parse_basis(b: &BasisInput) -> Result<Basis, ValidationError> {
-    let info_request = |b: &BasisInput| {
-        b.info_request_id
-            .as_deref()
-            .map(|v| InfoRequestId::parse(v).map_err(|e| e.at("basis.info_request_id")))
-            .transpose()
-    };
-    Ok(match BasisKind::parse(&b.kind)? {
-        BasisKind::Consent => Basis::Consent {
-            consent_id: id_field(b.consent_id.as_deref(), "basis.consent_id", ConsentId::parse)?,
-        },
-        BasisKind::SupportMeeting => Basis::SupportMeeting {
-            session_id: id_field(b.session_id.as_deref(), "basis.session_id", SessionId::parse)?,
-            info_request_id: info_request(b)?,
-        },
-        BasisKind::StatutoryConference => Basis::StatutoryConference {
-            session_id: id_field(b.session_id.as_deref(), "basis.session_id", SessionId::parse)?,
-            info_request_id: info_request(b)?,
-        },
-        BasisKind::LegalReport => Basis::LegalReport {
-            report_id: id_field(b.report_id.as_deref(), "basis.report_id", ReportId::parse)?,
-        },
-        BasisKind::Emergency => Basis::Emergency {
-            grant_id: id_field(b.grant_id.as_deref(), "basis.grant_id", GrantId::parse)?,
-        },
-        BasisKind::Internal => Basis::Internal {
-            reason: b
-                .reason
-                .as_deref()
-                .map(|r| FreeText::parse("basis.reason", r).map(FreeText::into_string))
-                .transpose()?,
-        },
-    })
-}
-
 fn parse(b: CreateDisclosure) -> Result<DisclosureRequest, ValidationError> {
-    let subject = SubjectId::parse(&b.subject_id)?;
-    let owner = AgencyId::parse(&b.owner_agency).map_err(|e| e.at("owner_agency"))?;
-    let purpose = Purpose::parse(&b.purpose)?;
-    let basis = parse_basis(&b.basis)?;
-    let categories = b
-        .categories
-        .map(|list| {
-            if list.is_empty() {
-                return Err(ValidationError::new(
-                    "categories",
-                    "empty",
-                    "omit categories or name at least one",
-                ));
-            }
-            list.iter()
-                .map(|c| Category::parse(c).map_err(|e| e.at("categories")))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .transpose()?;
-    let justification = b
-        .justification
-        .as_deref()
-        .map(|j| FreeText::parse("justification", j))
-        .transpose()?;
-    Ok(DisclosureRequest {
-        subject,
-        owner,
-        purpose,
+    let basis = BasisFields {
+        kind: b.basis.kind,
+        consent_id: b.basis.consent_id,
+        session_id: b.basis.session_id,
+        info_request_id: b.basis.info_request_id,
+        report_id: b.basis.report_id,
+        grant_id: b.basis.grant_id,
+        reason: b.basis.reason,
+    };
+    parse_request(RequestFields {
+        subject_id: b.subject_id,
+        owner_agency: b.owner_agency,
+        purpose: b.purpose,
         basis,
-        categories,
-        justification,
+        categories: b.categories,
+        justification: b.justification,
     })
 }
 

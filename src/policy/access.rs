@@ -25,7 +25,9 @@
 //!   invitation or a request naming you ([`pledger`], `not_invited`).
 //! - Answering an information request and listing those addressed to you:
 //!   `info-requests:answer` at the asked agency ([`answerer`], `not_asked_agency`; [`inbox`]).
-//! - A consent record is visible only to the agency that recorded it.
+//! - A consent record is visible only to the agency that recorded it; the scope (never the
+//!   evidence) of a consent in force is offered to an agency it names as a recipient
+//!   ([`consent_offered_to`]).
 //! - Which log entries a privacy officer or an agency may read ([`log_scope`], [`proof_scope`]):
 //!   an officer's own organ, or the whole log for the agencies `policies/bases.toml` lists under
 //!   `[oversight] ward_wide`.
@@ -60,6 +62,12 @@ fn refused(code: &'static str, message: impl Into<String>) -> AccessError {
 /// agencies learn of a consent only through what a disclosure under it releases.
 pub fn consent_visible(who: &Principal, recorded_by: &crate::domain::AgencyId) -> bool {
     &who.agency == recorded_by
+}
+
+/// A consent's scope (never its evidence) is shown to an agency it names as a recipient, so that
+/// its staff can name it as the basis of a request; the evidence stays with the recording agency.
+pub fn consent_offered_to(who: &Principal, scope: &crate::domain::ConsentScope) -> bool {
+    scope.recipients.contains(&who.agency)
 }
 
 /// A management action the policy must permit for the principal's roles at their agency.

@@ -82,6 +82,51 @@ pub struct GrantRequest {
     pub hours: u32,
 }
 
+/// A break-glass request as the requester gives it (the JSON API's body, the console's form).
+#[derive(Debug, Clone, Default)]
+pub struct GrantFields {
+    pub subject_id: String,
+    pub owner_agency: String,
+    /// The imminent risk to life or body.
+    pub risk: String,
+    /// Why the person's consent cannot be obtained in time.
+    pub why_consent_impracticable: String,
+    /// Requested duration; capped by `emergency.max_hours`.
+    pub hours: Option<u32>,
+}
+
+/// The caller may ask for emergency grants (`emergency:request`).
+pub fn may_request_grant(state: &AppState, who: &Principal) -> Result<(), ApiError> {
+    Ok(crate::policy::access::permitted(
+        &state.policy.current(),
+        who,
+        "emergency:request",
+    )?)
+}
+
+/// Validates a break-glass request: a registered owner, both grounds given (at most 2,000
+/// characters each), the duration capped by `emergency.max_hours`.
+pub fn grant_request(state: &AppState, b: &GrantFields) -> Result<GrantRequest, crate::domain::ValidationError> {
+    use crate::domain::FreeText;
+    let subject = SubjectId::parse(&b.subject_id)?;
+    let owner = crate::http::extract::registered_agency(state, "owner_agency", &b.owner_agency)?;
+    let risk = FreeText::bounded("risk", &b.risk, 2000)?;
+    let why = FreeText::bounded("why_consent_impracticable", &b.why_consent_impracticable, 2000)?;
+    let max = state.bases.emergency.max_hours;
+    let hours = b.hours.unwrap_or(max).clamp(1, max);
+    let grounds = format!(
+        "risk: {}\nwhy consent is impracticable: {}",
+        risk.as_str(),
+        why.as_str()
+    );
+    Ok(GrantRequest {
+        subject,
+        owner,
+        grounds,
+        hours,
+    })
+}
+
 /// Makes an emergency grant: logged, alerted, then usable. The answer carries no grounds.
 pub async fn create_grant(state: &AppState, who: &Principal, req: GrantRequest) -> Result<EmergencyGrant, ApiError> {
     if state.store.subject(req.subject).await?.is_none() {

@@ -9,10 +9,99 @@ use futures_util::future::try_join_all;
 
 use super::{conflict, subject_pseudonym};
 use crate::audit::{AuditEntry, ConsentEvent, IndexFields, Logged};
-use crate::domain::{Consent, ConsentId, ConsentScope, FreeText, NewConsent, SubjectId};
+use crate::domain::consent::expand_categories;
+use crate::domain::{
+    Consent, ConsentId, ConsentMethod, ConsentScope, FreeText, GivenBy, NewConsent, Purpose, SubjectId, ValidationError,
+};
 use crate::http::error::ApiError;
+use crate::http::extract::registered_agency;
 use crate::principal::Principal;
 use crate::state::AppState;
+
+/// A consent as the recorder gives it (the JSON API's body, the console's form), before
+/// validation by [`parse_new`].
+#[derive(Debug, Clone, Default)]
+pub struct ConsentFields {
+    /// `subject`, `legal-representative` or `guardian`.
+    pub given_by: String,
+    pub representative_name: Option<String>,
+    pub recipients: Vec<String>,
+    pub purposes: Vec<String>,
+    /// Category names; `all` means every general category.
+    pub categories: Vec<String>,
+    /// RFC 3339; `None` means now.
+    pub valid_from: Option<String>,
+    /// RFC 3339.
+    pub valid_until: String,
+    /// `written`, `electronic` or `oral-with-witness`.
+    pub method: String,
+    pub witness_name: Option<String>,
+    pub evidence_ref: String,
+}
+
+fn parse_enum<T: for<'de> serde::Deserialize<'de>>(field: &str, s: &str, allowed: &str) -> Result<T, ValidationError> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+        .map_err(|_| ValidationError::new(field, "invalid_value", format!("must be one of: {allowed}")))
+}
+
+fn name(field: &str, s: Option<&str>) -> Result<Option<String>, ValidationError> {
+    s.map(|s| FreeText::bounded(field, s, 200).map(FreeText::into_string))
+        .transpose()
+}
+
+/// Validates a consent about `subject`: registered recipient agencies, purposes, categories
+/// (`all` expanded, sealed refused), the period, method, witness and representative rules.
+pub fn parse_new(state: &AppState, subject: SubjectId, b: ConsentFields) -> Result<NewConsent, ValidationError> {
+    let mut recipients = Vec::with_capacity(b.recipients.len());
+    for r in &b.recipients {
+        recipients.push(registered_agency(state, "recipients", r)?);
+    }
+    recipients.sort();
+    recipients.dedup();
+    let purposes = b
+        .purposes
+        .iter()
+        .map(|p| Purpose::parse(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let c = NewConsent {
+        subject,
+        given_by: parse_enum::<GivenBy>("given_by", &b.given_by, "subject, legal-representative, guardian")?,
+        representative_name: name("representative_name", b.representative_name.as_deref())?,
+        recipients,
+        purposes,
+        categories: expand_categories(&b.categories)?,
+        valid_from: b
+            .valid_from
+            .as_deref()
+            .map(|s| crate::domain::parse_rfc3339("valid_from", s))
+            .transpose()?
+            .unwrap_or_else(|| state.clock.now()),
+        valid_until: crate::domain::parse_rfc3339("valid_until", &b.valid_until)?,
+        method: parse_enum::<ConsentMethod>("method", &b.method, "written, electronic, oral-with-witness")?,
+        witness_name: name("witness_name", b.witness_name.as_deref())?,
+        evidence_ref: FreeText::parse("evidence_ref", &b.evidence_ref)?,
+    };
+    c.validate()?;
+    Ok(c)
+}
+
+/// The caller may record and revoke consents (`consents:write`).
+pub fn may_write(state: &AppState, who: &Principal) -> Result<(), ApiError> {
+    Ok(crate::policy::access::permitted(
+        &state.policy.current(),
+        who,
+        "consents:write",
+    )?)
+}
+
+/// The caller may read consents (`consents:read`).
+pub fn may_read(state: &AppState, who: &Principal) -> Result<(), ApiError> {
+    Ok(crate::policy::access::permitted(
+        &state.policy.current(),
+        who,
+        "consents:read",
+    )?)
+}
 
 fn consent_not_found() -> ApiError {
     ApiError::not_found("consent_not_found", "your agency recorded no consent with that id")
@@ -151,4 +240,12 @@ pub async fn list(state: &AppState, who: &Principal, subject: SubjectId) -> Resu
             .ok_or_else(consent_not_found)
     });
     try_join_all(opened).await
+}
+
+/// The scopes of the consents the caller's agency recorded about `subject` (`consents:read`),
+/// newest first: recipients, purposes, categories, period and status, never the sealed
+/// evidence (so nothing is opened and nothing needs logging).
+pub async fn scopes(state: &AppState, who: &Principal, subject: SubjectId) -> Result<Vec<ConsentScope>, ApiError> {
+    may_read(state, who)?;
+    Ok(state.store.consent_scopes_for_subject(subject, &who.agency).await?)
 }

@@ -17,7 +17,10 @@ use crate::domain::decision::{
     BasisFinding, Decision, Facts, Origin, PolicyAnswer, PolicyOracle, RecordFact, RefusalReason, SectionFact,
     SubjectFact, decide,
 };
-use crate::domain::{AgencyId, Basis, BasisContext, BasisKind, Category, FreeText, Purpose, Role, SubjectId};
+use crate::domain::{
+    AgencyId, Basis, BasisContext, BasisKind, Category, ConsentId, FreeText, GrantId, InfoRequestId, Purpose, ReportId,
+    Role, SessionId, SubjectId, ValidationError,
+};
 use crate::policy::basis::{self, BasisQuestion, BasisVerdict};
 use crate::policy::{PolicyError, PolicySet};
 use crate::principal::Principal;
@@ -35,6 +38,114 @@ pub struct DisclosureRequest {
     pub categories: Option<Vec<Category>>,
     /// Why special-care categories are needed (required for them in meetings and conferences).
     pub justification: Option<FreeText>,
+}
+
+/// A basis as the requester names it (the JSON API's `basis`, the console's picker).
+#[derive(Debug, Clone, Default)]
+pub struct BasisFields {
+    /// `consent`, `support-meeting`, `statutory-conference`, `legal-report`, `emergency`,
+    /// `internal`.
+    pub kind: String,
+    pub consent_id: Option<String>,
+    pub session_id: Option<String>,
+    pub info_request_id: Option<String>,
+    pub report_id: Option<String>,
+    pub grant_id: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// A disclosure request as the requester gives it, before [`parse_request`].
+#[derive(Debug, Clone, Default)]
+pub struct RequestFields {
+    pub subject_id: String,
+    pub owner_agency: String,
+    pub purpose: String,
+    pub basis: BasisFields,
+    /// `None` asks for everything the basis and policy allow; an empty list is refused.
+    pub categories: Option<Vec<String>>,
+    pub justification: Option<String>,
+}
+
+/// A required id field of the basis.
+fn id_field<T>(
+    value: Option<&str>,
+    field: &'static str,
+    parse: fn(&str) -> Result<T, ValidationError>,
+) -> Result<T, ValidationError> {
+    let v = value.ok_or_else(|| ValidationError::new(field, "missing_field", format!("this basis needs {field}")))?;
+    parse(v).map_err(|e| e.at(field))
+}
+
+fn parse_basis(b: &BasisFields) -> Result<Basis, ValidationError> {
+    let info_request = |b: &BasisFields| {
+        b.info_request_id
+            .as_deref()
+            .map(|v| InfoRequestId::parse(v).map_err(|e| e.at("basis.info_request_id")))
+            .transpose()
+    };
+    Ok(match BasisKind::parse(&b.kind)? {
+        BasisKind::Consent => Basis::Consent {
+            consent_id: id_field(b.consent_id.as_deref(), "basis.consent_id", ConsentId::parse)?,
+        },
+        BasisKind::SupportMeeting => Basis::SupportMeeting {
+            session_id: id_field(b.session_id.as_deref(), "basis.session_id", SessionId::parse)?,
+            info_request_id: info_request(b)?,
+        },
+        BasisKind::StatutoryConference => Basis::StatutoryConference {
+            session_id: id_field(b.session_id.as_deref(), "basis.session_id", SessionId::parse)?,
+            info_request_id: info_request(b)?,
+        },
+        BasisKind::LegalReport => Basis::LegalReport {
+            report_id: id_field(b.report_id.as_deref(), "basis.report_id", ReportId::parse)?,
+        },
+        BasisKind::Emergency => Basis::Emergency {
+            grant_id: id_field(b.grant_id.as_deref(), "basis.grant_id", GrantId::parse)?,
+        },
+        BasisKind::Internal => Basis::Internal {
+            reason: b
+                .reason
+                .as_deref()
+                .map(|r| FreeText::parse("basis.reason", r).map(FreeText::into_string))
+                .transpose()?,
+        },
+    })
+}
+
+/// Validates a disclosure request: ids, purpose, basis and its reference, categories, the
+/// justification's text.
+pub fn parse_request(b: RequestFields) -> Result<DisclosureRequest, ValidationError> {
+    let subject = SubjectId::parse(&b.subject_id)?;
+    let owner = AgencyId::parse(&b.owner_agency).map_err(|e| e.at("owner_agency"))?;
+    let purpose = Purpose::parse(&b.purpose)?;
+    let basis = parse_basis(&b.basis)?;
+    let categories = b
+        .categories
+        .map(|list| {
+            if list.is_empty() {
+                return Err(ValidationError::new(
+                    "categories",
+                    "empty",
+                    "omit categories or name at least one",
+                ));
+            }
+            list.iter()
+                .map(|c| Category::parse(c).map_err(|e| e.at("categories")))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?;
+    let justification = b
+        .justification
+        .as_deref()
+        .map(|j| FreeText::parse("justification", j))
+        .transpose()?;
+    Ok(DisclosureRequest {
+        subject,
+        owner,
+        purpose,
+        basis,
+        categories,
+        justification,
+    })
 }
 
 #[derive(Debug)]
@@ -317,4 +428,174 @@ fn open(
         None if release.sections().is_empty() => Ok(Vec::new()),
         None => Err(StoreError::Corrupt("a release without sections to open".into())),
     }
+}
+
+/// A lawful basis the caller could name for a request about one person: each one is on file and
+/// could hold for this caller (the decision still checks it in full when the request is made).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BasisOption {
+    /// A consent in force that names the caller's agency as a recipient (scope only).
+    Consent(crate::domain::ConsentScope),
+    /// A session with the person on its agenda, of which the caller is a confirmed member.
+    Session {
+        kind: BasisKind,
+        session: SessionId,
+        held_at: OffsetDateTime,
+    },
+    /// An emergency grant the caller holds, not ended and not expired.
+    Emergency {
+        grant: GrantId,
+        owner: AgencyId,
+        expires_at: OffsetDateTime,
+        reviewed: Option<String>,
+    },
+    /// An abuse report about the person that the caller's agency is the designated receiver of.
+    LegalReport { report: ReportId, report_type: String },
+    /// Internal use: the caller is assigned to the person's case (for records of agencies of
+    /// the caller's own organ).
+    Internal,
+}
+
+/// The bases the caller could name for a request about `subject`: consents in force naming the
+/// caller's agency, sessions the caller is a confirmed member of with the person on the agenda,
+/// emergency grants the caller holds that have not ended, abuse reports the caller's agency
+/// received, and internal use when the caller is assigned to the person's case.
+pub async fn basis_options(
+    state: &AppState,
+    who: &Principal,
+    subject: SubjectId,
+) -> Result<Vec<BasisOption>, StoreError> {
+    let now = state.clock.now();
+    let (consents, sessions, grants, reports, assigned) = futures_util::try_join!(
+        state.store.consent_scopes_naming(subject, &who.agency),
+        state
+            .store
+            .sessions_of_member_about(&who.user, &who.agency, subject, now),
+        state.store.grants_held(subject, &who.agency, &who.user),
+        state.store.reports_received(subject, &who.agency),
+        state.store.is_assigned(subject, &who.agency, &who.user),
+    )?;
+    let mut out: Vec<BasisOption> = consents
+        .into_iter()
+        .filter(|s| crate::policy::access::consent_offered_to(who, s))
+        // In force for the caller now (the domain's own rule, asked with one of the consent's
+        // purposes: the request's purpose is not known yet).
+        .filter(|s| {
+            s.purposes
+                .first()
+                .is_some_and(|p| s.covers(subject, &s.recorded_by_agency, &who.agency, p, now).is_ok())
+        })
+        .map(BasisOption::Consent)
+        .collect();
+    out.extend(
+        sessions
+            .into_iter()
+            .map(|(session, kind, held_at)| BasisOption::Session {
+                kind: kind.basis(),
+                session,
+                held_at,
+            }),
+    );
+    out.extend(
+        grants
+            .into_iter()
+            .filter(|g| g.expires_at > now)
+            .map(|g| BasisOption::Emergency {
+                grant: g.id,
+                owner: g.owner_agency,
+                expires_at: g.expires_at,
+                reviewed: g.review_outcome,
+            }),
+    );
+    out.extend(
+        reports
+            .into_iter()
+            .map(|(report, report_type)| BasisOption::LegalReport { report, report_type }),
+    );
+    if assigned {
+        out.push(BasisOption::Internal);
+    }
+    Ok(out)
+}
+
+/// A disclosure the caller's agency asked for about one person, as its log entry records it
+/// (no content: what was asked, under which basis, what was decided).
+#[derive(Debug, Clone)]
+pub struct AskedDisclosure {
+    /// The entry's index (the receipt).
+    pub index: u64,
+    pub at: String,
+    pub user: String,
+    pub owner_agency: String,
+    pub basis: String,
+    /// The basis's reference (consent, session, report or grant id).
+    pub basis_ref: Option<String>,
+    pub purpose: String,
+    pub allowed: bool,
+    pub reason: Option<String>,
+    pub disclosed: Vec<String>,
+    pub withheld: Vec<(String, String)>,
+}
+
+/// The disclosures the caller's agency asked for about `subject` (allowed and refused), newest
+/// first, from the log entries the agency may prove (`audit:proof`: its own requests).
+pub async fn asked_about(
+    state: &AppState,
+    who: &Principal,
+    subject: SubjectId,
+) -> Result<Vec<AskedDisclosure>, crate::http::ApiError> {
+    let scope =
+        crate::policy::access::proof_scope(&state.policy.current(), who, &state.agencies, &state.bases.oversight)?;
+    let mut filter = crate::store::AuditFilter {
+        subject_pseudonym: Some(state.pseudonyms.pseudonym("subject", &subject.to_string())),
+        kind: Some("disclosure".to_owned()),
+        limit: 500,
+        ..crate::store::AuditFilter::default()
+    };
+    // Page through (500 at a time, by index) so that the newest are never cut off.
+    let mut found = Vec::new();
+    loop {
+        let page = state.store.search_audit(&scope, &filter).await?;
+        let full = page.len() == 500;
+        filter.after = page.last().map(|e| e.index);
+        found.extend(page);
+        if !full {
+            break;
+        }
+    }
+    let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    let mut out: Vec<AskedDisclosure> = found
+        .into_iter()
+        .filter(|f| f.requester_agency.as_deref() == Some(who.agency.as_str()))
+        .filter_map(|f| {
+            let e: serde_json::Value = serde_json::from_slice(&f.entry).ok()?;
+            let at = |p: &str| e.pointer(p);
+            let list = |p: &str| at(p).and_then(|v| v.as_array()).cloned().unwrap_or_default();
+            Some(AskedDisclosure {
+                index: f.index,
+                at: text(at("/at")),
+                user: text(at("/requester/user")),
+                owner_agency: text(at("/owner_agency")),
+                basis: text(at("/basis/type")),
+                basis_ref: [
+                    "/basis/consent_id",
+                    "/basis/session_id",
+                    "/basis/report_id",
+                    "/basis/grant_id",
+                ]
+                .iter()
+                .find_map(|p| at(p).and_then(|v| v.as_str()).map(str::to_owned)),
+                purpose: text(at("/purpose")),
+                allowed: at("/decision").and_then(|v| v.as_str()) == Some("allowed"),
+                reason: at("/reason").and_then(|v| v.as_str()).map(str::to_owned),
+                disclosed: list("/disclosed").iter().map(|v| text(Some(v))).collect(),
+                withheld: list("/withheld")
+                    .iter()
+                    .map(|w| (text(w.get("category")), text(w.get("reason"))))
+                    .collect(),
+            })
+        })
+        .collect();
+    out.reverse();
+    Ok(out)
 }

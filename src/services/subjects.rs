@@ -254,3 +254,17 @@ pub async fn records(
     }
     Ok(records)
 }
+
+/// The case numbers under which the caller's agency knows `subject` (404 `subject_not_found`
+/// when it does not know them): the heading of the console's person page.
+pub async fn local_ids(
+    state: &AppState,
+    cap: &RecordIndexReader<'_>,
+    subject: SubjectId,
+) -> Result<Vec<String>, ApiError> {
+    let ids = state.store.local_ids_of(&cap.who().agency, subject).await?;
+    if ids.is_empty() {
+        return Err(no_subject());
+    }
+    Ok(ids)
+}

@@ -207,6 +207,50 @@ impl Store {
         Ok(out)
     }
 
+    /// The grants `user` at `agency` holds for records about `subject`, newest first, grounds
+    /// sealed.
+    pub async fn grants_held(
+        &self,
+        subject: SubjectId,
+        agency: &AgencyId,
+        user: &UserId,
+    ) -> Result<Vec<EmergencyGrant>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{SELECT_GRANT} WHERE subject_id = $1 AND agency_id = $2 AND user_id = $3 ORDER BY created_at_ms DESC"
+        ));
+        let rows: Vec<GrantRow> = sqlx::query_as(sql)
+            .bind(subject.to_string())
+            .bind(agency.as_str().to_owned())
+            .bind(user.as_str().to_owned())
+            .fetch_all(&mut *self.conn().await?)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push(self.grant_from_row(r, false).await?);
+        }
+        Ok(out)
+    }
+
+    /// The abuse reports about `subject` that `agency` is the designated receiver of, newest
+    /// first: (report id, report type).
+    pub async fn reports_received(
+        &self,
+        subject: SubjectId,
+        agency: &AgencyId,
+    ) -> Result<Vec<(ReportId, String)>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, report_type FROM legal_reports WHERE subject_id = $1 AND receiving_agency = $2 \
+             ORDER BY created_at_ms DESC",
+        )
+        .bind(subject.to_string())
+        .bind(agency.as_str().to_owned())
+        .fetch_all(&mut *self.conn().await?)
+        .await?;
+        rows.into_iter()
+            .map(|(id, t)| Ok((ReportId::parse(&id).map_err(|_| bad("report id"))?, t)))
+            .collect()
+    }
+
     /// Records a review after its entry. A grant found `not-justified` ends at once: its expiry
     /// becomes the review time (and the basis check refuses it as `grant_revoked`).
     pub async fn review_grant(

@@ -146,6 +146,31 @@ impl Store {
         rows.iter().map(scope_from_row).collect()
     }
 
+    /// The scopes of the consents about `subject` that name `recipient` among their recipients
+    /// (any recording agency), newest first, nothing decrypted: what a recipient may choose
+    /// from when it asks for a disclosure under consent.
+    pub async fn consent_scopes_naming(
+        &self,
+        subject: SubjectId,
+        recipient: &AgencyId,
+    ) -> Result<Vec<ConsentScope>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{SELECT_CONSENT} WHERE subject_id = $1 ORDER BY recorded_at_ms DESC, id"
+        ));
+        let rows: Vec<ConsentRow> = sqlx::query_as(sql)
+            .bind(subject.to_string())
+            .fetch_all(&mut *self.conn().await?)
+            .await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let scope = scope_from_row(r)?;
+            if scope.recipients.contains(recipient) {
+                out.push(scope);
+            }
+        }
+        Ok(out)
+    }
+
     /// Revokes a consent from `now` on, after its entry (`logged`). Revoking twice is a
     /// conflict; the first revocation stands.
     pub async fn revoke_consent(

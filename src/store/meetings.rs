@@ -413,6 +413,44 @@ impl Store {
         })
     }
 
+    /// Sessions with `subject` on their agenda whose roster has `user` at `agency` as a
+    /// confirmed, not removed member at `now`, newest first: (session id, body kind, held at).
+    pub async fn sessions_of_member_about(
+        &self,
+        user: &UserId,
+        agency: &AgencyId,
+        subject: SubjectId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<(SessionId, BodyKind, OffsetDateTime)>, StoreError> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT DISTINCT s.id, b.kind, s.held_at_ms FROM roster r \
+             JOIN sessions s ON s.id = r.session_id JOIN bodies b ON b.id = s.body_id \
+             JOIN agenda_items a ON a.session_id = s.id \
+             WHERE r.user_id = $1 AND r.agency_id = $2 AND r.confirmed_at_ms IS NOT NULL \
+             AND (r.removed_at_ms IS NULL OR r.removed_at_ms > $3) \
+             AND a.subject_id = $4 AND a.removed_at_ms IS NULL ORDER BY s.held_at_ms DESC",
+        )
+        .bind(user.as_str().to_owned())
+        .bind(agency.as_str().to_owned())
+        .bind(to_ms(now))
+        .bind(subject.to_string())
+        .fetch_all(&mut *self.conn().await?)
+        .await?;
+        rows.into_iter()
+            .map(|(id, kind, held)| {
+                let kind = match kind.as_str() {
+                    "statutory-conference" => BodyKind::StatutoryConference,
+                    _ => BodyKind::SupportMeeting,
+                };
+                Ok((
+                    SessionId::parse(&id).map_err(|_| bad("session id"))?,
+                    kind,
+                    from_ms(held)?,
+                ))
+            })
+            .collect()
+    }
+
     pub async fn create_session(
         &self,
         _logged: &Logged,

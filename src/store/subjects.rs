@@ -161,6 +161,20 @@ impl Store {
 }
 
 impl Store {
+    /// The local ids under which `agency` knows `subject` (none when not linked).
+    pub async fn local_ids_of(&self, agency: &AgencyId, subject: SubjectId) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT local_id FROM subject_links WHERE agency_id = $1 AND subject_id = $2 ORDER BY local_id",
+        )
+        .bind(agency.as_str().to_owned())
+        .bind(subject.to_string())
+        .fetch_all(&mut *self.conn().await?)
+        .await?;
+        Ok(rows.into_iter().map(|(l,)| l).collect())
+    }
+}
+
+impl Store {
     /// Whether `agency` has linked `subject` (knows them under a local id).
     pub async fn is_linked(&self, agency: &AgencyId, subject: SubjectId) -> Result<bool, StoreError> {
         let row: Option<(String,)> =

@@ -18,6 +18,7 @@ mod bases;
 mod browser;
 mod cli;
 mod console;
+mod console_caseworker;
 mod console_policy_admin;
 mod console_support;
 mod disclosures;
