@@ -86,6 +86,7 @@ category-reporter-identity = reporter identity
 ## Reason codes (refusals, withholdings, errors), in words a caseworker understands.
 code-unknown = This could not be done (code: { $code }).
 code-subject_not_found = No such person.
+code-subject_erased = This person's data has been erased (at their request or at the end of its retention period). Nothing can be disclosed or written.
 code-owner_agency_unknown = The agency holding the record is not registered with the hub.
 code-no_records = The other agency holds no record about this person.
 code-no_category_allowed = None of the requested categories may be disclosed.

@@ -33,6 +33,7 @@ pa-basis-internal-desc = Use inside one organ (assignment and purpose are checke
 
 pa-action-disclose = disclosure ({ $basis })
 pa-action-subjects-write = registering persons
+pa-action-subjects-erase = erasing a person's data (APPI, retention expiry)
 pa-action-records-write = writing records
 pa-action-records-read-index = reading the record index
 pa-action-consents-write = recording and revoking consents

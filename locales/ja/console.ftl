@@ -86,6 +86,7 @@ category-reporter-identity = 通報者の情報
 ## 理由コード（拒否・非提供・エラー）。相談員に分かる言葉で。
 code-unknown = 処理できませんでした（コード: { $code }）。
 code-subject_not_found = 該当する本人が見つかりません。
+code-subject_erased = この方のデータは消去されています（本人の求めによる消去、または保存期間の満了）。開示も書き込みもできません。
 code-owner_agency_unknown = 記録を持つ機関がこの基盤に登録されていません。
 code-no_records = 相手の機関にはこの方の記録がありません。
 code-no_category_allowed = 求めた区分はどれも提供できません。

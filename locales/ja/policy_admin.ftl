@@ -33,6 +33,7 @@ pa-basis-internal-desc = 同じ組織の中での利用（担当者・目的の�
 
 pa-action-disclose = 提供（{ $basis }）
 pa-action-subjects-write = 本人の登録
+pa-action-subjects-erase = 本人データの消去（APPI・保存期間満了）
 pa-action-records-write = 記録の作成
 pa-action-records-read-index = 記録の目録の閲覧
 pa-action-consents-write = 同意の記録・撤回

@@ -34,6 +34,8 @@ use super::{BasisKind, Category, RecordId};
 pub enum RefusalReason {
     // The request itself.
     SubjectNotFound,
+    /// The person's data was erased (APPI deletion or retention expiry).
+    SubjectErased,
     OwnerAgencyUnknown,
     NoRecords,
     NoCategoryAllowed,
@@ -84,8 +86,9 @@ pub enum RefusalReason {
 }
 
 impl RefusalReason {
-    pub const ALL: [RefusalReason; 38] = [
+    pub const ALL: [RefusalReason; 39] = [
         Self::SubjectNotFound,
+        Self::SubjectErased,
         Self::OwnerAgencyUnknown,
         Self::NoRecords,
         Self::NoCategoryAllowed,
@@ -129,6 +132,7 @@ impl RefusalReason {
     pub fn code(self) -> &'static str {
         match self {
             Self::SubjectNotFound => "subject_not_found",
+            Self::SubjectErased => "subject_erased",
             Self::OwnerAgencyUnknown => "owner_agency_unknown",
             Self::NoRecords => "no_records",
             Self::NoCategoryAllowed => "no_category_allowed",
@@ -173,6 +177,9 @@ impl RefusalReason {
     pub fn message(self) -> &'static str {
         match self {
             Self::SubjectNotFound => "no subject with that id",
+            Self::SubjectErased => {
+                "the person's data was erased (APPI deletion or retention expiry): nothing can be disclosed"
+            }
             Self::OwnerAgencyUnknown => "the owning agency is not registered",
             Self::NoRecords => "the owning agency holds no record about this subject",
             Self::NoCategoryAllowed => "no requested category may be disclosed",
@@ -277,6 +284,8 @@ pub enum SubjectFact {
     NotFound,
     /// The subject exists, the owning agency named is not registered.
     OwnerUnknown,
+    /// The subject's data was erased.
+    Erased,
 }
 
 /// What the basis check found (`policy::basis::check`).
@@ -409,6 +418,7 @@ pub fn decide<P: PolicyOracle>(facts: &Facts, policy: &P) -> Result<Decision, P:
     match facts.subject {
         SubjectFact::NotFound => return Ok(Decision::refused(RefusalReason::SubjectNotFound)),
         SubjectFact::OwnerUnknown => return Ok(Decision::refused(RefusalReason::OwnerAgencyUnknown)),
+        SubjectFact::Erased => return Ok(Decision::refused(RefusalReason::SubjectErased)),
         SubjectFact::Found => {}
     }
     let covered = match &facts.basis {

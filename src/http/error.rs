@@ -149,6 +149,11 @@ impl From<StoreError> for ApiError {
                 "the request conflicts with the current state",
             ),
             StoreError::NotFound(what) => Self::not_found(&format!("{what}_not_found"), format!("no such {what}")),
+            StoreError::Erased => Self::new(
+                StatusCode::GONE,
+                "subject_erased",
+                "the person's data was erased (APPI deletion or retention expiry): it can no longer be read or written",
+            ),
             other if other.is_unavailable() => {
                 tracing::error!(error = %other, "the database is unavailable");
                 Self::database_unavailable()

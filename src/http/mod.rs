@@ -67,6 +67,7 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                         web::get().to(subjects::subject_by_local_id),
                     )
                     .route("/subjects/{id}/links", web::post().to(subjects::link_subject))
+                    .route("/subjects/{id}/erasure", web::post().to(subjects::erase_subject))
                     .route("/subjects/{id}/records", web::post().to(subjects::create_record))
                     .route("/subjects/{id}/records", web::get().to(subjects::list_records))
                     .route("/subjects/{id}/consents", web::post().to(consents::record_consent))

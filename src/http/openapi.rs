@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         super::subjects::list_agencies,
         super::subjects::create_household,
         super::subjects::create_subject,
+        super::subjects::erase_subject,
         super::subjects::subject_by_local_id,
         super::subjects::link_subject,
         super::subjects::create_record,

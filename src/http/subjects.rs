@@ -98,6 +98,47 @@ pub async fn create_subject(
     Ok(HttpResponse::Created().json(SubjectView::from(created)))
 }
 
+/// Why a person's data is erased, and the officer's note.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EraseSubject {
+    /// `appi-deletion` (the person asked, APPI 消去・利用停止) or `retention-expiry`.
+    pub ground: svc::ErasureGround,
+    /// Why, for the log (e.g. the request's reference number). Not personal data.
+    pub reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Erased {
+    pub subject_id: String,
+    pub ground: svc::ErasureGround,
+    /// The `subject-erased` log entry, written before the data key was destroyed.
+    #[schema(value_type = Object)]
+    pub audit_receipt: crate::audit::Receipt,
+}
+
+/// Erases a person's data from the hub (docs/rules.md#R-G11): logged first (`subject-erased`),
+/// then their data key is destroyed — no record, section or consent evidence about them can be
+/// decrypted again, and every later request about them is refused (`subject_erased`). The log
+/// keeps every entry and still verifies.
+#[utoipa::path(post, path = "/v1/subjects/{id}/erasure", tag = "subjects", request_body = EraseSubject,
+    responses((status = 200, body = Erased), (status = 410, description = "erased already (`subject_erased`)", body = ErrorBody)))]
+pub async fn erase_subject(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+    body: web::Json<EraseSubject>,
+) -> Result<HttpResponse, ApiError> {
+    let subject = SubjectId::parse(&path).map_err(|e| e.at("id"))?;
+    let reason = crate::domain::FreeText::parse("reason", &body.reason)?;
+    let receipt = svc::erase(&state, &who, subject, body.ground, &reason).await?;
+    Ok(HttpResponse::Ok().json(Erased {
+        subject_id: subject.to_string(),
+        ground: body.ground,
+        audit_receipt: receipt,
+    }))
+}
+
 #[utoipa::path(get, path = "/v1/subjects/by-local-id/{local_id}", tag = "subjects",
     responses((status = 200, body = SubjectView), (status = 404, body = ErrorBody)))]
 pub async fn subject_by_local_id(

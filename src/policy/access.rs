@@ -400,6 +400,24 @@ pub fn subject_clerk<'a>(set: &PolicySet, who: &'a Principal) -> Result<SubjectC
     Ok(SubjectClerk { who })
 }
 
+/// Permission to erase a person's data from the hub (`subjects:erase`: APPI deletion or
+/// retention expiry; by default the ward-wide privacy officers).
+#[derive(Debug)]
+pub struct Eraser<'a> {
+    who: &'a Principal,
+}
+
+impl Eraser<'_> {
+    pub fn who(&self) -> &Principal {
+        self.who
+    }
+}
+
+pub fn eraser<'a>(set: &PolicySet, who: &'a Principal) -> Result<Eraser<'a>, AccessError> {
+    permitted(set, who, "subjects:erase")?;
+    Ok(Eraser { who })
+}
+
 /// Permission to write case records owned by the caller's agency (`records:write`).
 #[derive(Debug)]
 pub struct RecordWriter<'a> {

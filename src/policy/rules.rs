@@ -11,8 +11,9 @@ use crate::domain::{AgencyId, BasisKind, Category, Role};
 
 /// Actions the policy speaks about. Disclosure actions are `disclose:<basis>` with a category
 /// as object; management actions take `*` as object.
-pub const MANAGEMENT_ACTIONS: [&str; 22] = [
+pub const MANAGEMENT_ACTIONS: [&str; 23] = [
     "subjects:write",
+    "subjects:erase",
     "records:write",
     "records:read-index",
     "consents:write",

@@ -244,6 +244,11 @@ async fn gather(
         g.subject_row = Some(row);
         return Ok(g);
     }
+    if sealed.erased() {
+        g.facts.subject = SubjectFact::Erased;
+        g.subject_row = Some(row);
+        return Ok(g);
+    }
     g.facts.subject = SubjectFact::Found;
     let question = BasisQuestion {
         subject: req.subject,

@@ -66,6 +66,59 @@ pub async fn create_household(state: &AppState, cap: &SubjectClerk<'_>) -> Resul
         .await?)
 }
 
+/// Why a person's data is erased.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErasureGround {
+    /// The person asked for deletion (APPI 消去・利用停止).
+    AppiDeletion,
+    /// The retention period of their records ended.
+    RetentionExpiry,
+}
+
+impl ErasureGround {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AppiDeletion => "appi-deletion",
+            Self::RetentionExpiry => "retention-expiry",
+        }
+    }
+}
+
+/// Erases a person's data (docs/rules.md#R-G11): the `subject-erased` entry first (the person
+/// named by pseudonym, the ground and the reason), then their data key is destroyed, so nothing
+/// about them can be decrypted again — records, sections, consent evidence. The log keeps
+/// every entry and still verifies; reports still list past disclosures. 404 `subject_not_found`,
+/// 410 `subject_erased` when erased already.
+pub async fn erase(
+    state: &AppState,
+    who: &Principal,
+    subject: SubjectId,
+    ground: ErasureGround,
+    reason: &crate::domain::FreeText,
+) -> Result<crate::audit::Receipt, ApiError> {
+    let cap = access::eraser(&state.policy.current(), who)?;
+    if state.store.subject(subject).await?.is_none() {
+        return Err(ApiError::not_found("subject_not_found", "no subject with that id"));
+    }
+    if state.store.subject_erased(subject).await? {
+        return Err(crate::store::StoreError::Erased.into());
+    }
+    let logged = state
+        .audit
+        .record_event(
+            cap.who(),
+            "subject-erased",
+            state.clock.now(),
+            Some(super::subject_pseudonym(state, subject)),
+            ground.as_str().to_owned(),
+            serde_json::json!({ "ground": ground.as_str(), "reason": reason.as_str() }),
+        )
+        .await?;
+    state.store.erase_subject(subject, &logged).await?;
+    Ok(logged.receipt().clone())
+}
+
 /// Registers a person under the caller's agency's local id, optionally in a household (422
 /// `household_not_found`; 409 when the local id is taken).
 pub async fn create_subject(

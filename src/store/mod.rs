@@ -69,7 +69,14 @@ pub enum StoreError {
     Conflict(&'static str),
     #[error("not found: {0}")]
     NotFound(&'static str),
+    /// The person's data was erased (their data key destroyed): nothing about them can be
+    /// read or written any more.
+    #[error("the subject's data was erased")]
+    Erased,
 }
+
+/// The `kek_id` of an erased subject, whose wrapped data key has been destroyed.
+pub const ERASED_KEK: &str = "erased";
 
 /// How long a request waits for a database connection unless configured
 /// (`database_acquire_timeout_ms`).
@@ -330,10 +337,16 @@ impl Store {
             .fetch_optional(&mut *self.conn().await?)
             .await?;
         let (bytes, kek_id) = row.ok_or(StoreError::NotFound("subject"))?;
+        if kek_id == ERASED_KEK {
+            return Err(StoreError::Erased);
+        }
         self.unwrap_data_key(subject, &WrappedKey { kek_id, bytes })
     }
 
     pub(super) fn unwrap_data_key(&self, subject: SubjectId, wrapped: &WrappedKey) -> Result<DataKey, StoreError> {
+        if wrapped.kek_id == ERASED_KEK {
+            return Err(StoreError::Erased);
+        }
         Ok(self
             .kek
             .unwrap_key(wrapped, Self::subject_context(subject).as_bytes())?)
@@ -341,10 +354,11 @@ impl Store {
 
     /// How many data keys each KEK wraps (`kek_id`, count), by id.
     pub async fn data_keys_by_kek(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT kek_id, COUNT(*) FROM subjects GROUP BY kek_id ORDER BY kek_id")
-                .fetch_all(&mut *self.conn().await?)
-                .await?;
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT kek_id, COUNT(*) FROM subjects WHERE kek_id <> 'erased' GROUP BY kek_id ORDER BY kek_id",
+        )
+        .fetch_all(&mut *self.conn().await?)
+        .await?;
         Ok(rows
             .into_iter()
             .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0)))
@@ -356,7 +370,7 @@ impl Store {
     /// rotation, or a restart half-way, never loses a key): run it until it returns 0.
     pub async fn rewrap_data_keys(&self, limit: u32) -> Result<u64, StoreError> {
         let rows: Vec<(String, Vec<u8>, String)> =
-            sqlx::query_as("SELECT id, wrapped_key, kek_id FROM subjects WHERE kek_id <> $1 ORDER BY id LIMIT $2")
+            sqlx::query_as("SELECT id, wrapped_key, kek_id FROM subjects WHERE kek_id <> $1 AND kek_id <> 'erased' ORDER BY id LIMIT $2")
                 .bind(self.kek.current_id().to_owned())
                 .bind(i64::from(limit))
                 .fetch_all(&mut *self.conn().await?)
@@ -384,6 +398,35 @@ impl Store {
     /// The id of the KEK that wraps new data keys.
     pub fn current_kek_id(&self) -> &str {
         self.kek.current_id()
+    }
+
+    /// Erases a subject (APPI deletion or retention expiry), after the entry `logged` for it:
+    /// destroys their wrapped data key, so every record, section and sealed evidence about them
+    /// can never be decrypted again. `NotFound` if there is no such subject, `Erased` if it was
+    /// erased already. The log keeps its entries (they name the person only by pseudonym).
+    pub async fn erase_subject(&self, subject: SubjectId, _logged: &crate::audit::Logged) -> Result<(), StoreError> {
+        let done =
+            sqlx::query("UPDATE subjects SET wrapped_key = $1, kek_id = 'erased' WHERE id = $2 AND kek_id <> 'erased'")
+                .bind(Vec::<u8>::new())
+                .bind(subject.to_string())
+                .execute(&mut *self.conn().await?)
+                .await?;
+        if done.rows_affected() == 1 {
+            return Ok(());
+        }
+        match self.subject(subject).await? {
+            None => Err(StoreError::NotFound("subject")),
+            Some(_) => Err(StoreError::Erased),
+        }
+    }
+
+    /// Whether the subject's data was erased.
+    pub async fn subject_erased(&self, subject: SubjectId) -> Result<bool, StoreError> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT kek_id FROM subjects WHERE id = $1")
+            .bind(subject.to_string())
+            .fetch_optional(&mut *self.conn().await?)
+            .await?;
+        Ok(row.is_some_and(|(k,)| k == ERASED_KEK))
     }
 
     /// The ids of every KEK the store holds (current first).

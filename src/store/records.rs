@@ -168,6 +168,11 @@ impl std::fmt::Debug for SealedSections {
 }
 
 impl SealedSections {
+    /// The person's data was erased: nothing can be opened.
+    pub fn erased(&self) -> bool {
+        self.wrapped.kek_id == super::ERASED_KEK
+    }
+
     /// Ids and categories, in record order.
     pub fn index(&self) -> impl Iterator<Item = &SectionMeta> {
         self.sections.iter().map(|(m, _)| m)

@@ -22,6 +22,7 @@ mod console_caseworker;
 mod console_policy_admin;
 mod console_support;
 mod disclosures;
+mod erasure;
 mod faults;
 mod helpers;
 mod keys;
