@@ -289,4 +289,39 @@ impl Store {
         }
         Ok(())
     }
+
+    /// Disclosure decisions in `scope` with `from_ms <= at < until_ms`, counted per local day
+    /// (days since the epoch, shifted by `day_offset_ms`), basis, requesting agency and outcome.
+    /// The range is read through the `audit_at` index; no entry bodies are read.
+    pub async fn disclosure_counts(
+        &self,
+        scope: &LogScope,
+        from_ms: i64,
+        until_ms: i64,
+        day_offset_ms: i64,
+    ) -> Result<Vec<(i64, String, String, String, u64)>, StoreError> {
+        let mut params = vec![Param::Int(from_ms), Param::Int(until_ms), Param::Int(day_offset_ms)];
+        let scoped = scope_clause(scope, &mut params)
+            .map(|c| format!(" AND {c}"))
+            .unwrap_or_default();
+        // Only generated placeholders go into the text.
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT (at_ms + $3) / 86400000 AS day, COALESCE(basis, ''), COALESCE(requester_agency, ''), decision, COUNT(*) \
+             FROM audit_entries WHERE kind = 'disclosure' AND at_ms >= $1 AND at_ms < $2{scoped} \
+             GROUP BY (at_ms + $3) / 86400000, COALESCE(basis, ''), COALESCE(requester_agency, ''), decision \
+             ORDER BY 1, 2, 3, 4"
+        ));
+        let mut q = sqlx::query_as::<_, (i64, String, String, String, i64)>(sql);
+        for p in params {
+            q = match p {
+                Param::Text(s) => q.bind(s),
+                Param::Int(i) => q.bind(i),
+            };
+        }
+        let rows = q.fetch_all(&mut *self.conn().await?).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(d, b, a, o, n)| (d, b, a, o, u64::try_from(n).unwrap_or(0)))
+            .collect())
+    }
 }
