@@ -295,6 +295,24 @@ pub async fn search(state: &AppState, officer: &Officer<'_>, q: &SearchQuery) ->
         pseudonym_input(state, "subject_pseudonym", p).await?;
     }
     let found = state.store.search_audit(&officer.scope, &filter).await?;
+    let next_after = (found.len() as u32 == filter.limit)
+        .then(|| found.last().map(|e| e.index))
+        .flatten();
+    let entries = entry_views(state, found).await?;
+    log_read(
+        state,
+        officer,
+        "search",
+        logged,
+        filter.subject_pseudonym.clone(),
+        entries.len() as u64,
+    )
+    .await?;
+    Ok(SearchView { entries, next_after })
+}
+
+/// Entries as officers see them: reporter details sealed, people's ids where the hub knows them.
+async fn entry_views(state: &AppState, found: Vec<crate::store::FoundEntry>) -> Result<Vec<EntryView>, ApiError> {
     let pseudonyms: Vec<String> = found
         .iter()
         .flat_map(|e| [e.subject_pseudonym.clone(), e.household_pseudonym.clone()])
@@ -302,10 +320,7 @@ pub async fn search(state: &AppState, officer: &Officer<'_>, q: &SearchQuery) ->
         .collect();
     let people = resolve(state, &pseudonyms).await?;
     let id_of = |p: &Option<String>| p.as_ref().and_then(|p| people.get(p)).map(|(_, id)| id.clone());
-    let next_after = (found.len() as u32 == filter.limit)
-        .then(|| found.last().map(|e| e.index))
-        .flatten();
-    let entries: Vec<EntryView> = found
+    Ok(found
         .into_iter()
         .map(|e| {
             let mut entry = serde_json::from_slice(&e.entry).unwrap_or(serde_json::Value::Null);
@@ -319,17 +334,22 @@ pub async fn search(state: &AppState, officer: &Officer<'_>, q: &SearchQuery) ->
                 sealed,
             }
         })
-        .collect();
-    log_read(
-        state,
-        officer,
-        "search",
-        logged,
-        filter.subject_pseudonym.clone(),
-        entries.len() as u64,
-    )
-    .await?;
-    Ok(SearchView { entries, next_after })
+        .collect())
+}
+
+/// One entry of the officer's scope, as the search shows it (the console's entry page). The
+/// read is logged first (`log-read`, action `entry`, the index in the query); an entry that does
+/// not exist or lies outside the scope is 404 `entry_not_found` alike. One indexed read, however
+/// sparse the scope.
+pub async fn entry(state: &AppState, officer: &Officer<'_>, index: u64) -> Result<EntryView, ApiError> {
+    let found = state.store.audit_entry(&officer.scope, index).await?;
+    let query = BTreeMap::from([("index".to_owned(), index.to_string())]);
+    let subject = found.as_ref().and_then(|e| e.subject_pseudonym.clone());
+    log_read(state, officer, "entry", query, subject, u64::from(found.is_some())).await?;
+    entry_views(state, found.into_iter().collect())
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::not_found("entry_not_found", "no log entry with that index in your scope"))
 }
 
 /// How a subject report is delivered (it is part of the logged query).

@@ -160,12 +160,15 @@ async fn an_entry_shows_its_proof_verified_against_a_signed_checkpoint_and_the_r
             "the proof file is offered"
         );
         assert!(page.body.contains("employment support"));
-        // The entry was read through the logged search.
+        // Reading the entry is logged (with its index, not the person).
         let read = app.last_entry().await;
-        assert_eq!(
-            (read["action"].as_str(), read["query"]["limit"].as_str()),
-            (Some("search"), Some("1"))
-        );
+        assert_eq!(read["action"], "entry");
+        assert_eq!(read["query"]["index"], allowed.to_string());
+        // An entry outside the officer's scope is not found, and that read is logged too.
+        let ward_read = app.audit_size().await - 1;
+        let mut rsc = officer_browser(&app, RSC, "po-ogawa").await;
+        assert_eq!(rsc.get(&format!("/console/log/entries/{ward_read}")).await.status, 404);
+        assert_eq!(app.last_entry().await["results"], 0);
         // Out of the log: not found.
         assert_eq!(b.get("/console/log/entries/999999").await.status, 404);
         assert_eq!(b.get("/console/log/entries/abc").await.status, 404);

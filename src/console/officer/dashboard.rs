@@ -88,22 +88,23 @@ fn px(v: f64) -> String {
     format!("{v:.1}")
 }
 
-/// The smallest of 1, 2, 5 × 10^k not below `max` (at least 4, so that quarters are whole).
-fn nice_ceiling(max: u64) -> u64 {
-    let mut step = 1u64;
+/// A grid step for values up to `max`: the smallest of 1, 2, 5 × 10^k with four steps reaching it.
+fn grid_step(max: u64) -> u64 {
+    let mut scale = 1u64;
     loop {
         for m in [1u64, 2, 5] {
-            let v = m.saturating_mul(step);
-            if v >= max.max(4) {
-                return v;
+            let step = m.saturating_mul(scale);
+            if step.saturating_mul(4) >= max {
+                return step;
             }
         }
-        step = step.saturating_mul(10);
+        scale = scale.saturating_mul(10);
     }
 }
 
 fn chart(t: &Tr, days: &[Tally]) -> Chart {
-    let top = nice_ceiling(days.iter().map(Tally::total).max().unwrap_or(0));
+    let step = grid_step(days.iter().map(Tally::total).max().unwrap_or(0));
+    let top = step * 4;
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let bottom = TOP + plot_h;
@@ -133,7 +134,7 @@ fn chart(t: &Tr, days: &[Tally]) -> Chart {
                         ("refused", &d.refused.to_string()),
                     ],
                 ),
-                label: (i % every == 0).then(|| {
+                label: ((n - 1 - i) % every == 0).then(|| {
                     (
                         px(x + slot * 0.35),
                         d.label.get(5..).unwrap_or(&d.label).replace('-', "/"),
@@ -144,7 +145,7 @@ fn chart(t: &Tr, days: &[Tally]) -> Chart {
         .collect();
     let ticks = (0..=4u64)
         .map(|q| {
-            let v = top * q / 4;
+            let v = step * q;
             Tick {
                 y: px(bottom - v as f64 * scale),
                 label: v.to_string(),
@@ -312,4 +313,46 @@ pub async fn page(
             ],
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_grid_has_four_even_steps_that_reach_the_highest_bar() {
+        for (max, step) in [
+            (0, 1),
+            (1, 1),
+            (4, 1),
+            (5, 2),
+            (8, 2),
+            (9, 5),
+            (20, 5),
+            (21, 10),
+            (399, 100),
+        ] {
+            assert_eq!(grid_step(max), step, "{max}");
+        }
+    }
+
+    #[test]
+    fn the_chart_labels_the_last_day_and_draws_nothing_for_an_empty_period() {
+        let t = Tr::new(crate::console::i18n::Locale::Ja);
+        let days: Vec<Tally> = (1..=14)
+            .map(|d| Tally {
+                label: format!("2026-12-{d:02}"),
+                allowed: 0,
+                refused: 0,
+            })
+            .collect();
+        let c = chart(&t, &days);
+        assert_eq!(c.bars.len(), 14);
+        assert_eq!(
+            c.bars.last().and_then(|b| b.label.as_ref()).map(|l| l.1.as_str()),
+            Some("12/14")
+        );
+        assert!(c.bars.iter().all(|b| b.allowed_h == "0.0" && b.refused_h == "0.0"));
+        assert_eq!(c.ticks.len(), 5);
+    }
 }

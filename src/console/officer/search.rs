@@ -361,10 +361,10 @@ struct EntryPage {
     proof: Proof,
 }
 
-/// `GET /console/log/entries/{index}`: one entry in the officer's scope (read through the same
-/// logged search as the API: the entry after `index - 1`, one of it) and its inclusion proof,
-/// computed and checked against a signed checkpoint by the same service as
-/// `GET /v1/audit/proofs/inclusion`. An entry outside the scope is "not found".
+/// `GET /console/log/entries/{index}`: one entry in the officer's scope (a logged read, sealed
+/// as the search seals) and its inclusion proof, computed and checked against a signed
+/// checkpoint by the same service as `GET /v1/audit/proofs/inclusion`. An entry outside the
+/// scope is "not found".
 pub async fn entry(
     state: web::Data<AppState>,
     user: ConsoleUser,
@@ -374,17 +374,7 @@ pub async fn entry(
     let officer = svc::officer(&state, &user.principal)?;
     let t = user.tr;
     let index: u64 = path.parse().map_err(|_| ConsoleError::not_found())?;
-    let q = SearchQuery {
-        after: index.checked_sub(1),
-        limit: Some(1),
-        ..SearchQuery::default()
-    };
-    let view = svc::search(&state, &officer, &q).await?;
-    let found = view
-        .entries
-        .into_iter()
-        .find(|e| e.index == index)
-        .ok_or_else(|| ConsoleError::coded(StatusCode::NOT_FOUND, "entry_not_found"))?;
+    let found = svc::entry(&state, &officer, index).await?;
     let proof = match log::inclusion(&state, &user.principal, index, None).await {
         Ok(p) => match log::checkpoint(&state, &user.principal, Some(p.tree_size)).await {
             Ok(cp) => Proof::Verified {
