@@ -134,7 +134,7 @@ fn chart(t: &Tr, days: &[Tally]) -> Chart {
                         ("refused", &d.refused.to_string()),
                     ],
                 ),
-                label: ((n - 1 - i) % every == 0).then(|| {
+                label: (n - 1 - i).is_multiple_of(every).then(|| {
                     (
                         px(x + slot * 0.35),
                         d.label.get(5..).unwrap_or(&d.label).replace('-', "/"),
