@@ -94,7 +94,13 @@ fn scope_clause(scope: &LogScope, params: &mut Vec<Param>) -> Option<String> {
         marks.push(format!("${}", params.len()));
     }
     let list = marks.join(", ");
-    Some(format!("(requester_agency IN ({list}) OR owner_agency IN ({list}))"))
+    // Written over COALESCE so that no index on these columns drives the query: a scope is a
+    // broad filter (an organ's share of the log), applied while the query walks the log in index
+    // order and stops at the page's limit. Indexed on their own, SQLite would OR the two agency
+    // indexes and sort the organ's whole share of the log for every page.
+    Some(format!(
+        "(COALESCE(requester_agency, '') IN ({list}) OR COALESCE(owner_agency, '') IN ({list}))"
+    ))
 }
 
 fn bind_all<'q>(
@@ -125,9 +131,11 @@ impl Store {
         };
         text("subject_pseudonym = ?", &f.subject_pseudonym, &mut params);
         text("household_pseudonym = ?", &f.household_pseudonym, &mut params);
+        // Like the scope, an agency is a broad filter: it must not make the query sort the
+        // agency's whole share of the log (see `scope_clause`).
         text(
             &format!(
-                "((requester_agency = ? AND NOT {REQUESTER_SEALED}) OR (owner_agency = ? AND NOT {OWNER_SEALED}))"
+                "((COALESCE(requester_agency, '') = ? AND NOT {REQUESTER_SEALED}) OR (COALESCE(owner_agency, '') = ? AND NOT {OWNER_SEALED}))"
             ),
             &f.agency,
             &mut params,
