@@ -73,6 +73,7 @@ test('a privacy officer searches, checks a proof, opens a report, reviews a gran
   await assert.doesNotReject(page.getByText('検証済み', { exact: true }).waitFor());
   await assert.doesNotReject(page.getByText(/署名付きチェックポイント（記録件数 \d+、署名者 tsunagi\.local）/).waitFor());
   await h.checkPage(page);
+  await h.shot(page, 'off-entry');
 
   // The person's report (print and CSV).
   await page.getByRole('link', { name: subject }).first().click();
@@ -80,6 +81,7 @@ test('a privacy officer searches, checks a proof, opens a report, reviews a gran
   await assert.doesNotReject(page.getByText('提供 1件・拒否 1件').waitFor());
   await assert.doesNotReject(page.getByRole('link', { name: /CSVでダウンロード/ }).waitFor());
   await h.checkPage(page);
+  await h.shot(page, 'off-report');
   await page.emulateMedia({ media: 'print' });
   assert.equal(await page.locator('nav.nav').isVisible(), false, 'the navigation is not printed');
   await page.emulateMedia({ media: 'screen' });
@@ -91,6 +93,7 @@ test('a privacy officer searches, checks a proof, opens a report, reviews a gran
   await page.getByRole('link', { name: '事後確認へ' }).first().click();
   await assert.doesNotReject(page.getByText('neighbours report a fall').waitFor());
   await h.checkPage(page);
+  await h.shot(page, 'off-grants');
   const card = page.locator('section.off-grant', { hasText: grant });
   await card.getByLabel('正当だった').check();
   await card.getByLabel('確認の内容').fill('救急搬送を消防に確認した。');
