@@ -453,6 +453,17 @@ async fn the_health_page_and_the_dashboard_show_the_log_and_its_figures_without_
         // Filtered by basis: nothing under a support meeting.
         let page = b.get("/console/log/dashboard?days=30&basis=support-meeting").await;
         assert!(page.body.contains("提供 0件・拒否 0件"));
+
+        // English, by the switch.
+        let page = b
+            .post("/console/lang", &[("lang", "en"), ("back", "/console/log/dashboard")])
+            .await;
+        let page = b.follow(page).await;
+        assert!(page.body.contains("<html lang=\"en\">"));
+        assert!(page.body.contains("Disclosures and refusals per day"), "{}", page.body);
+        assert!(page.body.contains("1 disclosed, 1 refused"));
+        let page = b.get("/console/log?outcome=refused").await;
+        assert!(page.body.contains("Search the log") && page.body.contains("Refused"));
         app.stop().await;
     }
 }
