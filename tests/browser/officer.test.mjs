@@ -113,6 +113,16 @@ test('a privacy officer searches, checks a proof, opens a report, reviews a gran
   await page.getByRole('link', { name: '記録の健全性' }).click();
   await assert.doesNotReject(page.getByText('記録と署名付きチェックポイントは一致しています。').waitFor());
   await h.checkPage(page);
+
+  // Bad input is said by the form; an unknown pseudonym is said on the lookup page.
+  let res = await page.goto(h.url('/console/log?until=someday'));
+  assert.equal(res.status(), 422);
+  await assert.doesNotReject(page.getByRole('alert').getByText('invalid_time', { exact: false }).waitFor());
+  await h.checkPage(page);
+  await page.getByLabel('仮名', { exact: true }).fill('no-such-pseudonym');
+  await page.getByRole('button', { name: '本人を確認する' }).click();
+  await assert.doesNotReject(page.getByText('その仮名の方は、担当範囲の記録には出てきません。').waitFor());
+  await h.checkPage(page);
 });
 
 test('a caseworker who opens the log search gets the refusal page', async () => {
