@@ -90,7 +90,9 @@ async fn an_officer_searches_pages_and_sees_people_by_id_and_every_search_is_log
         let small = b
             .get(&format!("/console/log?subject={}&kind=disclosure&limit=1", st.subject))
             .await;
-        // limit=1 is not a choice of the form, but the API's range is 1-500: kept as given.
+        // limit=1 is not a choice of the form, but the API's range is 1-500: kept as given, and
+        // shown as the size in force.
+        assert!(small.body.contains("<option value=\"1\" selected>1</option>"));
         assert!(small.body.contains(&entry_link(allowed)) && !small.body.contains(&entry_link(refused)));
         let next = format!(
             "/console/log?subject={}&#38;kind=disclosure&#38;limit=1&#38;after={allowed}",

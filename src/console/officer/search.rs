@@ -122,11 +122,21 @@ fn choices(t: &Tr, current: &Option<String>, options: Vec<(String, String)>) -> 
         label: t.get("off-any"),
         selected: current.is_empty(),
     }];
+    // A value the URL carries that the list lacks stays visible (and selected): the form never
+    // shows "any" for a filter that is in force.
+    let listed = current.is_empty() || options.iter().any(|(value, _)| *value == current);
     v.extend(options.into_iter().map(|(value, label)| Choice {
         selected: value == current,
         value,
         label,
     }));
+    if !listed {
+        v.push(Choice {
+            label: current.clone(),
+            value: current,
+            selected: true,
+        });
+    }
     v
 }
 
