@@ -169,10 +169,19 @@ impl Store {
         if f.from_ms.is_some() || f.until_ms.is_some() {
             let period: Vec<String> = clauses.iter().filter(|c| c.starts_with("at_ms ")).cloned().collect();
             let period = period.join(" AND ");
-            clauses.push(format!(
-                "idx >= (SELECT MIN(idx) FROM audit_entries WHERE {period}) \
-                 AND idx <= (SELECT MAX(idx) FROM audit_entries WHERE {period})"
-            ));
+            // Only the bounds the period has: each is a scan of the period's stretch of the time
+            // index. (`idx + 0`: a bare MIN(idx) would be answered by walking the whole log in
+            // index order until the first entry of the period.)
+            if f.from_ms.is_some() {
+                clauses.push(format!(
+                    "idx >= (SELECT MIN(idx + 0) FROM audit_entries WHERE {period})"
+                ));
+            }
+            if f.until_ms.is_some() {
+                clauses.push(format!(
+                    "idx <= (SELECT MAX(idx + 0) FROM audit_entries WHERE {period})"
+                ));
+            }
         }
         params.push(Param::Int(i64::from(f.limit)));
         let limit = format!("${}", params.len());

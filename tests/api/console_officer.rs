@@ -116,6 +116,9 @@ async fn an_officer_searches_pages_and_sees_people_by_id_and_every_search_is_log
         assert!(page.body.contains(&entry_link(refused)) && !page.body.contains(&entry_link(allowed)));
         let q = &app.last_entry().await["query"];
         assert_eq!(q["outcome"], "refused");
+        // `decision`, the log's own word, is the same filter.
+        let page = b.get("/console/log?decision=refused&agency=jobota").await;
+        assert!(page.body.contains(&entry_link(refused)) && !page.body.contains(&entry_link(allowed)));
         assert_eq!(q["from"], format!("{today}T00:00:00+09:00"));
 
         // Bad input: a clear message by the form, 422, nothing logged.

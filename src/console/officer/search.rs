@@ -31,6 +31,8 @@ pub struct SearchForm {
     user: Option<String>,
     basis: Option<String>,
     session: Option<String>,
+    /// `allowed` or `refused` (also accepted as `decision`, the log's own word for it).
+    #[serde(alias = "decision")]
     outcome: Option<String>,
     kind: Option<String>,
     from: Option<String>,
