@@ -195,3 +195,6 @@ code-entry_not_found = The log has no entry with that index.
 code-log_inconsistent = The log does not match its signed checkpoints, so no proof can be given. Privacy officers have been alerted.
 code-invalid_sections = Fill in at least one category.
 code-household_not_found = No such household.
+code-pseudonym_unknown = Nobody with that pseudonym appears in the entries of your scope.
+code-checkpoint_not_found = There is no signed checkpoint of that size.
+code-grant_already_reviewed = This emergency grant has been reviewed already.

@@ -195,3 +195,6 @@ code-entry_not_found = その番号の記録はログにありません。
 code-log_inconsistent = ログと署名済みチェックポイントが一致しないため、証明を出せません。個人情報保護担当に通知されています。
 code-invalid_sections = 少なくとも一つの区分に記入してください。
 code-household_not_found = 指定した世帯が見つかりません。
+code-pseudonym_unknown = その仮名の方は、担当範囲の記録には出てきません。
+code-checkpoint_not_found = その大きさの署名付きチェックポイントはありません。
+code-grant_already_reviewed = この緊急提供は、すでに事後確認が記録されています。

@@ -80,6 +80,11 @@ impl Alerts {
         Self { store, clock, config }
     }
 
+    /// Where local days begin, as an offset from UTC in milliseconds (`day_offset_minutes`).
+    pub fn day_offset_ms(&self) -> i64 {
+        i64::from(self.config.day_offset_minutes) * 60_000
+    }
+
     fn day_of(&self, ms: i64) -> Day {
         let offset = i64::from(self.config.day_offset_minutes) * 60_000;
         let day_no = (ms + offset).div_euclid(DAY_MS);

@@ -108,7 +108,8 @@ pub struct LogReadEvent {
     pub organ: String,
     /// SHA-256 fingerprint of the client certificate the request came over.
     pub client_cert: String,
-    /// `search`, `subject-report` or `pseudonym-lookup`.
+    /// `search`, `entry` (one entry, console), `subject-report`, `pseudonym-lookup` or `activity`
+    /// (disclosure counts, console dashboard).
     pub action: String,
     /// The reader's log scope: `ward-wide` or `organ:<id>` (see `policy::access::log_scope`).
     pub scope: String,

@@ -295,6 +295,24 @@ pub async fn search(state: &AppState, officer: &Officer<'_>, q: &SearchQuery) ->
         pseudonym_input(state, "subject_pseudonym", p).await?;
     }
     let found = state.store.search_audit(&officer.scope, &filter).await?;
+    let next_after = (found.len() as u32 == filter.limit)
+        .then(|| found.last().map(|e| e.index))
+        .flatten();
+    let entries = entry_views(state, found).await?;
+    log_read(
+        state,
+        officer,
+        "search",
+        logged,
+        filter.subject_pseudonym.clone(),
+        entries.len() as u64,
+    )
+    .await?;
+    Ok(SearchView { entries, next_after })
+}
+
+/// Entries as officers see them: reporter details sealed, people's ids where the hub knows them.
+async fn entry_views(state: &AppState, found: Vec<crate::store::FoundEntry>) -> Result<Vec<EntryView>, ApiError> {
     let pseudonyms: Vec<String> = found
         .iter()
         .flat_map(|e| [e.subject_pseudonym.clone(), e.household_pseudonym.clone()])
@@ -302,10 +320,7 @@ pub async fn search(state: &AppState, officer: &Officer<'_>, q: &SearchQuery) ->
         .collect();
     let people = resolve(state, &pseudonyms).await?;
     let id_of = |p: &Option<String>| p.as_ref().and_then(|p| people.get(p)).map(|(_, id)| id.clone());
-    let next_after = (found.len() as u32 == filter.limit)
-        .then(|| found.last().map(|e| e.index))
-        .flatten();
-    let entries: Vec<EntryView> = found
+    Ok(found
         .into_iter()
         .map(|e| {
             let mut entry = serde_json::from_slice(&e.entry).unwrap_or(serde_json::Value::Null);
@@ -319,17 +334,22 @@ pub async fn search(state: &AppState, officer: &Officer<'_>, q: &SearchQuery) ->
                 sealed,
             }
         })
-        .collect();
-    log_read(
-        state,
-        officer,
-        "search",
-        logged,
-        filter.subject_pseudonym.clone(),
-        entries.len() as u64,
-    )
-    .await?;
-    Ok(SearchView { entries, next_after })
+        .collect())
+}
+
+/// One entry of the officer's scope, as the search shows it (the console's entry page). The
+/// read is logged first (`log-read`, action `entry`, the index in the query); an entry that does
+/// not exist or lies outside the scope is 404 `entry_not_found` alike. One indexed read, however
+/// sparse the scope.
+pub async fn entry(state: &AppState, officer: &Officer<'_>, index: u64) -> Result<EntryView, ApiError> {
+    let found = state.store.audit_entry(&officer.scope, index).await?;
+    let query = BTreeMap::from([("index".to_owned(), index.to_string())]);
+    let subject = found.as_ref().and_then(|e| e.subject_pseudonym.clone());
+    log_read(state, officer, "entry", query, subject, u64::from(found.is_some())).await?;
+    entry_views(state, found.into_iter().collect())
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::not_found("entry_not_found", "no log entry with that index in your scope"))
 }
 
 /// How a subject report is delivered (it is part of the logged query).
@@ -356,25 +376,26 @@ impl ReportFormat {
     }
 }
 
-/// A subject's disclosure report (docs/rules.md#R-G7): every disclosure decision about the person
-/// in the officer's scope, third-party details and sealed reporter details withheld, each line
-/// with its inclusion proof against one signed checkpoint that also holds this read.
-pub async fn subject_report(
-    state: &AppState,
-    officer: &Officer<'_>,
-    subject: SubjectId,
-    format: ReportFormat,
-) -> Result<SubjectReport, ApiError> {
+async fn known_subject(state: &AppState, subject: SubjectId) -> Result<(), ApiError> {
     if state.store.subject(subject).await?.is_none() {
         return Err(ApiError::not_found("subject_not_found", "no subject with that id"));
     }
-    // Proofs are not served from a log known to be altered.
-    state.checkpoints.ensure_consistent().await?;
+    Ok(())
+}
+
+/// The subject's disclosure entries in the officer's scope, after the read is logged
+/// (`subject-report`, with `format` in the logged query). Returns them and the read's receipt.
+async fn report_entries(
+    state: &AppState,
+    officer: &Officer<'_>,
+    subject: SubjectId,
+    format: &str,
+) -> Result<(Vec<crate::store::FoundEntry>, Receipt), ApiError> {
     let pseudonym = state.pseudonyms.pseudonym("subject", &subject.to_string());
     let found = state.store.disclosures_about(&officer.scope, &pseudonym).await?;
     let query = BTreeMap::from([
         ("subject".to_owned(), pseudonym.clone()),
-        ("format".to_owned(), format.as_str().to_owned()),
+        ("format".to_owned(), format.to_owned()),
     ]);
     let receipt = log_read(
         state,
@@ -385,6 +406,49 @@ pub async fn subject_report(
         found.len() as u64,
     )
     .await?;
+    Ok((found, receipt))
+}
+
+/// A subject's report as a page shows it (the console): the lines of [`subject_report`].
+#[derive(Debug, Serialize)]
+pub struct ReportSummary {
+    pub subject_id: String,
+    pub generated_at: String,
+    /// As in [`SubjectReport`], with `inclusion_proof` empty.
+    pub lines: Vec<report::ReportLine>,
+}
+
+/// The same report as [`subject_report`] — the same lines, scope, withholding and sealing, and
+/// the same logged read (`format`: `html`) — without an inclusion proof per line: a page for a
+/// person with thousands of lines must not compute thousands of proofs. Each line's proof is
+/// had on demand ([`crate::services::log::inclusion`]); the JSON and CSV report carry them all.
+pub async fn subject_report_summary(
+    state: &AppState,
+    officer: &Officer<'_>,
+    subject: SubjectId,
+) -> Result<ReportSummary, ApiError> {
+    known_subject(state, subject).await?;
+    let (found, _) = report_entries(state, officer, subject, "html").await?;
+    Ok(ReportSummary {
+        subject_id: subject.to_string(),
+        generated_at: rfc3339(state.clock.now()),
+        lines: found.iter().filter_map(|e| report::line(e, &[])).collect(),
+    })
+}
+
+/// A subject's disclosure report (docs/rules.md#R-G7): every disclosure decision about the person
+/// in the officer's scope, third-party details and sealed reporter details withheld, each line
+/// with its inclusion proof against one signed checkpoint that also holds this read.
+pub async fn subject_report(
+    state: &AppState,
+    officer: &Officer<'_>,
+    subject: SubjectId,
+    format: ReportFormat,
+) -> Result<SubjectReport, ApiError> {
+    known_subject(state, subject).await?;
+    // Proofs are not served from a log known to be altered.
+    state.checkpoints.ensure_consistent().await?;
+    let (found, receipt) = report_entries(state, officer, subject, format.as_str()).await?;
     // One checkpoint for every line: one that also holds this read.
     let cp = state.checkpoints.covering(receipt.index).await?.ok_or_else(|| {
         ApiError::new(
@@ -482,4 +546,55 @@ pub async fn alerts(
     }
     let alerts = state.store.alerts(&officer.scope, since, limit).await?;
     Ok(AlertsView { alerts })
+}
+
+/// Disclosure decisions of one local day, basis, requesting agency and outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActivityCount {
+    /// The local day (`audit.alerts.day_offset_minutes`, Japan by default), `YYYY-MM-DD`.
+    pub day: String,
+    pub basis: String,
+    /// The requesting (receiving) agency.
+    pub agency: String,
+    /// `allowed` or `refused`.
+    pub decision: String,
+    pub count: u64,
+}
+
+/// Disclosure decisions in the officer's scope per local day, basis, requesting agency and
+/// outcome, for `from <= at < until` (at most 92 days). Counts only, no entries; the read is
+/// logged all the same (`log-read`, action `activity`).
+pub async fn activity(
+    state: &AppState,
+    officer: &Officer<'_>,
+    from: OffsetDateTime,
+    until: OffsetDateTime,
+) -> Result<Vec<ActivityCount>, ApiError> {
+    if until <= from || until - from > time::Duration::days(92) {
+        return Err(ValidationError::new("until", "invalid_value", "the period is 1 to 92 days").into());
+    }
+    let rows = state
+        .store
+        .disclosure_counts(
+            &officer.scope,
+            crate::store::to_ms(from),
+            crate::store::to_ms(until),
+            state.alerts.day_offset_ms(),
+        )
+        .await?;
+    let query = BTreeMap::from([("from".to_owned(), rfc3339(from)), ("until".to_owned(), rfc3339(until))]);
+    let total = rows.iter().map(|r| r.4).sum();
+    log_read(state, officer, "activity", query, None, total).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(day, basis, agency, decision, count)| ActivityCount {
+            day: OffsetDateTime::from_unix_timestamp(day.saturating_mul(86_400))
+                .map(|d| d.date().to_string())
+                .unwrap_or_default(),
+            basis,
+            agency,
+            decision,
+            count,
+        })
+        .collect())
 }

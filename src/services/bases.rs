@@ -176,10 +176,17 @@ pub async fn create_grant(state: &AppState, who: &Principal, req: GrantRequest) 
     state.store.emergency_grant(id, None).await?.ok_or_else(grant_not_found)
 }
 
-/// Grants awaiting review with their grounds: each grant's grounds are opened only after an
-/// `emergency-grounds-read` entry.
+/// The caller's log scope, if they may review emergency grants (`emergency:review`, and a
+/// privacy officer): 403 otherwise.
+fn reviewer_scope(state: &AppState, who: &Principal) -> Result<crate::policy::access::LogScope, ApiError> {
+    crate::policy::access::permitted(&state.policy.current(), who, "emergency:review")?;
+    super::officer_scope(state, who)
+}
+
+/// Grants awaiting review with their grounds (`emergency:review`): each grant's grounds are
+/// opened only after an `emergency-grounds-read` entry.
 pub async fn unreviewed_with_grounds(state: &AppState, who: &Principal) -> Result<Vec<EmergencyGrant>, ApiError> {
-    let scope = super::officer_scope(state, who)?;
+    let scope = reviewer_scope(state, who)?;
     let grants = state.store.unreviewed_grants().await?;
     let opened = grants.iter().filter(|g| in_scope(&scope, g)).map(|g| async move {
         let logged = log_event(
@@ -214,6 +221,19 @@ pub enum ReviewOutcome {
 }
 
 impl ReviewOutcome {
+    /// `justified` or `not-justified` (422 `invalid_value` on field `outcome` otherwise).
+    pub fn parse(s: &str) -> Result<Self, crate::domain::ValidationError> {
+        match s {
+            "justified" => Ok(ReviewOutcome::Justified),
+            "not-justified" => Ok(ReviewOutcome::NotJustified),
+            _ => Err(crate::domain::ValidationError::new(
+                "outcome",
+                "invalid_value",
+                "justified or not-justified",
+            )),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ReviewOutcome::Justified => "justified",
@@ -222,8 +242,8 @@ impl ReviewOutcome {
     }
 }
 
-/// Records a privacy officer's review: logged, then stored. `not-justified` ends the grant at
-/// the review: a disclosure under it afterwards is refused (`grant_revoked`).
+/// Records a privacy officer's review (`emergency:review`): logged, then stored. `not-justified`
+/// ends the grant at the review: a disclosure under it afterwards is refused (`grant_revoked`).
 pub async fn review_grant(
     state: &AppState,
     who: &Principal,
@@ -231,7 +251,7 @@ pub async fn review_grant(
     outcome: ReviewOutcome,
     note: &str,
 ) -> Result<EmergencyGrant, ApiError> {
-    let scope = super::officer_scope(state, who)?;
+    let scope = reviewer_scope(state, who)?;
     let grant = state
         .store
         .emergency_grant(id, None)

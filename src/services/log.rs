@@ -185,3 +185,23 @@ pub async fn consistency(
         proof_file: file.to_text(),
     })
 }
+
+/// The log's state for its privacy officers: how many entries it holds, the latest signed
+/// checkpoint (the checkpointer verifies the whole stretch since the previous one before it signs
+/// one, so its time is the last successful verification), and the inconsistency latch, if set.
+#[derive(Debug)]
+pub struct LogHealth {
+    pub size: u64,
+    pub latest: Option<StoredCheckpoint>,
+    pub inconsistency: Option<crate::store::LogInconsistency>,
+}
+
+/// The log's health (privacy officers: 403 otherwise).
+pub async fn health(state: &AppState, who: &Principal) -> Result<LogHealth, ApiError> {
+    super::officer_scope(state, who)?;
+    Ok(LogHealth {
+        size: state.store.audit_end().await?,
+        latest: state.store.latest_checkpoint().await?,
+        inconsistency: state.store.log_inconsistency().await?,
+    })
+}
