@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use super::error::{ApiError, ErrorBody};
 use super::extract::registered_agency;
 use crate::domain::{
-    AgendaItemId, BasisKind, HouseholdId, SubjectId, UserId, ValidationError, parse_rfc3339,
+    AgendaItemId, BasisKind, SubjectId, UserId, parse_rfc3339,
 };
 use crate::policy::access;
 use crate::principal::Principal;
@@ -236,21 +236,12 @@ pub async fn add_agenda_item(
     b: web::Json<AgendaInput>,
 ) -> Result<HttpResponse, ApiError> {
     let sec = svc::session_secretariat(&state, &who, &path).await?;
-    let subject = b.subject_id.as_deref().map(SubjectId::parse).transpose()?;
-    let household = b.household_id.as_deref().map(HouseholdId::parse).transpose()?;
-    let target = match (subject, household) {
-        (Some(s), None) => AgendaTarget::Subject(s),
-        (None, Some(h)) => AgendaTarget::Household(h),
-        _ => {
-            return Err(ValidationError::new(
-                "subject_id",
-                "one_of_required",
-                "name exactly one of subject_id or household_id",
-            )
-            .into());
-        }
-    };
+    let target = svc::agenda_target(b.subject_id.as_deref(), b.household_id.as_deref())?;
     let id = svc::add_agenda_item(&state, &sec, target).await?;
+    let (subject, household) = match target {
+        AgendaTarget::Subject(s) => (Some(s), None),
+        AgendaTarget::Household(h) => (None, Some(h)),
+    };
     Ok(HttpResponse::Created().json(serde_json::json!({"id": id, "subject_id": subject, "household_id": household})))
 }
 

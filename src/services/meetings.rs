@@ -600,6 +600,25 @@ pub enum AgendaTarget {
     Household(HouseholdId),
 }
 
+/// One agenda item as a request names it: exactly one of a subject id or a household id
+/// (`one_of_required`).
+pub fn agenda_target(
+    subject: Option<&str>,
+    household: Option<&str>,
+) -> std::result::Result<AgendaTarget, ValidationError> {
+    let subject = subject.map(SubjectId::parse).transpose()?;
+    let household = household.map(HouseholdId::parse).transpose()?;
+    match (subject, household) {
+        (Some(s), None) => Ok(AgendaTarget::Subject(s)),
+        (None, Some(h)) => Ok(AgendaTarget::Household(h)),
+        _ => Err(ValidationError::new(
+            "subject_id",
+            "one_of_required",
+            "name exactly one of subject_id or household_id",
+        )),
+    }
+}
+
 pub async fn add_agenda_item(
     state: &AppState,
     sec: &SessionSecretariat<'_>,
@@ -865,6 +884,11 @@ pub async fn read_session(state: &AppState, cap: &SessionReader<'_>) -> Result<s
         "roster": state.store.roster(session.id, state.clock.now()).await?,
         "agenda": state.store.agenda(session.id).await?,
     }))
+}
+
+/// The session's agenda (removed items included, marked), for a reader of the session.
+pub async fn session_agenda(state: &AppState, cap: &SessionReader<'_>) -> Result<Vec<AgendaItem>> {
+    Ok(state.store.agenda(cap.session().id).await?)
 }
 
 /// The body as the session record names it.
