@@ -12,9 +12,7 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::registered_agency;
-use crate::domain::{
-    AgendaItemId, BasisKind, SubjectId, UserId, parse_rfc3339,
-};
+use crate::domain::{AgendaItemId, BasisKind, SubjectId, UserId, parse_rfc3339};
 use crate::policy::access;
 use crate::principal::Principal;
 use crate::services::meetings::{self as svc, AgendaTarget, BodyRequest, MeetingError};
@@ -39,7 +37,6 @@ impl From<MeetingError> for ApiError {
         }
     }
 }
-
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -396,7 +393,10 @@ pub async fn session_record(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let cap = svc::session_reader(&state, &who, &path).await?;
-    Ok(HttpResponse::Ok().json(svc::session_record(&state, &cap).await?))
+    let record = svc::session_record(&state, &cap).await?;
+    // As a JSON value: every object's keys sorted, as this answer has always been.
+    let record = serde_json::to_value(record).map_err(|e| ApiError::internal(&e))?;
+    Ok(HttpResponse::Ok().json(record))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -178,7 +178,11 @@ pub fn attendance(raw: Option<&str>) -> std::result::Result<&'static str, Valida
     match raw.unwrap_or("member") {
         "member" => Ok("member"),
         "attendee" => Ok("attendee"),
-        _ => Err(ValidationError::new("attendance", "invalid_value", "member or attendee")),
+        _ => Err(ValidationError::new(
+            "attendance",
+            "invalid_value",
+            "member or attendee",
+        )),
     }
 }
 
@@ -188,7 +192,11 @@ pub fn parse_answer(provide: Option<&[String]>, decline: Option<&str>) -> std::r
     match (provide, decline) {
         (Some(list), None) => {
             if list.is_empty() || list.len() > Category::ALL.len() {
-                return Err(ValidationError::new("provide", "invalid_value", "name at least one category"));
+                return Err(ValidationError::new(
+                    "provide",
+                    "invalid_value",
+                    "name at least one category",
+                ));
             }
             let mut categories = Vec::with_capacity(list.len());
             for (i, c) in list.iter().enumerate() {
@@ -574,10 +582,7 @@ pub async fn pledge_to_accept(state: &AppState, cap: &Invitee<'_>) -> Result<Ple
         .await?
         .ok_or(MeetingError::NotFound("body"))?;
     let (version, text) = state.store.current_pledge(body.id).await?.unwrap_or_default();
-    let current = state
-        .store
-        .has_current_pledge(body.id, &who.user, &who.agency)
-        .await?;
+    let current = state.store.has_current_pledge(body.id, &who.user, &who.agency).await?;
     let entry = state
         .store
         .roster(session.id, state.clock.now())

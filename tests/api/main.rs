@@ -18,6 +18,7 @@ mod bases;
 mod browser;
 mod cli;
 mod console;
+mod console_meetings;
 mod console_support;
 mod disclosures;
 mod helpers;

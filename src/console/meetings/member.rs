@@ -182,11 +182,18 @@ pub async fn answer_request(
     let action = form.get("action").map_or("", String::as_str);
     let answer = match action {
         "provide" => {
-            let chosen: Vec<String> = form
+            // In the order the categories are listed (unknown names last: the service refuses them).
+            let mut chosen: Vec<String> = form
                 .keys()
                 .filter_map(|k| k.strip_prefix("cat-"))
                 .map(str::to_owned)
                 .collect();
+            chosen.sort_by_key(|c| {
+                crate::domain::Category::ALL
+                    .iter()
+                    .position(|x| x.as_str() == c)
+                    .unwrap_or(usize::MAX)
+            });
             if chosen.is_empty() {
                 let e = FormError {
                     form: form_id,
@@ -376,5 +383,8 @@ pub async fn accept(
     svc::confirm(&state, &cap).await?;
     let pledger = svc::pledger(&state, &user.principal, &body_id).await?;
     svc::accept_pledge(&state, &pledger).await?;
-    Ok(views::see_other(&format!("/console/invitations/{}?done=accepted", cap.session().id)))
+    Ok(views::see_other(&format!(
+        "/console/invitations/{}?done=accepted",
+        cap.session().id
+    )))
 }

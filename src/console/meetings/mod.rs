@@ -50,7 +50,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/meetings/sessions/{id}", web::get().to(secretariat::session))
         .route("/meetings/sessions/{id}/invite", web::post().to(secretariat::invite))
-        .route("/meetings/sessions/{id}/agenda", web::post().to(secretariat::add_agenda_item))
+        .route(
+            "/meetings/sessions/{id}/agenda",
+            web::post().to(secretariat::add_agenda_item),
+        )
         .route(
             "/meetings/sessions/{id}/agenda/{item}/remove",
             web::post().to(secretariat::remove_agenda_item),
@@ -60,8 +63,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/meetings/sessions/{id}/info-requests",
             web::post().to(secretariat::create_info_request),
         )
-        .route("/meetings/sessions/{id}/followups", web::post().to(secretariat::add_followup))
-        .route("/meetings/sessions/{id}/summary", web::post().to(secretariat::set_summary))
+        .route(
+            "/meetings/sessions/{id}/followups",
+            web::post().to(secretariat::add_followup),
+        )
+        .route(
+            "/meetings/sessions/{id}/summary",
+            web::post().to(secretariat::set_summary),
+        )
         .route("/meetings/sessions/{id}/record", web::get().to(record::record));
 }
 
@@ -119,8 +128,8 @@ fn japan() -> UtcOffset {
 /// A date (`YYYY-MM-DD`) and time (`HH:MM`) as a form gives them, in Japan time.
 pub fn parse_jst(field: &str, date: &str, time_of_day: &str) -> Result<OffsetDateTime, ValidationError> {
     let bad = || ValidationError::new(field, "invalid_time", "a date (YYYY-MM-DD) and a time (HH:MM)");
-    let d = time::Date::parse(date.trim(), time::macros::format_description!("[year]-[month]-[day]"))
-        .map_err(|_| bad())?;
+    let d =
+        time::Date::parse(date.trim(), time::macros::format_description!("[year]-[month]-[day]")).map_err(|_| bad())?;
     let t = time::Time::parse(time_of_day.trim(), time::macros::format_description!("[hour]:[minute]"))
         .map_err(|_| bad())?;
     Ok(time::PrimitiveDateTime::new(d, t).assume_offset(japan()))
@@ -233,9 +242,21 @@ mod tests {
     fn every_notice_and_label_has_a_string_in_both_languages() {
         for l in super::super::i18n::Locale::ALL {
             let t = Tr::new(l);
-            for d in ["accepted", "answered", "created", "pledge-added", "session-created", "invited",
-                "agenda-added", "agenda-removed", "published", "request-created", "followup-added",
-                "summary-saved", "declined"] {
+            for d in [
+                "accepted",
+                "answered",
+                "created",
+                "pledge-added",
+                "session-created",
+                "invited",
+                "agenda-added",
+                "agenda-removed",
+                "published",
+                "request-created",
+                "followup-added",
+                "summary-saved",
+                "declined",
+            ] {
                 assert!(notice(&t, Some(d)).is_some_and(|n| !n.starts_with("meet-")), "{d}");
             }
             for s in ["invited", "confirmed", "removed"] {

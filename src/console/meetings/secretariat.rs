@@ -161,7 +161,10 @@ pub async fn create_body(
     }
     .await;
     match result {
-        Ok(body) => Ok(views::see_other(&format!("/console/meetings/bodies/{}?done=created", body.id))),
+        Ok(body) => Ok(views::see_other(&format!(
+            "/console/meetings/bodies/{}?done=created",
+            body.id
+        ))),
         Err(e) => {
             let f = form_failure(&user.tr, "create-body", e)?;
             bodies_page(&state, &user, &req, None, Some(f)).await
@@ -288,7 +291,10 @@ pub async fn add_pledge_text(
     }
     .await;
     match result {
-        Ok(_) => Ok(views::see_other(&format!("/console/meetings/bodies/{}?done=pledge-added", sec.body().id))),
+        Ok(_) => Ok(views::see_other(&format!(
+            "/console/meetings/bodies/{}?done=pledge-added",
+            sec.body().id
+        ))),
         Err(e) => {
             let f = form_failure(&user.tr, "pledge", e.into())?;
             body_page(&state, &user, &req, &path, None, Some(f)).await
@@ -320,7 +326,10 @@ pub async fn create_session(
     }
     .await;
     match result {
-        Ok(s) => Ok(views::see_other(&format!("/console/meetings/sessions/{}?done=session-created", s.id))),
+        Ok(s) => Ok(views::see_other(&format!(
+            "/console/meetings/sessions/{}?done=session-created",
+            s.id
+        ))),
         Err(e) => {
             let f = form_failure(&user.tr, "session", e.into())?;
             body_page(&state, &user, &req, &path, None, Some(f)).await
@@ -524,7 +533,9 @@ where
     let sec = svc::session_secretariat(state, &user.principal, id).await?;
     let session_id = sec.session().id;
     match action(sec).await {
-        Ok(()) => Ok(views::see_other(&format!("/console/meetings/sessions/{session_id}?done={done}"))),
+        Ok(()) => Ok(views::see_other(&format!(
+            "/console/meetings/sessions/{session_id}?done={done}"
+        ))),
         Err(e) => {
             let f = form_failure(&user.tr, form, e)?;
             session_page(state, user, req, id, None, Some(f)).await
@@ -727,4 +738,3 @@ pub async fn set_summary(
     })
     .await
 }
-
