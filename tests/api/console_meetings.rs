@@ -293,6 +293,30 @@ async fn the_secretariat_convenes_a_body_and_runs_a_session_from_the_console() {
         ] {
             assert!(record.body.contains(part), "{part} in the record");
         }
+
+        // Every string exists in both languages (a missing one would show its key).
+        let pages = [
+            "/console/meetings".to_owned(),
+            format!("/console/meetings/bodies/{body}"),
+            sp.clone(),
+            format!("{sp}/record"),
+            "/console/invitations".to_owned(),
+        ];
+        for lang in ["ja", "en"] {
+            let page = b.post("/console/lang", &[("lang", lang), ("back", "/console/")]).await;
+            assert_eq!(page.status, 303);
+            for path in &pages {
+                let page = b.get(path).await;
+                assert_eq!(page.status, 200, "{path}");
+                assert!(page.body.contains(&format!("<html lang=\"{lang}\">")));
+                assert!(
+                    !page.body.contains(">meet-") && !page.body.contains("code-unknown"),
+                    "{lang} {path}"
+                );
+            }
+        }
+        let page = b.get(&sp).await;
+        assert!(page.body.contains("Invitations and confirmations"), "{}", page.body);
         app.stop().await;
     }
 }
@@ -369,6 +393,28 @@ async fn only_the_configured_agency_convenes_and_another_secretariat_cannot_open
         assert_eq!(app.audit_size().await, before + 1, "only the refusal is logged");
         let (_, view) = ward.get(&format!("/v1/sessions/{session}")).await;
         assert_eq!(view["roster"].as_array().unwrap().len(), 0, "nobody was invited");
+
+        // Privacy officers in scope read the record (not the secretariat's page); one of
+        // another organ does not.
+        let record = format!("/console/meetings/sessions/{session}/record");
+        let mut po = Browser::new(&app, "jobota");
+        po.login("po-abe", "privacy-officer").await;
+        let page = po.get(&record).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("会議録"));
+        assert!(
+            !page.body.contains("開催回の画面へ戻る"),
+            "no link to the secretariat's page"
+        );
+        assert_eq!(
+            po.get(&format!("/console/meetings/sessions/{session}")).await.status,
+            403
+        );
+        let mut other = Browser::new(&app, "regional-support-centre");
+        other.login("po-ono", "privacy-officer").await;
+        let page = other.get(&record).await;
+        assert_eq!(page.status, 403);
+        assert!(page.body.contains("not_on_roster"));
 
         // A caseworker has no secretariat pages.
         let mut cw = Browser::new(&app, "jobota");
