@@ -200,6 +200,11 @@ async fn the_secretariat_convenes_a_body_and_runs_a_session_from_the_console() {
             .await;
         assert_eq!(page.status, 403, "{}", page.body);
         assert!(page.body.contains("forbidden_by_policy"));
+        assert_eq!(
+            app.last_entry().await["event"],
+            "console-forbidden",
+            "the refusal is logged"
+        );
         let page = b
             .post(&format!("{sp}/agenda"), &[("csrf", &csrf), ("subject_id", "")])
             .await;
@@ -372,7 +377,10 @@ async fn only_the_configured_agency_convenes_and_another_secretariat_cannot_open
         assert_eq!(record.status, 403);
         assert!(record.body.contains("not_on_roster"));
         let refused = entries_of(&app, "console-forbidden").await;
-        assert_eq!(refused.len(), 3, "each refusal is logged");
+        assert_eq!(refused.len(), 4, "each refusal is logged, the refused convening too");
+        assert_eq!(refused[0]["reference"], "console:/console/meetings/bodies");
+        assert_eq!(refused[0]["detail"]["code"], "not_convening_agency");
+        let refused = &refused[1..];
         assert!(
             refused
                 .iter()

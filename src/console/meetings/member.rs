@@ -221,7 +221,7 @@ pub async fn answer_request(
             "/console/invitations?done=answered"
         })),
         Err(e) => {
-            let failure = form_failure(&t, &form_id, e)?;
+            let failure = form_failure(&req, &user, &form_id, e).await?;
             invitations_page(&state, &user, &req, None, Some(failure)).await
         }
     }

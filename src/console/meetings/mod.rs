@@ -17,11 +17,12 @@ pub mod record;
 pub mod secretariat;
 
 use actix_web::http::StatusCode;
-use actix_web::web;
+use actix_web::{HttpRequest, web};
 use time::{OffsetDateTime, UtcOffset};
 
 use super::error::ConsoleError;
 use super::i18n::Tr;
+use super::session::ConsoleUser;
 use super::views;
 use crate::domain::{AgencyId, Category, ValidationError};
 use crate::http::ApiError;
@@ -91,17 +92,28 @@ pub struct FormError {
 }
 
 /// Turns a failed action into an error shown beside its form (with the failure's status), or
-/// passes on what is not about the form (no session, internal errors).
-pub fn form_failure(t: &Tr, form: &str, e: ConsoleError) -> Result<(StatusCode, FormError), ConsoleError> {
+/// passes on what is not about the form (no session, internal errors). A refusal (403) is logged
+/// as the console's error pages log theirs (`console-forbidden`).
+pub async fn form_failure(
+    req: &HttpRequest,
+    user: &ConsoleUser,
+    form: &str,
+    e: ConsoleError,
+) -> Result<(StatusCode, FormError), ConsoleError> {
     match e {
-        ConsoleError::Coded { status, code, .. } if status.is_client_error() => Ok((
-            status,
-            FormError {
-                form: form.to_owned(),
-                sentence: t.reason(&code),
-                code,
-            },
-        )),
+        ConsoleError::Coded { status, code, .. } if status.is_client_error() => {
+            if status == StatusCode::FORBIDDEN {
+                super::log_forbidden(req, user, &code).await;
+            }
+            Ok((
+                status,
+                FormError {
+                    form: form.to_owned(),
+                    sentence: user.tr.reason(&code),
+                    code,
+                },
+            ))
+        }
         other => Err(other),
     }
 }

@@ -166,7 +166,7 @@ pub async fn create_body(
             body.id
         ))),
         Err(e) => {
-            let f = form_failure(&user.tr, "create-body", e)?;
+            let f = form_failure(&req, &user, "create-body", e).await?;
             bodies_page(&state, &user, &req, None, Some(f)).await
         }
     }
@@ -296,7 +296,7 @@ pub async fn add_pledge_text(
             sec.body().id
         ))),
         Err(e) => {
-            let f = form_failure(&user.tr, "pledge", e.into())?;
+            let f = form_failure(&req, &user, "pledge", e.into()).await?;
             body_page(&state, &user, &req, &path, None, Some(f)).await
         }
     }
@@ -331,7 +331,7 @@ pub async fn create_session(
             s.id
         ))),
         Err(e) => {
-            let f = form_failure(&user.tr, "session", e.into())?;
+            let f = form_failure(&req, &user, "session", e.into()).await?;
             body_page(&state, &user, &req, &path, None, Some(f)).await
         }
     }
@@ -537,7 +537,7 @@ where
             "/console/meetings/sessions/{session_id}?done={done}"
         ))),
         Err(e) => {
-            let f = form_failure(&user.tr, form, e)?;
+            let f = form_failure(req, user, form, e).await?;
             session_page(state, user, req, id, None, Some(f)).await
         }
     }
