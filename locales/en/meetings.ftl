@@ -188,3 +188,13 @@ meet-disclosed = Disclosed
 meet-withheld = Withheld
 meet-record-allowed = Disclosed
 meet-record-refused = Refused
+
+## Recipients of answers
+meet-forme-title = Information requests naming you as recipient
+meet-forme-lead = Requests whose answer goes to you. To receive it you must hold the meeting's current pledge.
+meet-forme-pledge = Read and accept the pledge
+meet-body-pledge-title = Accept the meeting's pledge
+meet-body-pledge-lead = Read the pledge to the end, then tick the box and submit. Your acceptance is recorded as yours.
+meet-body-pledge-submit = Accept the pledge
+meet-body-pledge-done = You hold the meeting's current pledge.
+meet-done-pledged = You accepted the pledge.

@@ -188,3 +188,13 @@ meet-disclosed = 提供した区分
 meet-withheld = 提供しなかった区分
 meet-record-allowed = 提供
 meet-record-refused = 拒否
+
+## 回答の受け手
+meet-forme-title = 回答の受け手に指定された情報提供の求め
+meet-forme-lead = あなたが回答の受け手に指定されている求めです。提供を受けるには、その会議の最新の誓約書への同意が必要です。
+meet-forme-pledge = 誓約書を読んで同意する
+meet-body-pledge-title = 会議の誓約書への同意
+meet-body-pledge-lead = 誓約書を最後まで読んでから、同意の欄にチェックを入れて送信してください。同意は、あなた自身の記録として残ります。
+meet-body-pledge-submit = 誓約書に同意する
+meet-body-pledge-done = この会議の最新の誓約書に同意しています。
+meet-done-pledged = 誓約書に同意しました。

@@ -399,7 +399,8 @@ pub fn secretariat_desk<'a>(set: &PolicySet, who: &'a Principal) -> Result<Secre
 }
 
 /// Permission to list one's own invitations (the roster rows naming exactly this user at this
-/// agency): `meetings:join`, as for confirming one ([`invitee`]).
+/// agency) and the information requests naming one as recipient: `meetings:join`, as for
+/// confirming an invitation ([`invitee`]).
 #[derive(Debug)]
 pub struct OwnInvitations<'a> {
     who: &'a Principal,

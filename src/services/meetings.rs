@@ -563,6 +563,50 @@ pub async fn own_invitations(state: &AppState, cap: &OwnInvitations<'_>) -> Resu
     Ok(out)
 }
 
+/// An information request naming the caller as the one recipient of its answer, with the body
+/// it came from and whether the caller holds that body's current pledge (needed to receive it).
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestForMe {
+    pub request: InfoRequest,
+    pub body: Body,
+    pub pledge_current: bool,
+}
+
+/// The requests naming the caller as recipient, newest first.
+pub async fn requests_for_me(state: &AppState, cap: &OwnInvitations<'_>) -> Result<Vec<RequestForMe>> {
+    let who = cap.who();
+    let mut out = Vec::new();
+    for request in state.store.info_requests_for_recipient(&who.user, &who.agency).await? {
+        let Some(session) = state.store.session(request.session_id).await? else {
+            continue;
+        };
+        let Some(body) = state.store.body(session.body_id).await? else {
+            continue;
+        };
+        let pledge_current = state.store.has_current_pledge(body.id, &who.user, &who.agency).await?;
+        out.push(RequestForMe {
+            request,
+            body,
+            pledge_current,
+        });
+    }
+    Ok(out)
+}
+
+/// The body's current pledge for someone who may accept it (an invitee or a request's recipient).
+pub async fn pledge_of_body(state: &AppState, cap: &Pledger<'_>) -> Result<PledgeToAccept> {
+    let (body, who) = (cap.body(), cap.who());
+    let (version, text) = state.store.current_pledge(body.id).await?.unwrap_or_default();
+    let current = state.store.has_current_pledge(body.id, &who.user, &who.agency).await?;
+    Ok(PledgeToAccept {
+        body: body.clone(),
+        version,
+        text,
+        current,
+        entry: None,
+    })
+}
+
 /// What an invitee reads before confirming: the body's current pledge and whether they hold it.
 #[derive(Debug, Clone, Serialize)]
 pub struct PledgeToAccept {

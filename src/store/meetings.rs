@@ -787,6 +787,23 @@ impl Store {
         rows.into_iter().map(request_from_row).collect()
     }
 
+    /// Requests naming `user` at `agency` as the recipient of the answer, newest first (at most 200).
+    pub async fn info_requests_for_recipient(
+        &self,
+        user: &UserId,
+        agency: &AgencyId,
+    ) -> Result<Vec<InfoRequest>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{SELECT_REQUEST} WHERE recipient_user = $1 AND recipient_agency = $2 ORDER BY created_at_ms DESC, id LIMIT 200"
+        ));
+        let rows: Vec<RequestRow> = sqlx::query_as(sql)
+            .bind(user.as_str().to_owned())
+            .bind(agency.as_str().to_owned())
+            .fetch_all(&mut *self.conn().await?)
+            .await?;
+        rows.into_iter().map(request_from_row).collect()
+    }
+
     /// The asked agency's answer (provided categories, or declined with a reason); a request is
     /// answered once.
     pub async fn answer_info_request(

@@ -568,7 +568,7 @@ async fn the_asked_agency_answers_an_information_request_from_its_own_console() 
         let app = spawn_app(engine).await;
         let st = story(&app).await;
         let sec = app.caller("kato", "welfare-coordination", "meeting-secretariat");
-        let (_, session) = convene(&sec).await;
+        let (body, session) = convene(&sec).await;
         let ask = || {
             json!({"asked_agency": "regional-support-centre", "subject_id": st.subject,
             "recipient_user": "kato", "recipient_agency": "welfare-coordination"})
@@ -677,6 +677,33 @@ async fn the_asked_agency_answers_an_information_request_from_its_own_console() 
         let page = ward.get("/console/invitations").await;
         assert_eq!(page.status, 200);
         assert!(!page.body.contains("自機関あての情報提供の求め"));
+        // But kato is the named recipient: to receive the answer he accepts the pledge there.
+        assert!(
+            page.body.contains("回答の受け手に指定された情報提供の求め"),
+            "{}",
+            page.body
+        );
+        let pledge_path = format!("/console/invitations/bodies/{body}");
+        assert!(page.body.contains(&pledge_path));
+        let page = ward.get(&pledge_path).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains(PLEDGE));
+        let page = ward
+            .post(
+                &format!("{pledge_path}/accept"),
+                &[("csrf", &page.csrf()), ("version", "1"), ("agree", "yes")],
+            )
+            .await;
+        assert_eq!(page.status, 303, "{}", page.body);
+        let entry = app.last_entry().await;
+        assert_eq!(
+            (&entry["event"], &entry["user"]),
+            (&json!("meeting-pledge-accepted"), &json!("kato"))
+        );
+        let page = ward.follow(page).await;
+        assert!(page.body.contains("この会議の最新の誓約書に同意しています"));
+        // Nobody else may open that pledge page.
+        assert_eq!(j.get(&pledge_path).await.status, 403);
         // A privacy officer has neither part.
         let mut po = Browser::new(&app, "welfare-coordination");
         po.login("po-abe", "privacy-officer").await;

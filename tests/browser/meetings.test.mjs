@@ -132,6 +132,17 @@ test('the ward runs a support meeting from the console, members pledge on their 
   await assert.doesNotReject(member.getByText(/情報提供の求めに回答しました/).waitFor());
   await h.checkPage(member);
 
+  // kato, the recipient the request names, accepts the pledge to receive the answer.
+  await sec.goto(h.url('/console/invitations'));
+  await assert.doesNotReject(sec.getByRole('heading', { name: '回答の受け手に指定された情報提供の求め' }).waitFor());
+  await h.checkPage(sec);
+  await sec.getByRole('link', { name: /誓約書を読んで同意する/ }).click();
+  await h.checkPage(sec);
+  await sec.getByLabel(/内容に同意します/).check();
+  await sec.getByRole('button', { name: '誓約書に同意する' }).click();
+  await assert.doesNotReject(sec.getByText('誓約書に同意しました。').waitFor());
+  await h.checkPage(sec);
+
   // The secretariat sees the answer, records the follow-up and the decision summary.
   await sec.goto(sessionUrl);
   await assert.doesNotReject(sec.getByRole('cell', { name: /提供済み/ }).waitFor());

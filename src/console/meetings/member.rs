@@ -44,6 +44,17 @@ pub struct RequestLine {
     pub answered: String,
 }
 
+/// A request naming me as the recipient of its answer.
+pub struct ForMeLine {
+    pub body_id: String,
+    pub body_name: String,
+    pub subject_id: String,
+    pub asked: String,
+    pub status: String,
+    pub provided: String,
+    pub pledge_current: bool,
+}
+
 #[derive(Template)]
 #[template(path = "console/meetings/invitations.html")]
 struct InvitationsPage {
@@ -54,6 +65,8 @@ struct InvitationsPage {
     open: Option<Vec<InvitationLine>>,
     member_of: Vec<InvitationLine>,
     former: Vec<InvitationLine>,
+    /// Requests naming me as the one recipient of the answer.
+    for_me: Vec<ForMeLine>,
     /// `None`: this role does not answer information requests.
     inbox: Option<Vec<RequestLine>>,
     categories: Vec<Choice>,
@@ -86,7 +99,7 @@ async fn invitations_page(
         };
         return Err(ConsoleError::coded(StatusCode::FORBIDDEN, code));
     }
-    let (mut open, mut member_of, mut former) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut open, mut member_of, mut former, mut for_me) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let took_part = own.is_ok();
     if let Ok(cap) = &own {
         for inv in svc::own_invitations(state, cap).await? {
@@ -103,6 +116,17 @@ async fn invitations_page(
                 (_, true) => member_of.push(line),
                 _ => open.push(line),
             }
+        }
+        for r in svc::requests_for_me(state, cap).await? {
+            for_me.push(ForMeLine {
+                body_id: r.body.id.to_string(),
+                body_name: r.body.name.clone(),
+                subject_id: r.request.subject_id.to_string(),
+                asked: super::agency_label(state, r.request.asked_agency.as_str()),
+                status: super::request_status_label(&t, r.request.status),
+                provided: super::category_names(&t, &r.request.provided_categories),
+                pledge_current: r.pledge_current,
+            });
         }
     }
     let inbox = match &inbox_cap {
@@ -146,6 +170,7 @@ async fn invitations_page(
             open: took_part.then_some(open),
             member_of,
             former,
+            for_me,
             inbox,
             categories: super::providable_categories(&t),
             error,
@@ -386,5 +411,109 @@ pub async fn accept(
     Ok(views::see_other(&format!(
         "/console/invitations/{}?done=accepted",
         cap.session().id
+    )))
+}
+
+#[derive(Template)]
+#[template(path = "console/meetings/pledge.html")]
+struct PledgePage {
+    t: Tr,
+    chrome: Chrome,
+    csrf: String,
+    body_id: String,
+    body_name: String,
+    legal_basis: String,
+    pledge_version: i64,
+    pledge_text: String,
+    done: bool,
+    error: Option<FormError>,
+}
+
+impl PledgePage {
+    fn err(&self, form: &str) -> Option<&FormError> {
+        error_for(&self.error, form)
+    }
+}
+
+async fn pledge_page(
+    state: &AppState,
+    user: &ConsoleUser,
+    req: &HttpRequest,
+    body: &str,
+    done: Option<&str>,
+    failure: Option<(StatusCode, FormError)>,
+) -> Result<HttpResponse, ConsoleError> {
+    let t = user.tr;
+    let cap = svc::pledger(state, &user.principal, body).await?;
+    let pledge = svc::pledge_of_body(state, &cap).await?;
+    let (status, error) = match failure {
+        Some((s, e)) => (s, Some(e)),
+        None => (StatusCode::OK, None),
+    };
+    views::page_with_status(
+        &PledgePage {
+            t,
+            chrome: Chrome::of(user, req.path()).with_notice(super::notice(&t, done)),
+            csrf: user.csrf.clone(),
+            body_id: pledge.body.id.to_string(),
+            body_name: pledge.body.name.clone(),
+            legal_basis: pledge.body.legal_basis.clone(),
+            pledge_version: pledge.version,
+            pledge_text: pledge.text.clone(),
+            done: pledge.current,
+            error,
+        },
+        status,
+    )
+}
+
+/// `GET /console/invitations/bodies/{id}`: a body's current pledge, for someone who may accept
+/// it — invited to one of its sessions, or named as the recipient of one of its information
+/// requests (403 `not_invited` otherwise).
+pub async fn body_pledge(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    req: HttpRequest,
+    path: web::Path<String>,
+    q: web::Query<DoneQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    pledge_page(&state, &user, &req, &path, q.done.as_deref(), None).await
+}
+
+/// `POST /console/invitations/bodies/{id}/accept`: accepts the body's current pledge — the
+/// version the page showed, the box ticked (the service of `POST /v1/bodies/{id}/pledges`).
+pub async fn accept_body_pledge(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<AcceptForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    user.check_form(&req, &form.csrf)?;
+    let t = user.tr;
+    let cap = svc::pledger(&state, &user.principal, &path).await?;
+    let shown = svc::pledge_of_body(&state, &cap).await?;
+    let refuse = |status: StatusCode, key: &str, code: &str| {
+        Some((
+            status,
+            FormError {
+                form: "accept".to_owned(),
+                sentence: t.get(key),
+                code: code.to_owned(),
+            },
+        ))
+    };
+    if form.agree.as_deref() != Some("yes") {
+        let f = refuse(StatusCode::UNPROCESSABLE_ENTITY, "meet-accept-tick", "missing_field");
+        return pledge_page(&state, &user, &req, &path, None, f).await;
+    }
+    if form.version != shown.version {
+        let f = refuse(StatusCode::CONFLICT, "meet-accept-changed", "pledge_version_conflict");
+        return pledge_page(&state, &user, &req, &path, None, f).await;
+    }
+    svc::accept_pledge(&state, &cap).await?;
+    Ok(views::see_other(&format!(
+        "/console/invitations/bodies/{}?done=pledged",
+        cap.body().id
     )))
 }

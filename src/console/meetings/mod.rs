@@ -36,6 +36,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/invitations/requests/{id}/answer",
             web::post().to(member::answer_request),
         )
+        .route("/invitations/bodies/{id}", web::get().to(member::body_pledge))
+        .route(
+            "/invitations/bodies/{id}/accept",
+            web::post().to(member::accept_body_pledge),
+        )
         .route("/invitations/{session}", web::get().to(member::invitation))
         .route("/invitations/{session}/accept", web::post().to(member::accept))
         .route("/meetings", web::get().to(secretariat::bodies))
@@ -212,8 +217,9 @@ pub fn request_status_label(t: &Tr, status: &str) -> String {
 
 /// The `?done=` notice after a redirect: only the known ones, in the person's language.
 pub fn notice(t: &Tr, done: Option<&str>) -> Option<String> {
-    const KNOWN: [&str; 13] = [
+    const KNOWN: [&str; 14] = [
         "accepted",
+        "pledged",
         "answered",
         "created",
         "pledge-added",
@@ -256,6 +262,7 @@ mod tests {
             let t = Tr::new(l);
             for d in [
                 "accepted",
+                "pledged",
                 "answered",
                 "created",
                 "pledge-added",
