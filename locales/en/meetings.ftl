@@ -184,6 +184,7 @@ meet-record-disclosures-none = No disclosures under this session yet.
 meet-log-index = Log index
 meet-owner = Owning agency
 meet-decision = Decision
+meet-disclosed-to = Disclosed to
 meet-disclosed = Disclosed
 meet-withheld = Withheld
 meet-record-allowed = Disclosed

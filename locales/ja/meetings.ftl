@@ -184,6 +184,7 @@ meet-record-disclosures-none = この開催回を根拠とする提供はまだ�
 meet-log-index = 記録番号
 meet-owner = 記録を持つ機関
 meet-decision = 判断
+meet-disclosed-to = 提供先
 meet-disclosed = 提供した区分
 meet-withheld = 提供しなかった区分
 meet-record-allowed = 提供
