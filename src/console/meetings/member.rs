@@ -91,17 +91,14 @@ async fn invitations_page(
     let policy = state.policy.current();
     let own = access::own_invitations(&policy, who);
     let inbox_cap = access::inbox(&policy, who);
-    if let (Err(e), Err(_)) = (&own, &inbox_cap) {
+    let (own, inbox_cap) = match (own, inbox_cap) {
         // Neither part of the page is for this role: the refusal of the first.
-        let code = match e {
-            access::AccessError::Refused { code, .. } => *code,
-            access::AccessError::Policy(_) => "internal_error",
-        };
-        return Err(ConsoleError::coded(StatusCode::FORBIDDEN, code));
-    }
+        (Err(e), Err(_)) => return Err(e.into()),
+        (own, inbox_cap) => (own.ok(), inbox_cap.ok()),
+    };
     let (mut open, mut member_of, mut former, mut for_me) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let took_part = own.is_ok();
-    if let Ok(cap) = &own {
+    let took_part = own.is_some();
+    if let Some(cap) = &own {
         for inv in svc::own_invitations(state, cap).await? {
             let line = InvitationLine {
                 session_id: inv.session.id.to_string(),
@@ -130,7 +127,7 @@ async fn invitations_page(
         }
     }
     let inbox = match &inbox_cap {
-        Ok(cap) => Some(
+        Some(cap) => Some(
             svc::inbox(state, cap)
                 .await?
                 .into_iter()
@@ -156,7 +153,7 @@ async fn invitations_page(
                 })
                 .collect(),
         ),
-        Err(_) => None,
+        None => None,
     };
     let (status, error) = match failure {
         Some((s, e)) => (s, Some(e)),
