@@ -210,6 +210,7 @@ async fn the_secretariat_convenes_a_body_and_runs_a_session_from_the_console() {
             .await;
         assert_eq!(page.status, 422);
         assert!(page.body.contains("one_of_required"));
+        assert!(page.body.contains("どれか1つだけを入力してください"));
         // Remove and add again.
         let marker = format!("{sp}/agenda/");
         let start = page.body.find(&marker).unwrap() + marker.len();
@@ -651,6 +652,7 @@ async fn the_asked_agency_answers_an_information_request_from_its_own_console() 
             .await;
         assert_eq!(page.status, 409);
         assert!(page.body.contains("info_request_already_answered"));
+        assert!(page.body.contains("すでに回答しています"), "{}", page.body);
 
         // Decline the other, with a reason.
         let page = rsc
