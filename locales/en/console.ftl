@@ -156,6 +156,7 @@ code-body_not_found = No such body.
 code-agenda_item_not_found = No such agenda item.
 code-unknown_conference_type = That kind of conference is not in the configured list (policies/bases.toml).
 code-pledge_version_conflict = The pledge was revised at the same time. Open the page again and read the new version.
+code-member_not_found = That person is not on this body's rosters.
 code-my_number_refused = This looks like a My Number (individual number). Do not enter individual numbers.
 code-too_long = The text is too long.
 code-invisible_characters = The text holds characters that cannot be used (invisible or format characters).

@@ -199,3 +199,9 @@ meet-body-pledge-lead = Read the pledge to the end, then tick the box and submit
 meet-body-pledge-submit = Accept the pledge
 meet-body-pledge-done = You hold the meeting's current pledge.
 meet-done-pledged = You accepted the pledge.
+
+## Leaving
+meet-remove-title = A member leaves
+meet-remove-lead = A member who leaves loses access at once in every session of this body. They stay on the rosters as a former member; their duty of confidentiality continues.
+meet-remove-submit = Record leaving
+meet-done-member-removed = Recorded: they no longer have access in any session.

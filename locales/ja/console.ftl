@@ -156,6 +156,7 @@ code-body_not_found = 指定した会議体が見つかりません。
 code-agenda_item_not_found = 指定した議題が見つかりません。
 code-unknown_conference_type = その種類の会議は、定められた会議の一覧（policies/bases.toml）にありません。
 code-pledge_version_conflict = 同時に誓約書が改訂されました。画面を開き直して、新しい版を確認してください。
+code-member_not_found = この会議体の名簿にその方はいません。
 code-my_number_refused = マイナンバー（個人番号）と思われる数字が含まれています。個人番号は入力しないでください。
 code-too_long = 入力が長すぎます。
 code-invisible_characters = 使えない文字（見えない文字や制御文字）が含まれています。

@@ -199,3 +199,9 @@ meet-body-pledge-lead = 誓約書を最後まで読んでから、同意の欄�
 meet-body-pledge-submit = 誓約書に同意する
 meet-body-pledge-done = この会議の最新の誓約書に同意しています。
 meet-done-pledged = 誓約書に同意しました。
+
+## 退任
+meet-remove-title = 構成員の退任
+meet-remove-lead = 退任した方は、この会議体のすべての開催回で直ちに閲覧できなくなります。名簿には元構成員として残り、守秘義務は続きます。
+meet-remove-submit = 退任させる
+meet-done-member-removed = 退任を記録しました。この方はどの開催回でも閲覧できなくなりました。

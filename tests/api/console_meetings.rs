@@ -559,6 +559,28 @@ async fn an_invitee_confirms_and_pledges_on_their_own_terminal_and_only_then_see
         assert!(!page.body.contains(&st.subject), "no current pledge, no agenda");
         let list = m.get("/console/invitations").await;
         assert!(list.body.contains("最新版に未同意"));
+
+        // The secretariat records that suzuki leaves: access ends everywhere, the duty stays.
+        let mut ward = Browser::new(&app, "welfare-coordination");
+        ward.login("kato", "meeting-secretariat").await;
+        let page = ward.get(&format!("/console/meetings/bodies/{body}")).await;
+        let csrf = page.csrf();
+        let remove = format!("/console/meetings/bodies/{body}/members/remove");
+        let page = ward.post(&remove, &[("csrf", &csrf), ("user_id", "nobody")]).await;
+        assert_eq!(page.status, 404);
+        assert!(
+            page.body.contains("この会議体の名簿にその方はいません"),
+            "{}",
+            page.body
+        );
+        let page = ward.post(&remove, &[("csrf", &csrf), ("user_id", "suzuki")]).await;
+        assert_eq!(page.status, 303, "{}", page.body);
+        assert_eq!(app.last_entry().await["event"], "meeting-member-removed");
+        assert!(ward.follow(page).await.body.contains("退任を記録しました"));
+        let list = m.get("/console/invitations").await;
+        assert!(list.body.contains("退任した会議"), "{}", list.body);
+        assert!(list.body.contains("守秘義務は続きます"));
+        assert_eq!(m.get(&path).await.status, 403, "no open invitation any more");
         app.stop().await;
     }
 }

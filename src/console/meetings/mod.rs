@@ -54,6 +54,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/meetings/bodies/{id}/sessions",
             web::post().to(secretariat::create_session),
         )
+        .route(
+            "/meetings/bodies/{id}/members/remove",
+            web::post().to(secretariat::remove_member),
+        )
         .route("/meetings/sessions/{id}", web::get().to(secretariat::session))
         .route("/meetings/sessions/{id}/invite", web::post().to(secretariat::invite))
         .route(
@@ -217,7 +221,7 @@ pub fn request_status_label(t: &Tr, status: &str) -> String {
 
 /// The `?done=` notice after a redirect: only the known ones, in the person's language.
 pub fn notice(t: &Tr, done: Option<&str>) -> Option<String> {
-    const KNOWN: [&str; 14] = [
+    const KNOWN: [&str; 15] = [
         "accepted",
         "pledged",
         "answered",
@@ -232,6 +236,7 @@ pub fn notice(t: &Tr, done: Option<&str>) -> Option<String> {
         "followup-added",
         "summary-saved",
         "declined",
+        "member-removed",
     ];
     done.filter(|d| KNOWN.contains(d))
         .map(|d| t.get(&format!("meet-done-{d}")))
@@ -263,6 +268,7 @@ mod tests {
             for d in [
                 "accepted",
                 "pledged",
+                "member-removed",
                 "answered",
                 "created",
                 "pledge-added",

@@ -337,6 +337,41 @@ pub async fn create_session(
     }
 }
 
+#[derive(Deserialize)]
+pub struct RemoveMemberForm {
+    csrf: String,
+    user_id: String,
+}
+
+/// `POST /console/meetings/bodies/{id}/members/remove`: a member leaves the body — their access
+/// ends at once in every session; they stay listed as a former member (the service of
+/// `DELETE /v1/bodies/{id}/members/{user_id}`).
+pub async fn remove_member(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<RemoveMemberForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    user.check_form(&req, &form.csrf)?;
+    let sec = svc::body_secretariat(&state, &user.principal, &path).await?;
+    let result = async {
+        let member = UserId::parse(form.user_id.trim()).map_err(|e| e.at("user_id"))?;
+        svc::remove_member(&state, &sec, &member).await
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(views::see_other(&format!(
+            "/console/meetings/bodies/{}?done=member-removed",
+            sec.body().id
+        ))),
+        Err(e) => {
+            let f = form_failure(&req, &user, "remove", e.into()).await?;
+            body_page(&state, &user, &req, &path, None, Some(f)).await
+        }
+    }
+}
+
 // ---- the session page ----
 
 pub struct RosterLine {
