@@ -1,6 +1,7 @@
 //! A meeting member's pages (`/console/invitations`): their own invitations, confirming one and
-//! accepting the current pledge while reading its text, the sessions they are a member of, and
-//! the information requests addressed to their agency with the form to answer them.
+//! accepting the current pledge while reading its text, the sessions they are a member of, the
+//! requests naming them as recipient (and the body's pledge they must hold to receive the
+//! answer), and the information requests addressed to their agency with the form to answer them.
 
 use std::collections::BTreeMap;
 

@@ -3,11 +3,13 @@
 //!
 //! - a **member** ([`member`], `/console/invitations`): their own invitations; confirming one and
 //!   accepting the body's current pledge (誓約書) while reading its text; the sessions they are a
-//!   member of; and, for staff of an agency an information request asks, the requests to their
+//!   member of; the requests naming them as the recipient of the answer, with the body's pledge
+//!   to accept; and, for staff of an agency an information request asks, the requests to their
 //!   agency and the form to answer them;
 //! - a body's **secretariat** ([`secretariat`], `/console/meetings`): bodies and their pledge
 //!   versions, sessions, the session page (invitations, agenda, publication, information
-//!   requests, follow-ups, decision summary) and the printable session record ([`record`]).
+//!   requests, follow-ups, decision summary), members leaving, and the printable session record
+//!   ([`record`]).
 //!
 //! Every page and action asks [`crate::services::meetings`] — the same capabilities, checks and
 //! log entries as the JSON API in [`crate::http::meetings`]; nothing here decides who may do what.
