@@ -136,30 +136,38 @@ async fn console_pages(
     Ok(res)
 }
 
+/// Logs a refusal (403) seen by signed-in `user` on this request (`console-forbidden`: the page
+/// and the code) — for the middleware's error pages, and for refusals a page shows beside its form.
+pub async fn log_forbidden(req: &actix_web::HttpRequest, user: &ConsoleUser, code: &str) {
+    let Some(state) = req.app_data::<web::Data<crate::state::AppState>>() else {
+        return;
+    };
+    let page = req.match_pattern().unwrap_or_else(|| "/console/…".to_owned());
+    let at = state.clock.now();
+    if let Err(e) = state
+        .audit
+        .record_event(
+            &user.principal,
+            "console-forbidden",
+            at,
+            None,
+            format!("console:{page}"),
+            serde_json::json!({ "code": code }),
+        )
+        .await
+    {
+        tracing::warn!(error = %e, "a console refusal could not be logged");
+    }
+}
+
 /// The page for a failure: in the person's language, with their header if signed in. A 403 seen
 /// by a signed-in person is logged (`console-forbidden`: the page and the code).
 async fn failure_page(req: &actix_web::HttpRequest, f: &Failure) -> HttpResponse {
     let user = ConsoleUser::extract(req).await.ok();
     if f.status == StatusCode::FORBIDDEN
         && let Some(u) = &user
-        && let Some(state) = req.app_data::<web::Data<crate::state::AppState>>()
     {
-        let page = req.match_pattern().unwrap_or_else(|| "/console/…".to_owned());
-        let at = state.clock.now();
-        if let Err(e) = state
-            .audit
-            .record_event(
-                &u.principal,
-                "console-forbidden",
-                at,
-                None,
-                format!("console:{page}"),
-                serde_json::json!({ "code": f.code }),
-            )
-            .await
-        {
-            tracing::warn!(error = %e, "a console refusal could not be logged");
-        }
+        log_forbidden(req, u, &f.code).await;
     }
     let t = user.as_ref().map_or_else(|| Tr::new(Locale::of_request(req)), |u| u.tr);
     let chrome = match &user {

@@ -11,13 +11,11 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{authorize, registered_agency};
-use crate::domain::{
-    AgendaItemId, BasisKind, Category, FreeText, HouseholdId, SubjectId, UserId, ValidationError, parse_rfc3339,
-};
+use super::extract::registered_agency;
+use crate::domain::{AgendaItemId, BasisKind, SubjectId, UserId, parse_rfc3339};
 use crate::policy::access;
 use crate::principal::Principal;
-use crate::services::meetings::{self as svc, AgendaTarget, Answer, BodyInput, MeetingError};
+use crate::services::meetings::{self as svc, AgendaTarget, BodyRequest, MeetingError};
 use crate::state::AppState;
 
 impl From<MeetingError> for ApiError {
@@ -38,10 +36,6 @@ impl From<MeetingError> for ApiError {
             MeetingError::Store(s) => s.into(),
         }
     }
-}
-
-fn text(field: &str, s: &str, max: usize) -> Result<String, ValidationError> {
-    FreeText::bounded(field, s, max).map(FreeText::into_string)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -70,28 +64,15 @@ pub async fn create_body(
     who: Principal,
     b: web::Json<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &who, "meetings:write")?;
-    let (kind, conference_type, legal_basis) = svc::body_kind(&state, &b.kind, b.conference_type.as_deref())?;
-    let cap = access::convener(
-        &state.policy.current(),
-        &state.bases,
-        &who,
-        kind,
-        conference_type.as_deref(),
-    )?;
-    let window_days = b.window_days.unwrap_or(state.bases.meetings.window_days);
-    if window_days > 365 {
-        return Err(ValidationError::new("window_days", "invalid_value", "at most 365").into());
-    }
-    let input = BodyInput {
-        conference_type,
-        name: text("name", &b.name, 200)?,
-        legal_basis,
-        rules_text: text("rules_text", &b.rules_text, FreeText::MAX_CHARS)?,
-        window_days,
-        pledge_text: text("pledge_text", &b.pledge_text, FreeText::MAX_CHARS)?,
+    let request = BodyRequest {
+        kind: &b.kind,
+        conference_type: b.conference_type.as_deref(),
+        name: &b.name,
+        rules_text: &b.rules_text,
+        window_days: b.window_days,
+        pledge_text: &b.pledge_text,
     };
-    Ok(HttpResponse::Created().json(svc::create_body(&state, &cap, input).await?))
+    Ok(HttpResponse::Created().json(svc::convene(&state, &who, request).await?))
 }
 
 /// The body: its secretariat, invitees of its sessions and recipients of its requests, and
@@ -123,7 +104,7 @@ pub async fn add_pledge_text(
     b: web::Json<PledgeText>,
 ) -> Result<HttpResponse, ApiError> {
     let sec = svc::body_secretariat(&state, &who, &path).await?;
-    let version = svc::add_pledge_text(&state, &sec, text("text", &b.text, FreeText::MAX_CHARS)?).await?;
+    let version = svc::add_pledge_text(&state, &sec, svc::long_text("text", &b.text)?).await?;
     Ok(HttpResponse::Created().json(serde_json::json!({"body_id": sec.body().id, "version": version})))
 }
 
@@ -216,10 +197,7 @@ pub async fn add_to_roster(
     let sec = svc::session_secretariat(&state, &who, &path).await?;
     let user = UserId::parse(&b.user_id).map_err(|e| e.at("user_id"))?;
     let agency = registered_agency(&state, "agency_id", &b.agency_id)?;
-    let attendance = b.attendance.as_deref().unwrap_or("member");
-    if !matches!(attendance, "member" | "attendee") {
-        return Err(ValidationError::new("attendance", "invalid_value", "member or attendee").into());
-    }
+    let attendance = svc::attendance(b.attendance.as_deref())?;
     Ok(HttpResponse::Created().json(svc::invite(&state, &sec, &user, &agency, attendance).await?))
 }
 
@@ -255,21 +233,12 @@ pub async fn add_agenda_item(
     b: web::Json<AgendaInput>,
 ) -> Result<HttpResponse, ApiError> {
     let sec = svc::session_secretariat(&state, &who, &path).await?;
-    let subject = b.subject_id.as_deref().map(SubjectId::parse).transpose()?;
-    let household = b.household_id.as_deref().map(HouseholdId::parse).transpose()?;
-    let target = match (subject, household) {
-        (Some(s), None) => AgendaTarget::Subject(s),
-        (None, Some(h)) => AgendaTarget::Household(h),
-        _ => {
-            return Err(ValidationError::new(
-                "subject_id",
-                "one_of_required",
-                "name exactly one of subject_id or household_id",
-            )
-            .into());
-        }
-    };
+    let target = svc::agenda_target(b.subject_id.as_deref(), b.household_id.as_deref())?;
     let id = svc::add_agenda_item(&state, &sec, target).await?;
+    let (subject, household) = match target {
+        AgendaTarget::Subject(s) => (Some(s), None),
+        AgendaTarget::Household(h) => (None, Some(h)),
+    };
     Ok(HttpResponse::Created().json(serde_json::json!({"id": id, "subject_id": subject, "household_id": household})))
 }
 
@@ -360,38 +329,7 @@ pub async fn answer_info_request(
     b: web::Json<InfoAnswerInput>,
 ) -> Result<HttpResponse, ApiError> {
     let cap = svc::answerer(&state, &who, &path).await?;
-    let answer = match (&b.provide, &b.decline_reason) {
-        (Some(list), None) => {
-            if list.is_empty() || list.len() > Category::ALL.len() {
-                return Err(ValidationError::new("provide", "invalid_value", "name at least one category").into());
-            }
-            let mut categories = Vec::with_capacity(list.len());
-            for (i, c) in list.iter().enumerate() {
-                let c = Category::parse(c).map_err(|e| e.at(format!("provide[{i}]")))?;
-                if c.is_sealed() {
-                    return Err(ValidationError::new(
-                        format!("provide[{i}]"),
-                        "category_sealed",
-                        "a sealed category is never provided",
-                    )
-                    .into());
-                }
-                if !categories.contains(&c) {
-                    categories.push(c);
-                }
-            }
-            Answer::Provide(categories)
-        }
-        (None, Some(reason)) => Answer::Decline(text("decline_reason", reason, 2000)?),
-        _ => {
-            return Err(ValidationError::new(
-                "provide",
-                "one_of_required",
-                "give exactly one of provide or decline_reason",
-            )
-            .into());
-        }
-    };
+    let answer = svc::parse_answer(b.provide.as_deref(), b.decline_reason.as_deref())?;
     Ok(HttpResponse::Ok().json(svc::answer_info_request(&state, &cap, answer).await?))
 }
 
@@ -420,15 +358,6 @@ pub async fn add_followup(
     let user = UserId::parse(&b.user_id).map_err(|e| e.at("user_id"))?;
     let agency = registered_agency(&state, "agency_id", &b.agency_id)?;
     let until = parse_rfc3339("until", &b.until)?;
-    let now = state.clock.now();
-    if until <= now || until > now + time::Duration::days(365) {
-        return Err(ValidationError::new(
-            "until",
-            "invalid_period",
-            "must be in the future, at most 365 days ahead",
-        )
-        .into());
-    }
     Ok(HttpResponse::Created().json(svc::add_followup(&state, &sec, subject, user, agency, until).await?))
 }
 
@@ -449,7 +378,7 @@ pub async fn set_decision_summary(
     b: web::Json<DecisionSummary>,
 ) -> Result<HttpResponse, ApiError> {
     let sec = svc::session_secretariat(&state, &who, &path).await?;
-    let summary = text("text", &b.text, FreeText::MAX_CHARS)?;
+    let summary = svc::long_text("text", &b.text)?;
     Ok(HttpResponse::Ok().json(svc::set_decision_summary(&state, &sec, summary).await?))
 }
 
@@ -464,7 +393,10 @@ pub async fn session_record(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let cap = svc::session_reader(&state, &who, &path).await?;
-    Ok(HttpResponse::Ok().json(svc::session_record(&state, &cap).await?))
+    let record = svc::session_record(&state, &cap).await?;
+    // As a JSON value: every object's keys sorted, as this answer has always been.
+    let record = serde_json::to_value(record).map_err(|e| ApiError::internal(&e))?;
+    Ok(HttpResponse::Ok().json(record))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -23,6 +23,8 @@
 //! - Confirming an invitation: `meetings:join`, and an open invitation for exactly this user at
 //!   this agency ([`invitee`], `not_invited`). Accepting a pledge: `pledges:write` and an
 //!   invitation or a request naming you ([`pledger`], `not_invited`).
+//! - Listing the bodies one's agency runs: `meetings:write` ([`secretariat_desk`]); listing
+//!   one's own invitations: `meetings:join` ([`own_invitations`]).
 //! - Answering an information request and listing those addressed to you:
 //!   `info-requests:answer` at the asked agency ([`answerer`], `not_asked_agency`; [`inbox`]).
 //! - A consent record is visible only to the agency that recorded it; the scope (never the
@@ -380,6 +382,47 @@ impl Inbox<'_> {
 pub fn inbox<'a>(set: &PolicySet, who: &'a Principal) -> Result<Inbox<'a>, AccessError> {
     permitted(set, who, "info-requests:answer")?;
     Ok(Inbox { who })
+}
+
+/// Permission to list the bodies one's own agency runs as secretariat (`meetings:write`; the
+/// same rule as [`secretariat`], for a list).
+#[derive(Debug)]
+pub struct SecretariatDesk<'a> {
+    who: &'a Principal,
+}
+
+impl SecretariatDesk<'_> {
+    pub fn who(&self) -> &Principal {
+        self.who
+    }
+    /// The agency whose bodies this desk runs.
+    pub fn agency(&self) -> &AgencyId {
+        &self.who.agency
+    }
+}
+
+pub fn secretariat_desk<'a>(set: &PolicySet, who: &'a Principal) -> Result<SecretariatDesk<'a>, AccessError> {
+    permitted(set, who, "meetings:write")?;
+    Ok(SecretariatDesk { who })
+}
+
+/// Permission to list one's own invitations (the roster rows naming exactly this user at this
+/// agency) and the information requests naming one as recipient: `meetings:join`, as for
+/// confirming an invitation ([`invitee`]).
+#[derive(Debug)]
+pub struct OwnInvitations<'a> {
+    who: &'a Principal,
+}
+
+impl OwnInvitations<'_> {
+    pub fn who(&self) -> &Principal {
+        self.who
+    }
+}
+
+pub fn own_invitations<'a>(set: &PolicySet, who: &'a Principal) -> Result<OwnInvitations<'a>, AccessError> {
+    permitted(set, who, "meetings:join")?;
+    Ok(OwnInvitations { who })
 }
 
 /// Permission to register households and subjects, link local ids and find people by them

@@ -159,6 +159,12 @@ pub async fn check(store: &Store, basis: &Basis, q: &BasisQuestion<'_>) -> Resul
     }
 }
 
+/// docs/rules.md#R-B2.5: a session's access window opens when its agenda is published and closes
+/// `window_days` after the session is held (after that, only follow-up assignees keep access).
+pub fn window_closes_at(session: &crate::store::Session, body: &crate::store::Body) -> OffsetDateTime {
+    session.held_at + Duration::days(body.window_days)
+}
+
 /// docs/rules.md#R-B2 and #R-B3: gathers the facts (roster with confirmations, pledges, agenda or
 /// information request and its answer, access window) and lets [`pre::meeting`] decide. Membership
 /// counts only what people did themselves: a confirmed invitation and an accepted current pledge.
@@ -221,7 +227,7 @@ async fn meeting(
     });
     let window = match session.agenda_published_at {
         Some(published) if q.now >= published => {
-            if q.now <= session.held_at + Duration::days(body.window_days) {
+            if q.now <= window_closes_at(&session, &body) {
                 pre::WindowFact::Open
             } else {
                 let follow_up = followups.iter().any(|f| {

@@ -14,11 +14,12 @@ use time::OffsetDateTime;
 
 use crate::audit::{AuditError, Logged};
 use crate::domain::{
-    AgencyId, AgendaItemId, BasisKind, BodyId, BodyKind, Category, HouseholdId, InfoRequestId, RecordId, SessionId,
-    SubjectId, UserId, ValidationError, rfc3339,
+    AgencyId, AgendaItemId, BasisKind, BodyId, BodyKind, Category, FreeText, HouseholdId, InfoRequestId, RecordId,
+    SessionId, SubjectId, UserId, ValidationError, rfc3339,
 };
 use crate::policy::access::{
-    self, AccessError, Answerer, Convener, Inbox, Invitee, Pledger, SecretariatOf, SessionReader, SessionSecretariat,
+    self, AccessError, Answerer, Convener, Inbox, Invitee, OwnInvitations, Pledger, SecretariatDesk, SecretariatOf,
+    SessionReader, SessionSecretariat,
 };
 use crate::principal::Principal;
 use crate::state::AppState;
@@ -155,6 +156,73 @@ pub async fn answerer<'a>(state: &AppState, who: &'a Principal, id: &str) -> Res
     Ok(access::answerer(&policy, who, request)?)
 }
 
+// ---- input checks (the JSON API and the console give the same answers) ----
+
+/// Free text of at most `max` characters (`too_long`, `invisible_characters`, …).
+pub fn bounded_text(field: &str, s: &str, max: usize) -> std::result::Result<String, ValidationError> {
+    FreeText::bounded(field, s, max).map(FreeText::into_string)
+}
+
+/// A pledge text (誓約書) or a body's rules.
+pub fn long_text(field: &str, s: &str) -> std::result::Result<String, ValidationError> {
+    bounded_text(field, s, FreeText::MAX_CHARS)
+}
+
+/// A reason for declining an information request.
+pub fn decline_reason(field: &str, s: &str) -> std::result::Result<String, ValidationError> {
+    bounded_text(field, s, 2000)
+}
+
+/// How a person is invited: `member` (the default) or `attendee` (named by the chair).
+pub fn attendance(raw: Option<&str>) -> std::result::Result<&'static str, ValidationError> {
+    match raw.unwrap_or("member") {
+        "member" => Ok("member"),
+        "attendee" => Ok("attendee"),
+        _ => Err(ValidationError::new(
+            "attendance",
+            "invalid_value",
+            "member or attendee",
+        )),
+    }
+}
+
+/// The asked agency's answer as a request names it: categories to provide (at least one, never
+/// a sealed one, duplicates ignored) or a reason to decline, exactly one of the two.
+pub fn parse_answer(provide: Option<&[String]>, decline: Option<&str>) -> std::result::Result<Answer, ValidationError> {
+    match (provide, decline) {
+        (Some(list), None) => {
+            if list.is_empty() || list.len() > Category::ALL.len() {
+                return Err(ValidationError::new(
+                    "provide",
+                    "invalid_value",
+                    "name at least one category",
+                ));
+            }
+            let mut categories = Vec::with_capacity(list.len());
+            for (i, c) in list.iter().enumerate() {
+                let c = Category::parse(c).map_err(|e| e.at(format!("provide[{i}]")))?;
+                if c.is_sealed() {
+                    return Err(ValidationError::new(
+                        format!("provide[{i}]"),
+                        "category_sealed",
+                        "a sealed category is never provided",
+                    ));
+                }
+                if !categories.contains(&c) {
+                    categories.push(c);
+                }
+            }
+            Ok(Answer::Provide(categories))
+        }
+        (None, Some(reason)) => Ok(Answer::Decline(decline_reason("decline_reason", reason)?)),
+        _ => Err(ValidationError::new(
+            "provide",
+            "one_of_required",
+            "give exactly one of provide or decline_reason",
+        )),
+    }
+}
+
 // ---- bodies ----
 
 /// What the convener describes.
@@ -196,6 +264,80 @@ pub async fn create_body(state: &AppState, cap: &Convener<'_>, input: BodyInput)
     .await?;
     state.store.create_body(&logged, &new, &who.user, now).await?;
     state.store.body(new.id).await?.ok_or(MeetingError::NotFound("body"))
+}
+
+/// A request to convene a body, as given (JSON or form), before any check.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyRequest<'a> {
+    /// `support-meeting` or `statutory-conference`.
+    pub kind: &'a str,
+    pub conference_type: Option<&'a str>,
+    pub name: &'a str,
+    pub rules_text: &'a str,
+    /// Default from `policies/bases.toml`; at most 365.
+    pub window_days: Option<u32>,
+    pub pledge_text: &'a str,
+}
+
+/// Checks and convenes: `meetings:write`, a known kind, the configured convener
+/// (`not_convening_agency`), then the texts; the caller's agency becomes the secretariat.
+pub async fn convene(state: &AppState, who: &Principal, r: BodyRequest<'_>) -> Result<Body> {
+    access::permitted(&state.policy.current(), who, "meetings:write")?;
+    let (kind, conference_type, legal_basis) = body_kind(state, r.kind, r.conference_type)?;
+    let cap = access::convener(
+        &state.policy.current(),
+        &state.bases,
+        who,
+        kind,
+        conference_type.as_deref(),
+    )?;
+    let window_days = r.window_days.unwrap_or(state.bases.meetings.window_days);
+    if window_days > 365 {
+        return Err(ValidationError::new("window_days", "invalid_value", "at most 365").into());
+    }
+    let input = BodyInput {
+        conference_type,
+        name: bounded_text("name", r.name, 200)?,
+        legal_basis,
+        rules_text: long_text("rules_text", r.rules_text)?,
+        window_days,
+        pledge_text: long_text("pledge_text", r.pledge_text)?,
+    };
+    create_body(state, &cap, input).await
+}
+
+/// The bodies the caller's agency runs as secretariat.
+pub async fn own_bodies(state: &AppState, cap: &SecretariatDesk<'_>) -> Result<Vec<Body>> {
+    Ok(state.store.bodies_of_secretariat(cap.agency()).await?)
+}
+
+/// The body's sessions, latest first (for its secretariat).
+pub async fn body_sessions(state: &AppState, sec: &SecretariatOf<'_>) -> Result<Vec<Session>> {
+    Ok(state.store.sessions_of_body(sec.body().id).await?)
+}
+
+/// One version of a body's pledge text.
+#[derive(Debug, Clone, Serialize)]
+pub struct PledgeVersion {
+    pub version: i64,
+    pub text: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub published_at: OffsetDateTime,
+}
+
+/// Every version of the body's pledge, newest first (for its secretariat).
+pub async fn pledge_versions(state: &AppState, sec: &SecretariatOf<'_>) -> Result<Vec<PledgeVersion>> {
+    Ok(state
+        .store
+        .pledge_texts(sec.body().id)
+        .await?
+        .into_iter()
+        .map(|(version, text, published_at)| PledgeVersion {
+            version,
+            text,
+            published_at,
+        })
+        .collect())
 }
 
 /// Reads a body: secretariat, invitees and request recipients of its sessions, officers in scope.
@@ -393,11 +535,137 @@ pub async fn confirm(state: &AppState, cap: &Invitee<'_>) -> Result<Confirmation
     })
 }
 
+/// One of the caller's own invitations: the session, its body and the caller's roster row.
+#[derive(Debug, Clone, Serialize)]
+pub struct OwnInvitation {
+    pub session: Session,
+    pub body: Body,
+    pub entry: RosterEntry,
+}
+
+/// The caller's own roster rows (invited, confirmed or removed), latest session first.
+pub async fn own_invitations(state: &AppState, cap: &OwnInvitations<'_>) -> Result<Vec<OwnInvitation>> {
+    let who = cap.who();
+    let now = state.clock.now();
+    let mut out = Vec::new();
+    for id in state.store.sessions_of_person(&who.user, &who.agency).await? {
+        let Some(session) = state.store.session(id).await? else {
+            continue;
+        };
+        let Some(body) = state.store.body(session.body_id).await? else {
+            continue;
+        };
+        let roster = state.store.roster(id, now).await?;
+        if let Some(entry) = roster.into_iter().find(|e| e.is(&who.user, &who.agency)) {
+            out.push(OwnInvitation { session, body, entry });
+        }
+    }
+    Ok(out)
+}
+
+/// An information request naming the caller as the one recipient of its answer, with the body
+/// it came from and whether the caller holds that body's current pledge (needed to receive it).
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestForMe {
+    pub request: InfoRequest,
+    pub body: Body,
+    pub pledge_current: bool,
+}
+
+/// The requests naming the caller as recipient, newest first.
+pub async fn requests_for_me(state: &AppState, cap: &OwnInvitations<'_>) -> Result<Vec<RequestForMe>> {
+    let who = cap.who();
+    let mut out = Vec::new();
+    for request in state.store.info_requests_for_recipient(&who.user, &who.agency).await? {
+        let Some(session) = state.store.session(request.session_id).await? else {
+            continue;
+        };
+        let Some(body) = state.store.body(session.body_id).await? else {
+            continue;
+        };
+        let pledge_current = state.store.has_current_pledge(body.id, &who.user, &who.agency).await?;
+        out.push(RequestForMe {
+            request,
+            body,
+            pledge_current,
+        });
+    }
+    Ok(out)
+}
+
+/// The body's current pledge for someone who may accept it (an invitee or a request's recipient).
+pub async fn pledge_of_body(state: &AppState, cap: &Pledger<'_>) -> Result<PledgeToAccept> {
+    let (body, who) = (cap.body(), cap.who());
+    let (version, text) = state.store.current_pledge(body.id).await?.unwrap_or_default();
+    let current = state.store.has_current_pledge(body.id, &who.user, &who.agency).await?;
+    Ok(PledgeToAccept {
+        body: body.clone(),
+        version,
+        text,
+        current,
+        entry: None,
+    })
+}
+
+/// What an invitee reads before confirming: the body's current pledge and whether they hold it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PledgeToAccept {
+    pub body: Body,
+    pub version: i64,
+    pub text: String,
+    pub current: bool,
+    /// Their own roster row for the session.
+    pub entry: Option<RosterEntry>,
+}
+
+pub async fn pledge_to_accept(state: &AppState, cap: &Invitee<'_>) -> Result<PledgeToAccept> {
+    let (session, who) = (cap.session(), cap.who());
+    let body = state
+        .store
+        .body(session.body_id)
+        .await?
+        .ok_or(MeetingError::NotFound("body"))?;
+    let (version, text) = state.store.current_pledge(body.id).await?.unwrap_or_default();
+    let current = state.store.has_current_pledge(body.id, &who.user, &who.agency).await?;
+    let entry = state
+        .store
+        .roster(session.id, state.clock.now())
+        .await?
+        .into_iter()
+        .find(|e| e.is(&who.user, &who.agency));
+    Ok(PledgeToAccept {
+        body,
+        version,
+        text,
+        current,
+        entry,
+    })
+}
+
 /// One agenda item: a person or a household.
 #[derive(Debug, Clone, Copy)]
 pub enum AgendaTarget {
     Subject(SubjectId),
     Household(HouseholdId),
+}
+
+/// One agenda item as a request names it: exactly one of a subject id or a household id
+/// (`one_of_required`).
+pub fn agenda_target(
+    subject: Option<&str>,
+    household: Option<&str>,
+) -> std::result::Result<AgendaTarget, ValidationError> {
+    let subject = subject.map(SubjectId::parse).transpose()?;
+    let household = household.map(HouseholdId::parse).transpose()?;
+    match (subject, household) {
+        (Some(s), None) => Ok(AgendaTarget::Subject(s)),
+        (None, Some(h)) => Ok(AgendaTarget::Household(h)),
+        _ => Err(ValidationError::new(
+            "subject_id",
+            "one_of_required",
+            "name exactly one of subject_id or household_id",
+        )),
+    }
 }
 
 pub async fn add_agenda_item(
@@ -511,7 +779,8 @@ pub async fn set_decision_summary(state: &AppState, sec: &SessionSecretariat<'_>
         .ok_or(MeetingError::NotFound("session"))
 }
 
-/// Records who does the agreed follow-up support: they keep access after the window closes.
+/// Records who does the agreed follow-up support: they keep access after the window closes,
+/// until `until` (in the future, at most 365 days ahead: `invalid_period`).
 pub async fn add_followup(
     state: &AppState,
     sec: &SessionSecretariat<'_>,
@@ -520,11 +789,19 @@ pub async fn add_followup(
     agency: AgencyId,
     until: OffsetDateTime,
 ) -> Result<Vec<FollowUp>> {
+    let now = state.clock.now();
+    if until <= now || until > now + time::Duration::days(365) {
+        return Err(ValidationError::new(
+            "until",
+            "invalid_period",
+            "must be in the future, at most 365 days ahead",
+        )
+        .into());
+    }
     if state.store.subject(subject).await?.is_none() {
         return Err(ValidationError::new("subject_id", "subject_not_found", "no such subject").into());
     }
     let session = sec.session().id;
-    let now = state.clock.now();
     let f = NewFollowUp {
         session,
         subject,
@@ -658,40 +935,86 @@ pub async fn read_session(state: &AppState, cap: &SessionReader<'_>) -> Result<s
     }))
 }
 
+/// The session's agenda (removed items included, marked), for a reader of the session.
+pub async fn session_agenda(state: &AppState, cap: &SessionReader<'_>) -> Result<Vec<AgendaItem>> {
+    Ok(state.store.agenda(cap.session().id).await?)
+}
+
+/// The body as the session record names it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordBody {
+    pub id: BodyId,
+    pub kind: BodyKind,
+    pub legal_basis: String,
+    pub name: String,
+}
+
+/// One disclosure made under the session, as its log entry says.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordDisclosure {
+    pub at: Option<serde_json::Value>,
+    pub decision: Option<serde_json::Value>,
+    pub disclosed: Option<serde_json::Value>,
+    pub index: u64,
+    pub owner_agency: Option<serde_json::Value>,
+    pub reason: Option<serde_json::Value>,
+    pub recipient_agency: Option<serde_json::Value>,
+    pub recipient_user: Option<serde_json::Value>,
+    pub withheld: Option<serde_json::Value>,
+}
+
+/// The session record (fields in the JSON API's order).
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionRecord {
+    pub agenda: Vec<AgendaItem>,
+    pub attendance: Vec<RosterEntry>,
+    pub body: RecordBody,
+    pub decision_summary: Option<String>,
+    pub disclosures: Vec<RecordDisclosure>,
+    pub followups: Vec<FollowUp>,
+    pub info_requests: Vec<InfoRequest>,
+    pub session: Session,
+}
+
 /// The session record: attendance (invited, confirmed, former), agenda, information requests
 /// with their answers, follow-ups, decision summary, and every disclosure made under the session.
-pub async fn session_record(state: &AppState, cap: &SessionReader<'_>) -> Result<serde_json::Value> {
+pub async fn session_record(state: &AppState, cap: &SessionReader<'_>) -> Result<SessionRecord> {
     let (session, body) = (cap.session(), cap.body());
-    let disclosures: Vec<serde_json::Value> = state
+    let disclosures = state
         .store
         .entries_for_reference(&session.id.to_string())
         .await?
         .into_iter()
         .filter_map(|(index, bytes)| {
             let e: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-            Some(serde_json::json!({
-                "index": index,
-                "at": e.get("at"),
-                "recipient_agency": e.pointer("/requester/agency"),
-                "recipient_user": e.pointer("/requester/user"),
-                "owner_agency": e.get("owner_agency"),
-                "decision": e.get("decision"),
-                "reason": e.get("reason"),
-                "disclosed": e.get("disclosed"),
-                "withheld": e.get("withheld"),
-            }))
+            Some(RecordDisclosure {
+                index,
+                at: e.get("at").cloned(),
+                recipient_agency: e.pointer("/requester/agency").cloned(),
+                recipient_user: e.pointer("/requester/user").cloned(),
+                owner_agency: e.get("owner_agency").cloned(),
+                decision: e.get("decision").cloned(),
+                reason: e.get("reason").cloned(),
+                disclosed: e.get("disclosed").cloned(),
+                withheld: e.get("withheld").cloned(),
+            })
         })
         .collect();
-    Ok(serde_json::json!({
-        "session": session,
-        "body": {"id": body.id, "name": body.name, "kind": body.kind, "legal_basis": body.legal_basis},
-        "attendance": state.store.roster(session.id, state.clock.now()).await?,
-        "agenda": state.store.agenda(session.id).await?,
-        "info_requests": state.store.info_requests(session.id).await?,
-        "followups": state.store.followups(session.id).await?,
-        "decision_summary": session.decision_summary,
-        "disclosures": disclosures,
-    }))
+    Ok(SessionRecord {
+        session: session.clone(),
+        body: RecordBody {
+            id: body.id,
+            name: body.name.clone(),
+            kind: body.kind,
+            legal_basis: body.legal_basis.clone(),
+        },
+        attendance: state.store.roster(session.id, state.clock.now()).await?,
+        agenda: state.store.agenda(session.id).await?,
+        info_requests: state.store.info_requests(session.id).await?,
+        followups: state.store.followups(session.id).await?,
+        decision_summary: session.decision_summary.clone(),
+        disclosures,
+    })
 }
 
 // ---- provenance ----

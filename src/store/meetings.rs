@@ -178,6 +178,40 @@ fn opt_ms(v: Option<i64>) -> Result<Option<OffsetDateTime>, StoreError> {
     v.map(from_ms).transpose()
 }
 
+type BodyRow = (String, String, Option<String>, String, String, String, String, i64, i64);
+
+const SELECT_BODY: &str = "SELECT b.id, b.kind, b.conference_type, b.name, b.legal_basis, b.rules_text, \
+     b.secretariat_agency, b.window_days, \
+     (SELECT COALESCE(MAX(version), 0) FROM pledge_texts p WHERE p.body_id = b.id) FROM bodies b";
+
+fn body_from_row(r: BodyRow) -> Result<Body, StoreError> {
+    Ok(Body {
+        id: BodyId::parse(&r.0).map_err(|_| bad("body id"))?,
+        kind: match r.1.as_str() {
+            "support-meeting" => BodyKind::SupportMeeting,
+            "statutory-conference" => BodyKind::StatutoryConference,
+            _ => return Err(bad("body kind")),
+        },
+        conference_type: r.2,
+        name: r.3,
+        legal_basis: r.4,
+        rules_text: r.5,
+        secretariat_agency: AgencyId::parse(&r.6).map_err(|_| bad("agency"))?,
+        window_days: r.7,
+        pledge_version: r.8,
+    })
+}
+
+fn session_from_row(r: SessionRow) -> Result<Session, StoreError> {
+    Ok(Session {
+        id: SessionId::parse(&r.0).map_err(|_| bad("session id"))?,
+        body_id: BodyId::parse(&r.1).map_err(|_| bad("body id"))?,
+        held_at: from_ms(r.2)?,
+        agenda_published_at: opt_ms(r.3)?,
+        decision_summary: r.4,
+    })
+}
+
 fn request_from_row(r: RequestRow) -> Result<InfoRequest, StoreError> {
     let status = match r.6.as_deref() {
         None => "open",
@@ -279,32 +313,63 @@ impl Store {
     }
 
     pub async fn body(&self, id: BodyId) -> Result<Option<Body>, StoreError> {
-        type Row = (String, String, Option<String>, String, String, String, String, i64, i64);
-        let row: Option<Row> = sqlx::query_as(
-            "SELECT b.id, b.kind, b.conference_type, b.name, b.legal_basis, b.rules_text, b.secretariat_agency, b.window_days, \
-             (SELECT COALESCE(MAX(version), 0) FROM pledge_texts p WHERE p.body_id = b.id) FROM bodies b WHERE b.id = $1",
+        let sql = sqlx::AssertSqlSafe(format!("{SELECT_BODY} WHERE b.id = $1"));
+        let row: Option<BodyRow> = sqlx::query_as(sql)
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.conn().await?)
+            .await?;
+        row.map(body_from_row).transpose()
+    }
+
+    /// The bodies `agency` runs as secretariat, by name (at most 500).
+    pub async fn bodies_of_secretariat(&self, agency: &AgencyId) -> Result<Vec<Body>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{SELECT_BODY} WHERE b.secretariat_agency = $1 ORDER BY b.name, b.id LIMIT 500"
+        ));
+        let rows: Vec<BodyRow> = sqlx::query_as(sql)
+            .bind(agency.as_str().to_owned())
+            .fetch_all(&mut *self.conn().await?)
+            .await?;
+        rows.into_iter().map(body_from_row).collect()
+    }
+
+    /// Every version of the body's pledge text, newest first: (version, text, published at).
+    pub async fn pledge_texts(&self, body: BodyId) -> Result<Vec<(i64, String, OffsetDateTime)>, StoreError> {
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT version, text, created_at_ms FROM pledge_texts WHERE body_id = $1 ORDER BY version DESC",
         )
-        .bind(id.to_string())
-        .fetch_optional(&mut *self.conn().await?)
+        .bind(body.to_string())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
-        row.map(|r| {
-            Ok(Body {
-                id: BodyId::parse(&r.0).map_err(|_| bad("body id"))?,
-                kind: match r.1.as_str() {
-                    "support-meeting" => BodyKind::SupportMeeting,
-                    "statutory-conference" => BodyKind::StatutoryConference,
-                    _ => return Err(bad("body kind")),
-                },
-                conference_type: r.2,
-                name: r.3,
-                legal_basis: r.4,
-                rules_text: r.5,
-                secretariat_agency: AgencyId::parse(&r.6).map_err(|_| bad("agency"))?,
-                window_days: r.7,
-                pledge_version: r.8,
-            })
-        })
-        .transpose()
+        rows.into_iter().map(|(v, t, at)| Ok((v, t, from_ms(at)?))).collect()
+    }
+
+    /// The body's sessions, latest first (at most 500).
+    pub async fn sessions_of_body(&self, body: BodyId) -> Result<Vec<Session>, StoreError> {
+        let rows: Vec<SessionRow> = sqlx::query_as(
+            "SELECT id, body_id, held_at_ms, agenda_published_at_ms, decision_summary FROM sessions WHERE body_id = $1 \
+             ORDER BY held_at_ms DESC, id LIMIT 500",
+        )
+        .bind(body.to_string())
+        .fetch_all(&mut *self.conn().await?)
+        .await?;
+        rows.into_iter().map(session_from_row).collect()
+    }
+
+    /// The sessions on whose roster `user` at `agency` has a row (invited, confirmed or
+    /// removed), latest first (at most 200).
+    pub async fn sessions_of_person(&self, user: &UserId, agency: &AgencyId) -> Result<Vec<SessionId>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT s.id FROM roster r JOIN sessions s ON s.id = r.session_id WHERE r.user_id = $1 AND r.agency_id = $2 \
+             ORDER BY s.held_at_ms DESC, s.id LIMIT 200",
+        )
+        .bind(user.as_str().to_owned())
+        .bind(agency.as_str().to_owned())
+        .fetch_all(&mut *self.conn().await?)
+        .await?;
+        rows.into_iter()
+            .map(|(id,)| SessionId::parse(&id).map_err(|_| bad("session id")))
+            .collect()
     }
 
     /// The text of the body's current pledge version (version 0 and no text if none).
@@ -476,16 +541,7 @@ impl Store {
         .bind(id.to_string())
         .fetch_optional(&mut *self.conn().await?)
         .await?;
-        row.map(|r| {
-            Ok(Session {
-                id: SessionId::parse(&r.0).map_err(|_| bad("session id"))?,
-                body_id: BodyId::parse(&r.1).map_err(|_| bad("body id"))?,
-                held_at: from_ms(r.2)?,
-                agenda_published_at: opt_ms(r.3)?,
-                decision_summary: r.4,
-            })
-        })
-        .transpose()
+        row.map(session_from_row).transpose()
     }
 
     pub async fn publish_agenda(
@@ -763,6 +819,23 @@ impl Store {
             "{SELECT_REQUEST} WHERE asked_agency = $1 ORDER BY created_at_ms DESC, id LIMIT 500"
         ));
         let rows: Vec<RequestRow> = sqlx::query_as(sql)
+            .bind(agency.as_str().to_owned())
+            .fetch_all(&mut *self.conn().await?)
+            .await?;
+        rows.into_iter().map(request_from_row).collect()
+    }
+
+    /// Requests naming `user` at `agency` as the recipient of the answer, newest first (at most 200).
+    pub async fn info_requests_for_recipient(
+        &self,
+        user: &UserId,
+        agency: &AgencyId,
+    ) -> Result<Vec<InfoRequest>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{SELECT_REQUEST} WHERE recipient_user = $1 AND recipient_agency = $2 ORDER BY created_at_ms DESC, id LIMIT 200"
+        ));
+        let rows: Vec<RequestRow> = sqlx::query_as(sql)
+            .bind(user.as_str().to_owned())
             .bind(agency.as_str().to_owned())
             .fetch_all(&mut *self.conn().await?)
             .await?;
