@@ -256,7 +256,11 @@ impl OidcConfig {
         match &self.client_secret_file {
             Some(path) => {
                 let text = std::fs::read_to_string(path)?;
-                Ok(text.lines().next().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()))
+                Ok(text
+                    .lines()
+                    .next()
+                    .map(|l| l.trim().to_owned())
+                    .filter(|l| !l.is_empty()))
             }
             None => Ok(None),
         }

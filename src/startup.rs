@@ -198,15 +198,14 @@ impl Application {
             if let Some(o) = &oidc {
                 app = app.app_data(o.clone());
             }
-            app
-                .wrap(
-                    middleware::DefaultHeaders::new()
-                        .add(("X-Content-Type-Options", "nosniff"))
-                        .add(("Strict-Transport-Security", "max-age=31536000")),
-                )
-                .wrap(middleware::from_fn(crate::http::trace::trace_request))
-                .configure(crate::console::configure(console_settings.clone(), oidc_on))
-                .configure(crate::http::configure(max_body))
+            app.wrap(
+                middleware::DefaultHeaders::new()
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("Strict-Transport-Security", "max-age=31536000")),
+            )
+            .wrap(middleware::from_fn(crate::http::trace::trace_request))
+            .configure(crate::console::configure(console_settings.clone(), oidc_on))
+            .configure(crate::http::configure(max_body))
         })
         // Must be registered before binding, or it is silently ignored.
         .on_connect(|conn, ext| {

@@ -56,7 +56,8 @@ pub fn login_page(req: &HttpRequest, reason: Option<&str>, status: StatusCode) -
             .map(|r| (r.as_str(), t.role(r)))
             .collect(),
     };
-    let mut res = views::page_with_status(&page, status).unwrap_or_else(|e| actix_web::ResponseError::error_response(&e));
+    let mut res =
+        views::page_with_status(&page, status).unwrap_or_else(|e| actix_web::ResponseError::error_response(&e));
     // The OpenID Connect login's form is redirected to the identity provider (CSP form-action).
     if let Some(o) = req.app_data::<web::Data<super::oidc::Oidc>>() {
         res.extensions_mut().insert(o.form_action_origin());

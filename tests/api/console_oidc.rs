@@ -55,12 +55,17 @@ fn param(url: &str, name: &str) -> String {
 /// session cookie, and the refusal is the last log entry.
 async fn assert_refused(app: &TestApp, b: &Browser, page: &Page, code: &str, sentence: &str) {
     assert_eq!(page.status, 403, "{code}: {}", page.body);
-    assert!(page.body.contains(sentence), "{code}: the Japanese reason: {}", page.body);
-    assert!(page.body.contains(code), "{code}: the code in small print: {}", page.body);
     assert!(
-        !b.cookies.contains_key("__Host-tsunagi"),
-        "{code}: no session cookie"
+        page.body.contains(sentence),
+        "{code}: the Japanese reason: {}",
+        page.body
     );
+    assert!(
+        page.body.contains(code),
+        "{code}: the code in small print: {}",
+        page.body
+    );
+    assert!(!b.cookies.contains_key("__Host-tsunagi"), "{code}: no session cookie");
     let e = app.last_entry().await;
     assert_eq!(e["event"], "console-login-failed", "{e}");
     assert_eq!(e["detail"]["reason"], code, "{e}");
@@ -96,7 +101,10 @@ async fn an_oidc_login_opens_a_logged_session_through_a_same_origin_continue_pag
 
         idp.will_log_in(Login::new("cw-yamada", "jobota", &["caseworker"]));
         let authorize = begin(&mut b).await;
-        assert!(authorize.starts_with(&format!("{}/authorize?", idp.issuer)), "{authorize}");
+        assert!(
+            authorize.starts_with(&format!("{}/authorize?", idp.issuer)),
+            "{authorize}"
+        );
         assert_eq!(param(&authorize, "code_challenge_method"), "S256");
         assert_eq!(param(&authorize, "code_challenge").len(), 43, "a SHA-256 challenge");
         assert!(!param(&authorize, "state").is_empty());
@@ -158,9 +166,25 @@ async fn a_wrong_or_missing_state_is_refused_and_logged() {
         let state = param(&callback, "state");
         let forged = callback.replace(&state, "forged-state-value");
         let page = b.get(&forged).await;
-        assert_refused(&app, &b, &page, "oidc_state_unknown", "ログイン画面からやり直してください").await;
-        let page = b.get(&format!("/console/login/callback?code={}", param(&callback, "code"))).await;
-        assert_refused(&app, &b, &page, "oidc_state_unknown", "ログイン画面からやり直してください").await;
+        assert_refused(
+            &app,
+            &b,
+            &page,
+            "oidc_state_unknown",
+            "ログイン画面からやり直してください",
+        )
+        .await;
+        let page = b
+            .get(&format!("/console/login/callback?code={}", param(&callback, "code")))
+            .await;
+        assert_refused(
+            &app,
+            &b,
+            &page,
+            "oidc_state_unknown",
+            "ログイン画面からやり直してください",
+        )
+        .await;
         assert_eq!(idp.tokens_issued(), 0, "no code was exchanged");
         // The real state over another terminal's certificate is refused (and used up).
         let mut elsewhere = b.on_terminal_of(&app, "sapota");
@@ -200,16 +224,27 @@ async fn a_code_from_another_login_fails_the_pkce_check_at_the_provider() {
     }
 }
 
+/// A refusal code, its sentence, and what the provider does wrong.
+type Case = (&'static str, &'static str, fn(&mut Login));
+
 #[tokio::test]
 async fn id_tokens_with_a_bad_signature_a_wrong_audience_or_past_expiry_are_refused() {
     for engine in engines() {
         let (app, idp) = setup(engine, |_| {}).await;
-        let cases: [(&str, &str, fn(&mut Login)); 3] = [
-            ("oidc_token_signature", "署名を確かめられませんでした", |l| l.wrong_key = true),
-            ("oidc_token_audience", "この基盤あてに発行されたものではありません", |l| {
-                l.audience = Some("another-client".to_owned())
+        let cases: [Case; 3] = [
+            (
+                "oidc_token_signature",
+                "署名を確かめられませんでした",
+                |l| l.wrong_key = true,
+            ),
+            (
+                "oidc_token_audience",
+                "この基盤あてに発行されたものではありません",
+                |l| l.audience = Some("another-client".to_owned()),
+            ),
+            ("oidc_token_expired", "有効期限が切れています", |l| {
+                l.expires_in = -600
             }),
-            ("oidc_token_expired", "有効期限が切れています", |l| l.expires_in = -600),
         ];
         for (code, sentence, tweak) in cases {
             let mut b = Browser::new(&app, "jobota");
@@ -221,7 +256,12 @@ async fn id_tokens_with_a_bad_signature_a_wrong_audience_or_past_expiry_are_refu
             assert_refused(&app, &b, &page, code, sentence).await;
         }
         assert!(
-            app.state.store.open_console_sessions("jobota", 0).await.unwrap().is_empty(),
+            app.state
+                .store
+                .open_console_sessions("jobota", 0)
+                .await
+                .unwrap()
+                .is_empty(),
             "no session was opened"
         );
         idp.stop().await;
@@ -318,10 +358,20 @@ async fn the_provider_answering_access_denied_is_a_clear_refusal() {
         let callback = at_idp(&idp, &begin(&mut b).await).await;
         assert!(callback.contains("error=access_denied"), "{callback}");
         let page = b.get(&callback).await;
-        assert_refused(&app, &b, &page, "oidc_access_denied", "取り消されたか、許可されませんでした").await;
+        assert_refused(
+            &app,
+            &b,
+            &page,
+            "oidc_access_denied",
+            "取り消されたか、許可されませんでした",
+        )
+        .await;
         let e = app.last_entry().await;
         assert_eq!(e["detail"]["idp_error"], "access_denied");
-        assert!(!e.to_string().contains("cancelled"), "the provider's free text is not logged: {e}");
+        assert!(
+            !e.to_string().contains("cancelled"),
+            "the provider's free text is not logged: {e}"
+        );
         assert_eq!(idp.tokens_issued(), 0);
         idp.stop().await;
         app.stop().await;

@@ -281,9 +281,7 @@ async fn authorize(idp: web::Data<Shared>, q: web::Query<HashMap<String, String>
         );
         format!("{redirect_uri}?code={}&state={}", encode(&code), encode(&state))
     };
-    HttpResponse::Found()
-        .insert_header(("location", location))
-        .finish()
+    HttpResponse::Found().insert_header(("location", location)).finish()
 }
 
 fn token_error(idp: &Shared, reason: &str, error: &str) -> HttpResponse {

@@ -29,7 +29,6 @@
 
 pub mod http;
 
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -439,10 +438,7 @@ pub async fn callback(
     };
     let claims = match verify(&client) {
         Ok(c) => c,
-        Err((
-            _,
-            ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey),
-        )) => {
+        Err((_, ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey))) => {
             // Perhaps the provider rotated its keys: fetch them once more.
             let retried = match oidc.metadata(now, true).await {
                 Ok(m) => verify(&oidc.client(m)),
