@@ -38,7 +38,9 @@ pub fn login_page(req: &HttpRequest, reason: Option<&str>, status: StatusCode) -
     let oidc = req.app_data::<web::Data<super::OidcEnabled>>().is_some_and(|o| o.0);
     let page = LoginPage {
         t,
-        chrome: Chrome::anonymous(req.path()),
+        // The login page's own address, whichever route rendered it (the language switch goes
+        // back there; a login route itself would not answer a GET).
+        chrome: Chrome::anonymous("/console/login"),
         reason: reason.map(|r| {
             if r == "logged_out" {
                 t.get("logged-out")

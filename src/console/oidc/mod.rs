@@ -489,7 +489,8 @@ pub async fn callback(
             let t = Tr::new(Locale::of_request(&req));
             let page = ContinuePage {
                 t,
-                chrome: Chrome::anonymous(req.path()),
+                // The language switch goes on to the console (the callback is good once).
+                chrome: Chrome::anonymous("/console/"),
             };
             let mut res = views::page_with_status(&page, StatusCode::OK)?;
             res.add_cookie(&cookie)
