@@ -5,6 +5,8 @@
 // sites, as in a ward, so the browser treats the provider's redirect back as cross-site — the
 // story shows the login's form may redirect to the provider (CSP form-action), the callback's
 // "continue" page, and the SameSite=Strict session cookie reaching the console by its link.
+// (Tried by hand: with a 303 to /console/ instead of the continue page, Chromium sends no
+// session cookie after the provider's page and lands on /console/login?reason=login_required.)
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,6 +44,15 @@ async function identityProvider() {
     }
     if (url.pathname === '/jwks') return json(200, { keys: [jwk] });
     if (url.pathname === '/authorize') {
+      // The provider's own login page: the person confirms there, so the way back to the hub
+      // starts on the provider's page (a cross-site navigation, as with a real provider).
+      const html = `<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><title>区の認証基盤</title></head>`
+        + `<body><main><h1>区の認証基盤</h1><form method="post" action="/authorize${url.search.replace(/&/g, '&amp;')}">`
+        + '<button type="submit">認証する</button></form></main></body></html>';
+      if (req.method === 'GET') {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        return res.end(html);
+      }
       const q = url.searchParams;
       const back = new URL(q.get('redirect_uri'));
       back.searchParams.set('state', q.get('state'));
@@ -125,6 +136,13 @@ async function terminal(agency) {
   return page;
 }
 
+/** At the provider's page: the person confirms, and the provider sends the browser back. */
+async function atProvider(page) {
+  await page.waitForURL((u) => u.origin === idp.issuer);
+  await page.getByRole('button', { name: '認証する' }).click();
+  await page.waitForURL(/\/console\/login\/callback\?/);
+}
+
 test('a caseworker logs in at the ward identity provider and reaches the console by the continue page', async () => {
   const page = await terminal('jobota');
   idp.next = { user: 'cw-yamada', agency: 'jobota', roles: ['caseworker'] };
@@ -134,7 +152,7 @@ test('a caseworker logs in at the ward identity provider and reaches the console
   await h.checkPage(page);
 
   await button.click();
-  await page.waitForURL(/\/console\/login\/callback\?/);
+  await atProvider(page);
   await assert.doesNotReject(page.getByRole('heading', { level: 1, name: 'ログインしました' }).waitFor());
   await h.checkPage(page);
   await h.shot(page, 'oidc-continue');
@@ -152,7 +170,7 @@ test('a login the provider refuses comes back as a Japanese reason on the login 
   idp.next = { deny: true };
   await page.goto(h.url('/console/login'));
   await page.getByRole('button', { name: 'ログイン（区の認証基盤）' }).click();
-  await page.waitForURL(/\/console\/login\/callback\?/);
+  await atProvider(page);
   await assert.doesNotReject(page.getByText('取り消されたか、許可されませんでした').waitFor());
   await assert.doesNotReject(page.getByText('oidc_access_denied').waitFor());
   await h.checkPage(page);
@@ -160,7 +178,7 @@ test('a login the provider refuses comes back as a Japanese reason on the login 
   // The provider says the person belongs to another agency than this terminal's.
   idp.next = { user: 'cw-yamada', agency: 'sapota', roles: ['caseworker'] };
   await page.getByRole('button', { name: 'ログイン（区の認証基盤）' }).click();
-  await page.waitForURL(/\/console\/login\/callback\?/);
+  await atProvider(page);
   await assert.doesNotReject(page.getByText('端末の証明書の機関が一致しません').waitFor());
   await h.checkPage(page);
   await h.shot(page, 'oidc-refused');
