@@ -327,6 +327,16 @@ const IDP_ERRORS: [&str; 13] = [
     "invalid_request_object",
 ];
 
+/// The token endpoint's error codes (RFC 6749 §5.2), the only ones logged as they are.
+const TOKEN_ERRORS: [&str; 6] = [
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+];
+
 #[derive(Template)]
 #[template(path = "console/oidc/continue.html")]
 struct ContinuePage {
@@ -394,14 +404,16 @@ pub async fn callback(
         Ok(r) => r,
         Err(e) => {
             let (code, extra) = match &e {
-                RequestTokenError::ServerResponse(r) => (
-                    "oidc_token_exchange_failed",
-                    serde_json::json!({ "idp_error": r.error().to_string() }),
-                ),
+                RequestTokenError::ServerResponse(r) => {
+                    let error = r.error().to_string();
+                    let logged = TOKEN_ERRORS.iter().find(|e| **e == error).copied().unwrap_or("other");
+                    ("oidc_token_exchange_failed", serde_json::json!({ "idp_error": logged }))
+                }
                 RequestTokenError::Request(_) => ("oidc_unavailable", serde_json::Value::Null),
                 _ => ("oidc_token_exchange_failed", serde_json::Value::Null),
             };
-            tracing::info!(error = %e, "the identity provider refused the code exchange");
+            // The code only: the provider's message may carry anything.
+            tracing::info!(code, "the identity provider refused the code exchange");
             return Ok(refuse(&state, &req, code, None, extra).await);
         }
     };
@@ -446,14 +458,15 @@ pub async fn callback(
             };
             match retried {
                 Ok(c) => c,
-                Err((code, e)) => {
-                    tracing::info!(error = %e, "an ID token was refused");
+                Err((code, _)) => {
+                    // The code only: the verifier's message may quote claims.
+                    tracing::info!(code, "an ID token was refused");
                     return Ok(refuse(&state, &req, code, None, none).await);
                 }
             }
         }
-        Err((code, e)) => {
-            tracing::info!(error = %e, "an ID token was refused");
+        Err((code, _)) => {
+            tracing::info!(code, "an ID token was refused");
             return Ok(refuse(&state, &req, code, None, none).await);
         }
     };
