@@ -527,6 +527,23 @@ mod tests {
     }
 
     #[test]
+    fn the_readmes_oidc_example_is_a_valid_configuration() {
+        let readme = include_str!("../README.md");
+        let start = readme.find("```toml\n[console.oidc]").unwrap() + "```toml\n".len();
+        let block = &readme[start..];
+        let block = &block[..block.find("```").unwrap()];
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("t.toml", block)?;
+            let c = Config::load(Some(Path::new("t.toml"))).unwrap();
+            let oidc = c.console.oidc.unwrap();
+            assert_eq!(oidc.client_id, "tsunagi-console");
+            assert_eq!(oidc.mfa_amr, ["mfa", "otp", "hwk"]);
+            assert_eq!(oidc.login_expiry_secs, 600);
+            Ok(())
+        });
+    }
+
+    #[test]
     fn layering_and_unknown_keys() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("t.toml", "listen = \"127.0.0.1:9000\"\n[audit]\nmax_batch = 7\n")?;
