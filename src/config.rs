@@ -529,11 +529,11 @@ mod tests {
     #[test]
     fn the_readmes_oidc_example_is_a_valid_configuration() {
         let readme = include_str!("../README.md");
-        let start = readme.find("```toml\n[console.oidc]").unwrap() + "```toml\n".len();
-        let block = &readme[start..];
-        let block = &block[..block.find("```").unwrap()];
+        let (_, rest) = readme.split_once("```toml\n[console.oidc]").unwrap();
+        let (body, _) = rest.split_once("```").unwrap();
+        let block = format!("[console.oidc]{body}");
         figment::Jail::expect_with(|jail| {
-            jail.create_file("t.toml", block)?;
+            jail.create_file("t.toml", &block)?;
             let c = Config::load(Some(Path::new("t.toml"))).unwrap();
             let oidc = c.console.oidc.unwrap();
             assert_eq!(oidc.client_id, "tsunagi-console");

@@ -186,6 +186,8 @@ async fn a_wrong_or_missing_state_is_refused_and_logged() {
         )
         .await;
         assert_eq!(idp.tokens_issued(), 0, "no code was exchanged");
+        let page = b.get("/console/login/callback?state=a&state=b&code=c").await;
+        assert_refused(&app, &b, &page, "oidc_state_unknown", "ログイン画面からやり直してください").await;
         // The real state over another terminal's certificate is refused (and used up).
         let mut elsewhere = b.on_terminal_of(&app, "sapota");
         let page = elsewhere.get(&callback).await;

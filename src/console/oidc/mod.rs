@@ -345,12 +345,16 @@ struct ContinuePage {
 }
 
 /// `GET /console/login/callback`: the identity provider's answer (see the module).
-pub async fn callback(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    q: web::Query<CallbackQuery>,
-) -> Result<HttpResponse, ConsoleError> {
+pub async fn callback(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ConsoleError> {
     let none = serde_json::Value::Null;
+    // A query that does not parse (a repeated parameter, say) is an answer without a state.
+    let q = web::Query::<CallbackQuery>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .unwrap_or(CallbackQuery {
+            code: None,
+            state: None,
+            error: None,
+        });
     let Some(oidc) = oidc_of(&req) else {
         return Ok(refuse(&state, &req, "oidc_not_configured", None, none).await);
     };
