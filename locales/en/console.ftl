@@ -145,6 +145,7 @@ code-oidc_unavailable = The ward's identity provider could not be reached. Pleas
 code-oidc_state_unknown = This login could not be found or was used already. Start again from the login page.
 code-oidc_state_expired = The login took too long and is no longer valid. Start again from the login page.
 code-oidc_state_certificate_mismatch = The login came back to another terminal (certificate) than the one it started on. Start again on the same terminal.
+code-oidc_browser_mismatch = The login came back to another browser than the one it started in. Start again in the same browser.
 code-oidc_access_denied = The login was cancelled or not allowed at the ward's identity provider.
 code-oidc_idp_error = The ward's identity provider did not accept the login. Try again, and tell an administrator if it persists.
 code-oidc_code_missing = The identity provider's answer lacked what the login needs. Start again from the login page.

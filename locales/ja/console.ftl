@@ -145,6 +145,7 @@ code-oidc_unavailable = 区の認証基盤に接続できませんでした。�
 code-oidc_state_unknown = このログインの手続きは見つからないか、すでに使われています。ログイン画面からやり直してください。
 code-oidc_state_expired = ログインの手続きに時間がかかりすぎたため、無効になりました。ログイン画面からやり直してください。
 code-oidc_state_certificate_mismatch = ログインを始めた端末とは別の端末（証明書）から戻ってきました。同じ端末でやり直してください。
+code-oidc_browser_mismatch = ログインを始めたブラウザとは別のブラウザで戻ってきました。ログインを始めたブラウザでやり直してください。
 code-oidc_access_denied = 区の認証基盤でログインが取り消されたか、許可されませんでした。
 code-oidc_idp_error = 区の認証基盤がログインを受け付けませんでした。もう一度ログインし、続くときは管理者に連絡してください。
 code-oidc_code_missing = 区の認証基盤からの応答に、必要な情報がありませんでした。ログイン画面からやり直してください。

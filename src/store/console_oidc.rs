@@ -12,6 +12,8 @@ pub struct PendingOidcLogin {
     pub nonce: String,
     pub pkce_verifier: String,
     pub cert_fingerprint: String,
+    /// SHA-256 (hex) of the login cookie the browser was given.
+    pub browser_hash: String,
     pub created_at_ms: i64,
 }
 
@@ -39,13 +41,14 @@ impl Store {
             .execute(&mut *self.conn().await?)
             .await?;
         sqlx::query(
-            "INSERT INTO console_oidc_logins (state_hash, nonce, pkce_verifier, cert_fingerprint, created_at_ms) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO console_oidc_logins (state_hash, nonce, pkce_verifier, cert_fingerprint, browser_hash, \
+             created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(login.state_hash.clone())
         .bind(login.nonce.clone())
         .bind(login.pkce_verifier.clone())
         .bind(login.cert_fingerprint.clone())
+        .bind(login.browser_hash.clone())
         .bind(login.created_at_ms)
         .execute(&mut *self.conn().await?)
         .await?;
@@ -56,19 +59,20 @@ impl Store {
     /// that two callbacks with one state cannot both have it. `None` when there is none (never
     /// started, or taken already).
     pub async fn take_pending_oidc_login(&self, state_hash: &str) -> Result<Option<PendingOidcLogin>, StoreError> {
-        let row: Option<(String, String, String, String, i64)> = sqlx::query_as(
+        let row: Option<(String, String, String, String, String, i64)> = sqlx::query_as(
             "DELETE FROM console_oidc_logins WHERE state_hash = $1 \
-             RETURNING state_hash, nonce, pkce_verifier, cert_fingerprint, created_at_ms",
+             RETURNING state_hash, nonce, pkce_verifier, cert_fingerprint, browser_hash, created_at_ms",
         )
         .bind(state_hash.to_owned())
         .fetch_optional(&mut *self.conn().await?)
         .await?;
         Ok(row.map(
-            |(state_hash, nonce, pkce_verifier, cert_fingerprint, created_at_ms)| PendingOidcLogin {
+            |(state_hash, nonce, pkce_verifier, cert_fingerprint, browser_hash, created_at_ms)| PendingOidcLogin {
                 state_hash,
                 nonce,
                 pkce_verifier,
                 cert_fingerprint,
+                browser_hash,
                 created_at_ms,
             },
         ))

@@ -110,10 +110,21 @@ async fn an_oidc_login_opens_a_logged_session_through_a_same_origin_continue_pag
         assert!(!param(&authorize, "state").is_empty());
         assert!(!param(&authorize, "nonce").is_empty());
         assert!(param(&authorize, "scope").contains("openid"));
-        assert!(b.cookies.is_empty(), "no cookie before the login completes");
+        assert!(
+            !b.cookies.contains_key("__Host-tsunagi"),
+            "no session before the login completes"
+        );
+        // The login cookie binds the pending login to this browser; Lax, so that it comes
+        // along on the provider's redirect back.
+        assert!(b.cookies.contains_key("__Host-tsunagi-login"));
 
         let callback = at_idp(&idp, &authorize).await;
         let before = app.audit_size().await;
+        assert_eq!(
+            param(&callback, "state"),
+            param(&authorize, "state"),
+            "the state comes back"
+        );
         let page = b.get(&callback).await;
         assert_eq!(page.status, 200, "{}", page.body);
         assert_eq!(idp.tokens_issued(), 1);
@@ -187,7 +198,20 @@ async fn a_wrong_or_missing_state_is_refused_and_logged() {
         .await;
         assert_eq!(idp.tokens_issued(), 0, "no code was exchanged");
         let page = b.get("/console/login/callback?state=a&state=b&code=c").await;
-        assert_refused(&app, &b, &page, "oidc_state_unknown", "ログイン画面からやり直してください").await;
+        assert_refused(
+            &app,
+            &b,
+            &page,
+            "oidc_state_unknown",
+            "ログイン画面からやり直してください",
+        )
+        .await;
+        // The real answer in another browser on the same terminal (no login cookie) is refused.
+        idp.will_log_in(Login::new("cw-yamada", "jobota", &["caseworker"]));
+        let victim_link = at_idp(&idp, &begin(&mut b).await).await;
+        let mut other_browser = Browser::new(&app, "jobota");
+        let page = other_browser.get(&victim_link).await;
+        assert_refused(&app, &other_browser, &page, "oidc_browser_mismatch", "別のブラウザ").await;
         // The real state over another terminal's certificate is refused (and used up).
         let mut elsewhere = b.on_terminal_of(&app, "sapota");
         let page = elsewhere.get(&callback).await;

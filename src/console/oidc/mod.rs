@@ -5,12 +5,13 @@
 //! 1. `POST /console/login/oidc` (a form on the login page; this origin only — there is no
 //!    session yet, so the origin check is the CSRF defence) keeps a pending login on the server
 //!    (`console_oidc_logins`: the SHA-256 of `state`, the nonce, the PKCE verifier, the client
-//!    certificate's fingerprint, the time) and redirects the browser to the identity provider's
+//!    certificate's fingerprint, the SHA-256 of the browser's login cookie [`LOGIN_COOKIE`], the
+//!    time) and redirects the browser to the identity provider's
 //!    authorization endpoint. A form's redirect is governed by the page's CSP `form-action`, so
 //!    the login page also allows the identity provider's origin there ([`FormActionOrigin`]).
 //! 2. `GET /console/login/callback?code&state` takes the pending login of `state` (deleted as it
-//!    is read: a state is good once), refuses it when it is older than `login_expiry_secs` or
-//!    comes over another certificate, exchanges the code with the PKCE verifier, and verifies the
+//!    is read: a state is good once), refuses it when it is older than `login_expiry_secs`, comes
+//!    over another certificate or from another browser (no matching login cookie), exchanges the code with the PKCE verifier, and verifies the
 //!    ID token: signature against the discovered JWKS, issuer, audience, nonce, expiry (by the
 //!    hub's clock), and `at_hash` when present. The user, agency and roles come from the
 //!    configured claims; the agency must be the client certificate's; MFA (`acr`/`amr`) is
@@ -226,6 +227,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login/callback", web::get().to(callback));
 }
 
+/// The browser's login cookie: binds a pending login to the browser that started it (`SameSite=Lax`,
+/// so that it comes along on the provider's cross-site redirect back to the callback).
+pub const LOGIN_COOKIE: &str = "__Host-tsunagi-login";
+
+/// The browser's login cookie value: the one it has (so that logins started in two tabs both
+/// work), else a new random one.
+fn login_cookie_value(req: &HttpRequest) -> Result<String, ConsoleError> {
+    if let Some(c) = req.cookie(LOGIN_COOKIE)
+        && c.value().len() == 43
+        && c.value()
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Ok(c.value().to_owned());
+    }
+    let mut bytes = [0u8; 32];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .map_err(|_| ConsoleError::internal("the system random source failed"))?;
+    Ok(base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        bytes,
+    ))
+}
+
 fn state_hash(state: &str) -> String {
     hex::encode(ring::digest::digest(&ring::digest::SHA256, state.as_bytes()))
 }
@@ -281,6 +306,7 @@ pub async fn start(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
         request = request.add_auth_context_value(AuthenticationContextClass::new(acr.clone()));
     }
     let (url, csrf_state, nonce) = request.url();
+    let browser = login_cookie_value(&req)?;
     let expiry_ms = i64::try_from(oidc.config.login_expiry_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
     let now_ms = crate::store::to_ms(now);
     state
@@ -291,14 +317,25 @@ pub async fn start(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
                 nonce: nonce.secret().clone(),
                 pkce_verifier: verifier.secret().clone(),
                 cert_fingerprint: term.fingerprint,
+                browser_hash: state_hash(&browser),
                 created_at_ms: now_ms,
             },
             now_ms.saturating_sub(expiry_ms),
         )
         .await?;
     tracing::info!("console login sent to the identity provider");
+    let cookie = actix_web::cookie::Cookie::build(LOGIN_COOKIE, browser)
+        .path("/")
+        .secure(true)
+        .http_only(true)
+        .same_site(actix_web::cookie::SameSite::Lax)
+        .max_age(Duration::seconds(
+            i64::try_from(oidc.config.login_expiry_secs).unwrap_or(i64::MAX),
+        ))
+        .finish();
     Ok(HttpResponse::SeeOther()
         .insert_header((actix_web::http::header::LOCATION, url.to_string()))
+        .cookie(cookie)
         .finish())
 }
 
@@ -377,6 +414,13 @@ pub async fn callback(state: web::Data<AppState>, req: HttpRequest) -> Result<Ht
     }
     if pending.cert_fingerprint != term.fingerprint {
         return Ok(refuse(&state, &req, "oidc_state_certificate_mismatch", None, none).await);
+    }
+    // The browser that started the login (a link with someone else's answer, opened in another
+    // browser on the same terminal, would log that browser in as someone else).
+    let browser = req.cookie(LOGIN_COOKIE).map(|c| state_hash(c.value()));
+    // Hashes are compared: the time an unequal comparison takes says nothing about the cookie.
+    if browser.as_deref() != Some(pending.browser_hash.as_str()) {
+        return Ok(refuse(&state, &req, "oidc_browser_mismatch", None, none).await);
     }
     if let Some(error) = q.error.as_deref() {
         let logged = IDP_ERRORS.iter().find(|e| **e == error).copied().unwrap_or("other");
