@@ -139,6 +139,10 @@ pub struct ConsoleConfig {
     /// offered in the `development` environment, which also is the only one that accepts the
     /// development keys.
     pub dev_login: bool,
+    /// The production login at the ward's identity provider (`[console.oidc]`); none when
+    /// absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<OidcConfig>,
 }
 
 impl Default for ConsoleConfig {
@@ -147,6 +151,131 @@ impl Default for ConsoleConfig {
             idle_minutes: 30,
             absolute_hours: 10,
             dev_login: true,
+            oidc: None,
+        }
+    }
+}
+
+/// The console's OpenID Connect login (authorization code + PKCE) at the ward's identity
+/// provider. The client secret comes from a file (`client_secret_file`) or from the environment
+/// (`TSUNAGI_CONSOLE__OIDC__CLIENT_SECRET`); `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// The issuer URL; discovery reads `<issuer>/.well-known/openid-configuration`.
+    pub issuer: String,
+    pub client_id: String,
+    /// A file whose first line is the client secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_file: Option<PathBuf>,
+    /// The client secret itself — meant for the environment variable only, never a file in
+    /// the repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// This hub's callback as registered at the identity provider:
+    /// `https://<host>:<port>/console/login/callback`.
+    pub redirect_url: String,
+    /// Scopes asked for besides `openid`.
+    #[serde(default = "default_oidc_scopes")]
+    pub scopes: Vec<String>,
+    /// The ID-token claim that names the user (must be a valid user id: a-z, 0-9, `-_.`).
+    #[serde(default = "default_user_claim")]
+    pub user_claim: String,
+    /// The ID-token claim that names the user's agency (must equal the client certificate's).
+    #[serde(default = "default_agency_claim")]
+    pub agency_claim: String,
+    /// The ID-token claim with the user's roles (an array of role names, or one string of
+    /// names separated by spaces or commas).
+    #[serde(default = "default_roles_claim")]
+    pub roles_claim: String,
+    /// Authentication context classes asked for (`acr_values`); when not empty the ID token's
+    /// `acr` must be one of them.
+    #[serde(default)]
+    pub acr_values: Vec<String>,
+    /// Authentication methods that count as MFA; when not empty the ID token's `amr` must hold
+    /// one of them (e.g. `["mfa", "otp", "hwk"]`).
+    #[serde(default)]
+    pub mfa_amr: Vec<String>,
+    /// Trust anchors (PEM) for the identity provider's TLS certificate; the system's trust
+    /// store when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// A login started at the hub must come back from the identity provider within this many
+    /// seconds.
+    #[serde(default = "default_login_expiry_secs")]
+    pub login_expiry_secs: u64,
+}
+
+fn default_oidc_scopes() -> Vec<String> {
+    vec!["profile".to_owned()]
+}
+fn default_user_claim() -> String {
+    "preferred_username".to_owned()
+}
+fn default_agency_claim() -> String {
+    "tsunagi_agency".to_owned()
+}
+fn default_roles_claim() -> String {
+    "tsunagi_roles".to_owned()
+}
+fn default_login_expiry_secs() -> u64 {
+    600
+}
+
+/// Prints every field but the client secret, which shows as `***` when set.
+impl std::fmt::Debug for OidcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Destructured, so that a new field cannot be forgotten here.
+        let Self {
+            issuer,
+            client_id,
+            client_secret_file,
+            client_secret,
+            redirect_url,
+            scopes,
+            user_claim,
+            agency_claim,
+            roles_claim,
+            acr_values,
+            mfa_amr,
+            ca_file,
+            login_expiry_secs,
+        } = self;
+        f.debug_struct("OidcConfig")
+            .field("issuer", issuer)
+            .field("client_id", client_id)
+            .field("client_secret_file", client_secret_file)
+            .field("client_secret", &client_secret.as_ref().map(|_| "***"))
+            .field("redirect_url", redirect_url)
+            .field("scopes", scopes)
+            .field("user_claim", user_claim)
+            .field("agency_claim", agency_claim)
+            .field("roles_claim", roles_claim)
+            .field("acr_values", acr_values)
+            .field("mfa_amr", mfa_amr)
+            .field("ca_file", ca_file)
+            .field("login_expiry_secs", login_expiry_secs)
+            .finish()
+    }
+}
+
+impl OidcConfig {
+    /// The client secret: from `client_secret` (the environment) or the first line of
+    /// `client_secret_file`; none for a public client.
+    pub fn load_client_secret(&self) -> std::io::Result<Option<String>> {
+        if let Some(s) = &self.client_secret {
+            return Ok(Some(s.trim().to_owned()));
+        }
+        match &self.client_secret_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)?;
+                Ok(text
+                    .lines()
+                    .next()
+                    .map(|l| l.trim().to_owned())
+                    .filter(|l| !l.is_empty()))
+            }
+            None => Ok(None),
         }
     }
 }
@@ -402,6 +531,44 @@ mod tests {
         ] {
             assert_eq!(redact_database_url(url), redacted, "{url}");
         }
+    }
+
+    #[test]
+    fn debug_never_prints_the_oidc_client_secret() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "t.toml",
+                "[console.oidc]\nissuer = \"https://idp.example\"\nclient_id = \"tsunagi\"\n\
+                 redirect_url = \"https://hub.example/console/login/callback\"\n",
+            )?;
+            jail.set_env("TSUNAGI_CONSOLE__OIDC__CLIENT_SECRET", "very-secret-value");
+            let c = Config::load(Some(Path::new("t.toml"))).unwrap();
+            let oidc = c.console.oidc.clone().unwrap();
+            assert_eq!(oidc.load_client_secret().unwrap().as_deref(), Some("very-secret-value"));
+            assert_eq!(oidc.agency_claim, "tsunagi_agency");
+            assert_eq!(oidc.roles_claim, "tsunagi_roles");
+            let shown = format!("{c:?}");
+            assert!(!shown.contains("very-secret-value"), "{shown}");
+            assert!(shown.contains("client_secret: Some(\"***\")"), "{shown}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_readmes_oidc_example_is_a_valid_configuration() {
+        let readme = include_str!("../README.md");
+        let (_, rest) = readme.split_once("```toml\n[console.oidc]").unwrap();
+        let (body, _) = rest.split_once("```").unwrap();
+        let block = format!("[console.oidc]{body}");
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("t.toml", &block)?;
+            let c = Config::load(Some(Path::new("t.toml"))).unwrap();
+            let oidc = c.console.oidc.unwrap();
+            assert_eq!(oidc.client_id, "tsunagi-console");
+            assert_eq!(oidc.mfa_amr, ["mfa", "otp", "hwk"]);
+            assert_eq!(oidc.login_expiry_secs, 600);
+            Ok(())
+        });
     }
 
     #[test]

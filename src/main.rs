@@ -241,6 +241,7 @@ fn run() -> anyhow::Result<()> {
             let _guard = tsunagi::telemetry::init(config.log_format, &config.log_level)?;
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             let dev_login = tsunagi::console::session::ConsoleSettings::from_config(&config).dev_login;
+            let oidc_issuer = config.console.oidc.as_ref().map(|o| o.issuer.clone());
             rt.block_on(async move {
                 let app = tsunagi::startup::Application::build(config).await?;
                 println!("Console: https://localhost:{}/console/", app.port());
@@ -250,6 +251,13 @@ fn run() -> anyhow::Result<()> {
                          certificate (certs-dev/clients/<agency>.pem with its .key; trust certs-dev/ca.pem), \
                          then pick a user id and a role. See README → Console."
                     );
+                }
+                match &oidc_issuer {
+                    Some(issuer) => println!("  Log in at the ward's identity provider (OpenID Connect): {issuer}"),
+                    None if !dev_login => {
+                        println!("  No console login is configured: set [console.oidc] (see README → Configuration).")
+                    }
+                    None => {}
                 }
                 app.run_until_stopped().await.context("server")
             })

@@ -243,17 +243,26 @@ impl Application {
         let data = web::Data::new(state.clone());
         let max_body = config.max_body_bytes;
         let console_settings = crate::console::session::ConsoleSettings::from_config(&config);
+        let oidc = match &config.console.oidc {
+            Some(c) => Some(web::Data::new(
+                crate::console::oidc::Oidc::from_config(c).context("configuring the console's OpenID Connect login")?,
+            )),
+            None => None,
+        };
+        let oidc_on = oidc.is_some();
         let mut server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .wrap(
-                    middleware::DefaultHeaders::new()
-                        .add(("X-Content-Type-Options", "nosniff"))
-                        .add(("Strict-Transport-Security", "max-age=31536000")),
-                )
-                .wrap(middleware::from_fn(crate::http::trace::trace_request))
-                .configure(crate::console::configure(console_settings.clone(), false))
-                .configure(crate::http::configure(max_body))
+            let mut app = App::new().app_data(data.clone());
+            if let Some(o) = &oidc {
+                app = app.app_data(o.clone());
+            }
+            app.wrap(
+                middleware::DefaultHeaders::new()
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("Strict-Transport-Security", "max-age=31536000")),
+            )
+            .wrap(middleware::from_fn(crate::http::trace::trace_request))
+            .configure(crate::console::configure(console_settings.clone(), oidc_on))
+            .configure(crate::http::configure(max_body))
         })
         // Must be registered before binding, or it is silently ignored.
         .on_connect(|conn, ext| {

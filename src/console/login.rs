@@ -20,6 +20,8 @@ struct LoginPage {
     t: Tr,
     chrome: Chrome,
     reason: Option<String>,
+    /// The code of `reason`, shown in small print.
+    reason_code: Option<String>,
     /// The agency of the terminal's certificate.
     agency: Option<String>,
     dev_login: bool,
@@ -36,7 +38,9 @@ pub fn login_page(req: &HttpRequest, reason: Option<&str>, status: StatusCode) -
     let oidc = req.app_data::<web::Data<super::OidcEnabled>>().is_some_and(|o| o.0);
     let page = LoginPage {
         t,
-        chrome: Chrome::anonymous(req.path()),
+        // The login page's own address, whichever route rendered it (the language switch goes
+        // back there; a login route itself would not answer a GET).
+        chrome: Chrome::anonymous("/console/login"),
         reason: reason.map(|r| {
             if r == "logged_out" {
                 t.get("logged-out")
@@ -44,6 +48,7 @@ pub fn login_page(req: &HttpRequest, reason: Option<&str>, status: StatusCode) -
                 t.reason(r)
             }
         }),
+        reason_code: reason.filter(|r| *r != "logged_out").map(str::to_owned),
         agency: session::terminal(req).ok().map(|term| term.agency.to_string()),
         dev_login,
         oidc,
@@ -53,7 +58,13 @@ pub fn login_page(req: &HttpRequest, reason: Option<&str>, status: StatusCode) -
             .map(|r| (r.as_str(), t.role(r)))
             .collect(),
     };
-    views::page_with_status(&page, status).unwrap_or_else(|e| actix_web::ResponseError::error_response(&e))
+    let mut res =
+        views::page_with_status(&page, status).unwrap_or_else(|e| actix_web::ResponseError::error_response(&e));
+    // The OpenID Connect login's form is redirected to the identity provider (CSP form-action).
+    if let Some(o) = req.app_data::<web::Data<super::oidc::Oidc>>() {
+        res.extensions_mut().insert(o.form_action_origin());
+    }
+    res
 }
 
 #[derive(Deserialize)]

@@ -20,6 +20,7 @@ pub mod i18n;
 pub mod login;
 pub mod meetings;
 pub mod officer;
+pub mod oidc;
 pub mod pages;
 pub mod policy_admin;
 pub mod session;
@@ -62,6 +63,7 @@ pub fn configure(settings: ConsoleSettings, oidc: bool) -> impl FnOnce(&mut web:
                 .route("", web::get().to(|| async { views::see_other("/console/") }))
                 .route("/login", web::get().to(login::show))
                 .route("/login/dev", web::post().to(login::dev_login))
+                .configure(oidc::routes)
                 .route("/logout", web::post().to(login::logout))
                 .route("/lang", web::post().to(login::switch_language))
                 .configure(caseworker::routes)
@@ -117,9 +119,17 @@ async fn console_pages(
             ServiceResponse::new(http_req, page)
         }
     };
+    // The login page's form for the identity provider is redirected there: CSP `form-action`
+    // governs that redirect too, so that page allows the provider's origin as well.
+    let csp = match res.response().extensions().get::<oidc::FormActionOrigin>() {
+        Some(o) if !o.0.is_empty() && o.0.bytes().all(|b| b.is_ascii_graphic() && b != b';' && b != b',') => {
+            CONTENT_SECURITY_POLICY.replace("form-action 'self'", &format!("form-action 'self' {}", o.0))
+        }
+        _ => CONTENT_SECURITY_POLICY.to_owned(),
+    };
     let headers = res.headers_mut();
     for (name, value) in [
-        ("content-security-policy", CONTENT_SECURITY_POLICY),
+        ("content-security-policy", csp.as_str()),
         ("x-frame-options", "DENY"),
         ("referrer-policy", "no-referrer"),
         ("cross-origin-opener-policy", "same-origin"),

@@ -43,7 +43,7 @@ pub enum LoginMethod {
 }
 
 impl LoginMethod {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             LoginMethod::Dev => "dev",
             LoginMethod::Oidc { .. } => "oidc",
@@ -153,20 +153,40 @@ fn session_cookie(value: String, max_age: Duration) -> Cookie<'static> {
         .finish()
 }
 
+/// What [`open`] did: a session and its cookie, or the refusal page (logged already).
+pub enum Opened {
+    Session(Cookie<'static>),
+    Refused(HttpResponse),
+}
+
+/// Opens a session for `identity` and answers 303 to the console home with the session cookie
+/// (see [`open`]). A refusal is a failed login.
+pub async fn start(state: &AppState, req: &HttpRequest, identity: LoginIdentity) -> Result<HttpResponse, ConsoleError> {
+    Ok(match open(state, req, identity).await? {
+        Opened::Session(cookie) => HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/console/"))
+            .cookie(cookie)
+            .finish(),
+        Opened::Refused(page) => page,
+    })
+}
+
 /// Opens a session for `identity`: its agency must be the client certificate's and registered.
 /// Logs `console-login` (method, development or not, MFA, certificate), then stores the session
-/// and answers 303 to the console home with the session cookie. A refusal is a failed login.
-pub async fn start(state: &AppState, req: &HttpRequest, identity: LoginIdentity) -> Result<HttpResponse, ConsoleError> {
+/// and gives its cookie. A refusal is a failed login (logged, with the login method).
+pub async fn open(state: &AppState, req: &HttpRequest, identity: LoginIdentity) -> Result<Opened, ConsoleError> {
     let settings = settings_of(req)?;
+    let method = serde_json::json!({ "method": identity.method.as_str() });
+    let refuse = |code: &'static str| login_refused(state, req, code, Some(&identity.user), method.clone());
     let term = match terminal(req) {
         Ok(t) => t,
-        Err(code) => return Ok(login_failed(state, req, code, Some(&identity.user)).await),
+        Err(code) => return Ok(Opened::Refused(refuse(code).await)),
     };
     if identity.agency != term.agency {
-        return Ok(login_failed(state, req, "agency_mismatch", Some(&identity.user)).await);
+        return Ok(Opened::Refused(refuse("agency_mismatch").await));
     }
     let Some(registered) = state.agencies.get(&identity.agency) else {
-        return Ok(login_failed(state, req, "agency_unknown", Some(&identity.user)).await);
+        return Ok(Opened::Refused(refuse("agency_unknown").await));
     };
     let now = state.clock.now();
     let token = random_token()?;
@@ -211,10 +231,7 @@ pub async fn start(state: &AppState, req: &HttpRequest, identity: LoginIdentity)
         .await?;
     state.store.insert_console_session(&logged, &row).await?;
     tracing::info!(method = row.method.as_str(), "console login");
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, "/console/"))
-        .cookie(session_cookie(token, settings.absolute))
-        .finish())
+    Ok(Opened::Session(session_cookie(token, settings.absolute)))
 }
 
 /// Logs `console-login-failed` with `reason` (the user named only when the login method
@@ -225,6 +242,24 @@ pub async fn login_failed(
     reason: &'static str,
     user: Option<&UserId>,
 ) -> HttpResponse {
+    login_refused(state, req, reason, user, serde_json::Value::Null).await
+}
+
+/// [`login_failed`] with more to log: the fields of `extra` (an object; nothing personal) are
+/// added to the entry's detail beside `reason`.
+pub async fn login_refused(
+    state: &AppState,
+    req: &HttpRequest,
+    reason: &'static str,
+    user: Option<&UserId>,
+    extra: serde_json::Value,
+) -> HttpResponse {
+    let mut detail = serde_json::json!({ "reason": reason });
+    if let (Some(d), serde_json::Value::Object(extra)) = (detail.as_object_mut(), extra) {
+        for (k, v) in extra {
+            d.entry(k).or_insert(v);
+        }
+    }
     let term = terminal(req).ok();
     let agency = term
         .as_ref()
@@ -254,7 +289,7 @@ pub async fn login_failed(
                     at,
                     None,
                     "console-login".to_owned(),
-                    serde_json::json!({ "reason": reason }),
+                    detail,
                 )
                 .await
             {

@@ -13,6 +13,7 @@ mod audit_tree;
 mod bases;
 mod conn;
 mod consents;
+mod console_oidc;
 mod console_sessions;
 mod meetings;
 mod policies;
@@ -25,6 +26,7 @@ pub use audit_scan::{ScanPage, ScanRow};
 pub use audit_search::{AuditFilter, FoundEntry};
 pub use audit_tree::{LogInconsistency, RoundGuard, StoredCheckpoint};
 pub use bases::{EmergencyGrant, LegalReport, Notification};
+pub use console_oidc::PendingOidcLogin;
 pub use console_sessions::ConsoleSessionRow;
 pub use meetings::{
     AgendaItem, Body, FollowUp, InfoAnswer, InfoRequest, NewBody, NewFollowUp, NewInfoRequest, Participation,

@@ -49,10 +49,11 @@ function postgresDatabase() {
 }
 
 /**
- * Starts a hub and a browser. Call `stop()` when done.
+ * Starts a hub and a browser. Call `stop()` when done. `env(port)` may give more environment
+ * variables for the hub (configuration), knowing the port it will listen on.
  * @returns {Promise<Hub>}
  */
-export async function hub() {
+export async function hub({ env: more } = {}) {
   const bin = process.env.HUB_BIN || path.join(repo, 'target', 'debug', 'tsunagi');
   const engine = process.env.BROWSER_ENGINE || 'sqlite';
   const dir = mkdtempSync(path.join(tmpdir(), 'tsunagi-browser-'));
@@ -64,6 +65,7 @@ export async function hub() {
     TSUNAGI_DATABASE_URL: db.url,
     TSUNAGI_LOG_LEVEL: 'warn',
     TSUNAGI_WORKERS: '2',
+    ...(more ? more(port) : {}),
   };
   const child = spawn(bin, ['serve'], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
