@@ -90,6 +90,7 @@ off-lookup-hint = A pseudonym from an entry or an export. Only people named in e
 off-lookup-submit = Look up
 off-lookup-this = Look up this pseudonym
 off-lookup-found = This pseudonym stands for:
+off-lookup-case-number = Case number at { $agency }
 off-lookup-pseudonym = Pseudonym
 off-lookup-report = Their disclosure report
 off-lookup-search = Search their entries

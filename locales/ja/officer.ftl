@@ -90,6 +90,7 @@ off-lookup-hint = 記録やエクスポートに出てくる仮名を入力し�
 off-lookup-submit = 本人を確認する
 off-lookup-this = この仮名の本人を確認
 off-lookup-found = この仮名は次の方のものです。
+off-lookup-case-number = ケース番号（{ $agency }）
 off-lookup-pseudonym = 仮名
 off-lookup-report = この方の開示用報告書を見る
 off-lookup-search = この方の記録を検索する

@@ -492,6 +492,16 @@ pub struct PersonView {
     /// `subject` or `household`.
     pub kind: String,
     pub id: String,
+    /// For a subject: the case numbers the agencies in the officer's scope know them by — how
+    /// the people who work with them name them (names themselves exist only inside encrypted
+    /// records, which no officer reads).
+    pub case_numbers: Vec<CaseNumber>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CaseNumber {
+    pub agency: String,
+    pub local_id: String,
 }
 
 /// Who is behind a pseudonym in the log (the lookup is logged, found or not). An officer scoped
@@ -523,7 +533,22 @@ pub async fn lookup_pseudonym(state: &AppState, officer: &Officer<'_>, raw: &str
     .await?;
     let (kind, id) =
         found.ok_or_else(|| ApiError::not_found("pseudonym_unknown", "no subject or household has that pseudonym"))?;
-    Ok(PersonView { pseudonym, kind, id })
+    let mut case_numbers = Vec::new();
+    if kind == "subject"
+        && let Ok(subject) = SubjectId::parse(&id)
+    {
+        for (agency, local_id) in state.store.links_of(subject).await? {
+            if scope.agencies().is_none_or(|a| a.contains(&agency)) {
+                case_numbers.push(CaseNumber { agency, local_id });
+            }
+        }
+    }
+    Ok(PersonView {
+        pseudonym,
+        kind,
+        id,
+        case_numbers,
+    })
 }
 
 #[derive(Serialize, ToSchema)]

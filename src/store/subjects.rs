@@ -162,6 +162,16 @@ impl Store {
 
 impl Store {
     /// The local ids under which `agency` knows `subject` (none when not linked).
+    /// Every agency's local ids (case numbers) for `subject`: (agency, local id), by agency.
+    pub async fn links_of(&self, subject: SubjectId) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT agency_id, local_id FROM subject_links WHERE subject_id = $1 ORDER BY agency_id, local_id",
+        )
+        .bind(subject.to_string())
+        .fetch_all(&mut *self.conn().await?)
+        .await?)
+    }
+
     pub async fn local_ids_of(&self, agency: &AgencyId, subject: SubjectId) -> Result<Vec<String>, StoreError> {
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT local_id FROM subject_links WHERE agency_id = $1 AND subject_id = $2 ORDER BY local_id",

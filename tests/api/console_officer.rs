@@ -137,6 +137,9 @@ async fn an_officer_searches_pages_and_sees_people_by_id_and_every_search_is_log
             .await;
         assert_eq!(page.status, 200, "{}", page.body);
         assert!(page.body.contains(&st.subject));
+        // …and the case number the regional support centre knows the person by, with its name.
+        assert!(page.body.contains("RSC-0001"), "{}", page.body);
+        assert!(page.body.contains("ケース番号（地域包括支援センター"), "{}", page.body);
         let read = app.last_entry().await;
         assert_eq!(read["action"], "pseudonym-lookup");
         let page = b.get("/console/log/pseudonym?pseudonym=nobody-has-this").await;

@@ -458,7 +458,12 @@ pub struct PseudonymForm {
 /// What the lookup found.
 pub enum Lookup {
     Nothing,
-    Found { kind: String, id: String },
+    /// The person or household, and (agency name, case number) pairs in the officer's scope.
+    Found {
+        kind: String,
+        id: String,
+        case_numbers: Vec<(String, String)>,
+    },
     Failed(Reason),
 }
 
@@ -487,7 +492,24 @@ pub async fn pseudonym(
         (Lookup::Nothing, StatusCode::OK)
     } else {
         match svc::lookup_pseudonym(&state, &officer, &p).await {
-            Ok(v) => (Lookup::Found { kind: v.kind, id: v.id }, StatusCode::OK),
+            Ok(v) => (
+                Lookup::Found {
+                    kind: v.kind,
+                    id: v.id,
+                    case_numbers: v
+                        .case_numbers
+                        .into_iter()
+                        .map(|c| {
+                            let name = crate::domain::AgencyId::parse(&c.agency)
+                                .ok()
+                                .and_then(|a| state.agencies.get(&a).map(|a| a.name.clone()))
+                                .unwrap_or_else(|| c.agency.clone());
+                            (name, c.local_id)
+                        })
+                        .collect(),
+                },
+                StatusCode::OK,
+            ),
             Err(e) if e.status.is_client_error() => (Lookup::Failed(Reason::of(&t, &e.detail.code)), e.status),
             Err(e) => return Err(e.into()),
         }
