@@ -591,6 +591,8 @@ mod tests {
     #[test]
     fn the_deployment_example_is_a_valid_production_configuration() {
         let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/tsunagi.toml");
+        // figment skips a missing file silently: make sure this one is really read.
+        assert!(file.exists(), "{} is missing (is it committed?)", file.display());
         figment::Jail::expect_with(|_jail| {
             let c = Config::load(Some(&file)).unwrap();
             assert_eq!(c.environment, Environment::Production);
