@@ -1,12 +1,14 @@
 //! Plain domain types and rules: agencies, organs, subjects, records, categories, consents,
-//! bases and decisions. Everything here is validated on construction (`AgencyId::parse`, …) so
+//! bases and decisions, meetings (bodies, sessions, rosters, information requests) and grants. Everything here is validated on construction (`AgencyId::parse`, …) so
 //! the rest of the hub can trust a value once it has one. No actix, no sqlx, no I/O.
 
 pub mod basis;
 pub mod category;
 pub mod consent;
 pub mod decision;
+pub mod grant;
 pub mod ids;
+pub mod meeting;
 pub mod my_number;
 pub mod preconditions;
 pub mod role;

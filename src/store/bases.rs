@@ -12,38 +12,7 @@ use super::{NewRecord, Store, StoreError, from_ms, to_ms};
 use crate::audit::Logged;
 use crate::domain::{AgencyId, BodyId, GrantId, RecordId, ReportId, SubjectId, UserId};
 
-#[derive(Debug, Clone, Serialize)]
-pub struct LegalReport {
-    pub id: ReportId,
-    pub report_type: String,
-    pub subject_id: SubjectId,
-    pub reporter_agency: AgencyId,
-    pub receiving_agency: AgencyId,
-    pub record_id: RecordId,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct EmergencyGrant {
-    pub id: GrantId,
-    pub subject_id: SubjectId,
-    pub owner_agency: AgencyId,
-    pub user_id: String,
-    pub agency_id: AgencyId,
-    /// The stated risk and why consent is impracticable (opened for privacy officers only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub grounds: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    pub expires_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub reviewed_at: Option<OffsetDateTime>,
-    pub reviewed_by: Option<String>,
-    pub review_outcome: Option<String>,
-    pub review_note: Option<String>,
-}
+pub use crate::domain::grant::{EmergencyGrant, LegalReport};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Notification {
