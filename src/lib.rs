@@ -21,6 +21,7 @@ pub mod health;
 pub mod http;
 pub mod policy;
 pub mod principal;
+pub mod retention;
 pub mod services;
 pub mod startup;
 pub mod state;

@@ -51,6 +51,13 @@ enum Command {
     /// Sharing-policy tools.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Retention (`policies/retention.toml`): delete the case-record sections whose retention
+    /// period has ended, each after its log entry; erase persons left with nothing.
+    Retention {
+        /// Only count what would expire.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Key-encryption keys: status and rotation.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -261,6 +268,18 @@ fn run() -> anyhow::Result<()> {
                 }
                 app.run_until_stopped().await.context("server")
             })
+        }
+        Command::Retention { dry_run } => {
+            let config = load_config(cli.config.as_deref())?;
+            runtime()?
+                .block_on(tsunagi::startup::apply_retention(&config, dry_run))
+                .map(|o| {
+                    let verb = if dry_run { "would expire" } else { "expired" };
+                    println!(
+                        "{verb} {} sections in {} records; {} persons erased (nothing left about them)",
+                        o.sections_expired, o.records_touched, o.subjects_erased
+                    );
+                })
         }
         Command::Keys(cmd) => {
             let config = load_config(cli.config.as_deref())?;

@@ -103,6 +103,43 @@ pub fn progress_line(done: u64, total: u64) -> String {
     )
 }
 
+/// `tsunagi retention apply`: the configured retention rules applied now, as the hub itself
+/// (the `system` role at the first ward-wide oversight agency) in the log.
+pub async fn apply_retention(config: &Config, dry_run: bool) -> anyhow::Result<crate::retention::Outcome> {
+    let rules = crate::retention::RetentionRules::load_dir(&config.policy_dir)?;
+    let bases =
+        crate::policy::bases::BasesConfig::load_dir(&config.policy_dir).context("loading policies/bases.toml")?;
+    let store = open_store(config).await?;
+    let agency = bases
+        .oversight
+        .ward_wide
+        .first()
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("retention acts as the ward: [oversight] ward_wide names no agency"))?;
+    let organ = store
+        .agencies()
+        .await?
+        .into_iter()
+        .find(|a| a.id == agency)
+        .map(|a| a.organ)
+        .ok_or_else(|| anyhow::anyhow!("agency {agency} is not registered"))?;
+    let actor = crate::principal::Principal {
+        user: crate::domain::UserId::parse("tsunagi-retention")?,
+        agency,
+        organ,
+        roles: vec![crate::domain::Role::System],
+        cert_fingerprint: String::new(),
+    };
+    let pseudonyms = Pseudonymizer::new(&read_key::<32>(&config.keys.pseudonym_key_file)?);
+    let tasks = BackgroundTasks::new();
+    let audit = AuditLog::start(store.clone(), config.audit.max_batch, &tasks);
+    let now = crate::clock::Clock::now(&SystemClock);
+    let result = crate::retention::apply(&store, &audit, &pseudonyms, &rules, &actor, now, dry_run).await;
+    tasks.stop().await;
+    store.close().await;
+    result
+}
+
 /// Refuses a configuration that cannot unwrap every stored data key (a KEK changed without a
 /// rotation, or a previous KEK dropped before the rotation finished).
 async fn check_keks(store: &Store) -> anyhow::Result<()> {

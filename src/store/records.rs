@@ -273,3 +273,71 @@ impl Store {
         Ok(out)
     }
 }
+
+/// One stored section's age facts, for retention.
+#[derive(Debug, Clone)]
+pub struct SectionAge {
+    pub section: String,
+    pub record: crate::domain::RecordId,
+    pub subject: SubjectId,
+    pub owner: AgencyId,
+    pub category: crate::domain::Category,
+    pub record_created_at_ms: i64,
+}
+
+impl Store {
+    /// Every section with its record's owner and age (no content), for retention.
+    pub async fn section_ages(&self) -> Result<Vec<SectionAge>, StoreError> {
+        let rows: Vec<(String, String, String, String, String, i64)> = sqlx::query_as(
+            "SELECT s.id, r.id, r.subject_id, r.owner_agency, s.category, r.created_at_ms \
+             FROM sections s JOIN records r ON r.id = s.record_id ORDER BY r.id, s.position",
+        )
+        .fetch_all(&mut *self.conn().await?)
+        .await?;
+        rows.into_iter()
+            .map(|(section, record, subject, owner, category, at)| {
+                let bad = |what: &str| StoreError::Corrupt(format!("invalid stored {what}"));
+                Ok(SectionAge {
+                    section,
+                    record: crate::domain::RecordId::parse(&record).map_err(|_| bad("record id"))?,
+                    subject: SubjectId::parse(&subject).map_err(|_| bad("subject id"))?,
+                    owner: AgencyId::parse(&owner).map_err(|_| bad("agency id"))?,
+                    category: crate::domain::Category::parse(&category).map_err(|_| bad("category"))?,
+                    record_created_at_ms: at,
+                })
+            })
+            .collect()
+    }
+
+    /// Deletes these sections of `record` (their retention ended), after the entry `logged`.
+    pub async fn delete_sections(
+        &self,
+        record: crate::domain::RecordId,
+        sections: &[String],
+        _logged: &crate::audit::Logged,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let mut n = 0;
+        for id in sections {
+            n += sqlx::query("DELETE FROM sections WHERE id = $1 AND record_id = $2")
+                .bind(id.clone())
+                .bind(record.to_string())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// How many sections remain about `subject`, across every agency.
+    pub async fn sections_left(&self, subject: SubjectId) -> Result<u64, StoreError> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM sections s JOIN records r ON r.id = s.record_id WHERE r.subject_id = $1",
+        )
+        .bind(subject.to_string())
+        .fetch_one(&mut *self.conn().await?)
+        .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}

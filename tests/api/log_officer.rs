@@ -285,7 +285,8 @@ async fn pseudonyms_map_back_to_people_for_privacy_officers_only() {
         assert_eq!(s, 200, "{who}");
         assert_eq!(
             who,
-            json!({"pseudonym": subject_p, "kind": "subject", "id": st.subject})
+            json!({"pseudonym": subject_p, "kind": "subject", "id": st.subject,
+                "case_numbers": [{"agency": "regional-support-centre", "local_id": "RSC-0001"}]})
         );
         let read = app.last_entry().await;
         assert_eq!(

@@ -46,5 +46,6 @@ mod mock_idp;
 mod policy_admin;
 mod policy_cases;
 mod readme;
+mod retention;
 mod tls_auth;
 mod validation;
