@@ -105,6 +105,11 @@ impl RetentionRules {
     }
 }
 
+/// A record: its id, the person it is about, its owning agency.
+type RecordKey = (RecordId, SubjectId, AgencyId);
+/// An expired section: its id, category and the retention (years) that ran out.
+type ExpiredSection = (String, Category, u32);
+
 /// What a run did (or, dry, would do).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outcome {
@@ -125,7 +130,7 @@ pub async fn apply(
     dry_run: bool,
 ) -> anyhow::Result<Outcome> {
     let now_ms = crate::store::to_ms(now);
-    let mut expired: BTreeMap<(RecordId, SubjectId, AgencyId), Vec<(String, Category, u32)>> = BTreeMap::new();
+    let mut expired: BTreeMap<RecordKey, Vec<ExpiredSection>> = BTreeMap::new();
     for s in store.section_ages().await? {
         let Some(years) = rules.years_for(&s.owner, s.category) else {
             continue;
