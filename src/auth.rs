@@ -336,6 +336,54 @@ impl JwtVerifier {
         })
     }
 
+    /// Like [`JwtVerifier::from_jwks_json`], for an identity provider's published key set
+    /// (discovery): keys this hub never accepts — other key types (e.g. RSA), other curves,
+    /// encryption keys (`use` = `enc`) — are left out rather than refused, since a provider
+    /// publishes keys for many clients; every key kept is checked and pinned as usual, and a
+    /// set with private or symmetric key material is still refused. Returns how many keys were
+    /// left out. An error if no usable key remains.
+    pub fn from_published_jwks(
+        json: &str,
+        issuer: &str,
+        audience: &str,
+        leeway_secs: u64,
+    ) -> Result<(Self, usize), AuthError> {
+        let set: Value = serde_json::from_str(json).map_err(|e| key_set_error(format!("not JSON: {e}")))?;
+        let Some(Value::Array(entries)) = set.get("keys") else {
+            return Err(key_set_error("no `keys` array"));
+        };
+        let mut kept = Vec::new();
+        for entry in entries {
+            if entry.get("d").is_some() || entry.get("k").is_some() {
+                return Err(key_set_error(
+                    "the published key set contains private or symmetric key material",
+                ));
+            }
+            let kty = entry.get("kty").and_then(Value::as_str);
+            let crv = entry.get("crv").and_then(Value::as_str);
+            let ours = matches!((kty, crv), (Some("OKP"), Some("Ed25519")) | (Some("EC"), Some("P-256")));
+            let signing = entry.get("use").is_none_or(|u| u.as_str() == Some("sig"));
+            if ours && signing {
+                kept.push(entry.clone());
+            }
+        }
+        let skipped = entries.len() - kept.len();
+        let verifier = Self::from_jwks_json(
+            &serde_json::json!({ "keys": kept }).to_string(),
+            issuer,
+            audience,
+            leeway_secs,
+        )?;
+        Ok((verifier, skipped))
+    }
+
+    /// The key ids this verifier holds, sorted.
+    pub fn kids(&self) -> Vec<String> {
+        let mut kids: Vec<String> = self.keys.keys().cloned().collect();
+        kids.sort_unstable();
+        kids
+    }
+
     /// Like [`JwtVerifier::from_jwks_file`], from the JWKS text.
     pub fn from_jwks_json(json: &str, issuer: &str, audience: &str, leeway_secs: u64) -> Result<Self, AuthError> {
         ensure_jwt_provider();

@@ -47,6 +47,15 @@ pub struct JwtConfig {
     pub leeway_secs: u64,
     /// Signing key used only by `tsunagi token` (development).
     pub dev_signing_key: PathBuf,
+    /// The issuer's OpenID discovery document (`https://…/.well-known/openid-configuration`):
+    /// when set, the keys come from its `jwks_uri` (cached, refreshed) instead of `jwks_file`.
+    pub discovery_url: Option<String>,
+    /// A CA to trust for the issuer's HTTPS (else the system's trust store).
+    pub ca_file: Option<PathBuf>,
+    /// Discovered keys are fetched again this often, seconds.
+    pub refresh_secs: u64,
+    /// A token with an unknown key id makes the hub look again at most this often, seconds.
+    pub min_refetch_secs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -428,6 +437,10 @@ impl Config {
                 audience: crate::devcerts::DEV_AUDIENCE.into(),
                 leeway_secs: 30,
                 dev_signing_key: dev.join("jwt-signing.key"),
+                discovery_url: None,
+                ca_file: None,
+                refresh_secs: 300,
+                min_refetch_secs: 30,
             },
             keys: KeysConfig {
                 kek_file: dev.join("kek.key"),

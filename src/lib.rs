@@ -19,6 +19,7 @@ pub mod devcerts;
 pub mod domain;
 pub mod health;
 pub mod http;
+pub mod issuer_keys;
 pub mod policy;
 pub mod principal;
 pub mod retention;

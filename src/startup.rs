@@ -235,13 +235,28 @@ impl Application {
         let bases =
             crate::policy::bases::BasesConfig::load_dir(&config.policy_dir).context("loading policies/bases.toml")?;
         let agencies: HashMap<_, _> = store.agencies().await?.into_iter().map(|a| (a.id.clone(), a)).collect();
-        let jwt = JwtVerifier::from_jwks_file(
-            &config.jwt.jwks_file,
-            &config.jwt.issuer,
-            &config.jwt.audience,
-            config.jwt.leeway_secs,
-        )
-        .map_err(|e| anyhow::anyhow!("loading the token issuer keys: {e}"))?;
+        let jwt = Arc::new(match &config.jwt.discovery_url {
+            Some(url) => crate::issuer_keys::IssuerKeys::discover(
+                url,
+                config.jwt.ca_file.as_deref(),
+                &config.jwt.issuer,
+                &config.jwt.audience,
+                config.jwt.leeway_secs,
+                std::time::Duration::from_secs(config.jwt.min_refetch_secs),
+            )
+            .await
+            .context("discovering the token issuer's keys")?,
+            None => crate::issuer_keys::IssuerKeys::fixed(
+                JwtVerifier::from_jwks_file(
+                    &config.jwt.jwks_file,
+                    &config.jwt.issuer,
+                    &config.jwt.audience,
+                    config.jwt.leeway_secs,
+                )
+                .map_err(|e| anyhow::anyhow!("loading the token issuer keys: {e}"))?,
+            ),
+        });
+        jwt.spawn_refresher(std::time::Duration::from_secs(config.jwt.refresh_secs.max(1)), &tasks);
         let audit = AuditLog::start(store.clone(), config.audit.max_batch, &tasks);
         store.spawn_wal_checkpointer(std::time::Duration::from_millis(500), &tasks);
         let (checkpoints, alerts) = start_log_services(&config, &store, clock.clone(), &tasks)?;
@@ -263,7 +278,7 @@ impl Application {
             pseudonyms: Arc::new(pseudonyms),
             clock,
             agencies: Arc::new(agencies),
-            jwt: Arc::new(jwt),
+            jwt,
             bases: Arc::new(bases),
             checkpoints,
             alerts,

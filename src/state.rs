@@ -6,7 +6,6 @@ use std::sync::Arc;
 use crate::audit::AuditLog;
 use crate::audit::alerts::Alerts;
 use crate::audit::checkpointer::Checkpointer;
-use crate::auth::JwtVerifier;
 use crate::clock::Clock;
 use crate::crypto::Pseudonymizer;
 use crate::domain::AgencyId;
@@ -23,7 +22,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The agency registry (agency → organ), loaded from the store.
     pub agencies: Arc<HashMap<AgencyId, Agency>>,
-    pub jwt: Arc<JwtVerifier>,
+    /// The token issuer's keys (a file, or discovered and refreshed).
+    pub jwt: Arc<crate::issuer_keys::IssuerKeys>,
     /// Local configuration of the lawful bases (`policies/bases.toml`).
     pub bases: Arc<BasesConfig>,
     pub policy_admin: crate::config::PolicyAdminConfig,

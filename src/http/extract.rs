@@ -3,6 +3,8 @@
 
 use std::future::{Ready, ready};
 
+use futures_util::future::{Either, LocalBoxFuture};
+
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use rustls_pki_types::CertificateDer;
@@ -97,11 +99,30 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
 
 impl FromRequest for Principal {
     type Error = ApiError;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = Either<Ready<Result<Self, Self::Error>>, LocalBoxFuture<'static, Result<Self, Self::Error>>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        match authenticate(req) {
+            // A key the hub does not hold yet (the issuer rotated): look at the issuer's keys
+            // again — at most once per `jwt.min_refetch_secs` — and try once more.
+            Err(e) if e.detail.code == "token_unknown_key" && may_refetch(req) => {
+                let req = req.clone();
+                Either::Right(Box::pin(async move {
+                    if let Some(state) = req.app_data::<web::Data<AppState>>() {
+                        // A failure keeps the keys in force (and is logged): the retry refuses.
+                        let _ = state.jwt.refetch(false).await;
+                    }
+                    authenticate(&req)
+                }))
+            }
+            other => Either::Left(ready(other)),
+        }
     }
+}
+
+fn may_refetch(req: &HttpRequest) -> bool {
+    req.app_data::<web::Data<AppState>>()
+        .is_some_and(|state| state.jwt.may_refetch())
 }
 
 /// Asks the policy whether the principal may perform a management action.

@@ -28,6 +28,7 @@ mod disclosures;
 mod erasure;
 mod faults;
 mod helpers;
+mod issuer_keys;
 mod keys;
 mod lifecycle;
 mod log_checkpoints;

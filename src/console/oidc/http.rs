@@ -57,6 +57,14 @@ impl IdpHttpClient {
     }
 }
 
+impl IdpHttpClient {
+    /// The underlying client (the same limits: no redirects, timeouts), e.g. for the token
+    /// issuer's keys.
+    pub fn into_inner(self) -> reqwest::Client {
+        self.0
+    }
+}
+
 impl<'c> AsyncHttpClient<'c> for IdpHttpClient {
     type Error = HttpError;
     type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, HttpError>> + Send + 'c>>;
