@@ -34,6 +34,12 @@ pub struct TlsConfig {
     pub server_cert: PathBuf,
     pub server_key: PathBuf,
     pub crls: Vec<PathBuf>,
+    /// The CA, CRL and server certificate files are checked for changes this often, seconds
+    /// (changed files are read again without a restart).
+    pub reload_secs: u64,
+    /// A `tls-expiring` alert while the server certificate, a CA certificate or a CRL's next
+    /// update is less than this many days away.
+    pub expiry_warning_days: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -430,6 +436,8 @@ impl Config {
                 server_cert: dev.join("server.pem"),
                 server_key: dev.join("server.key"),
                 crls: vec![dev.join("crl.pem")],
+                reload_secs: 30,
+                expiry_warning_days: 30,
             },
             jwt: JwtConfig {
                 jwks_file: dev.join("jwks.json"),

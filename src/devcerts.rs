@@ -204,6 +204,39 @@ pub fn issue_client_cert(
     Ok((cert, key))
 }
 
+/// A CRL signed by the CA in `ca_cert_pem`/`ca_key_pem` that revokes the certificates with
+/// these serial numbers (raw bytes) and names `next_update`; returns its PEM. Used by tests
+/// that revoke a certificate while the hub runs.
+pub fn crl_revoking(
+    ca_cert_pem: &str,
+    ca_key_pem: &str,
+    serials: &[Vec<u8>],
+    next_update: OffsetDateTime,
+) -> anyhow::Result<String> {
+    let issuer = issuer_from_pem(ca_cert_pem, ca_key_pem)?;
+    let now = crate::clock::Clock::now(&crate::clock::SystemClock);
+    let now_secs = u64::try_from(now.unix_timestamp()).unwrap_or(0);
+    let crl = CertificateRevocationListParams {
+        this_update: now - time::Duration::minutes(1),
+        next_update,
+        crl_number: SerialNumber::from_slice(&now_secs.to_be_bytes()),
+        issuing_distribution_point: None,
+        revoked_certs: serials
+            .iter()
+            .map(|s| RevokedCertParams {
+                serial_number: SerialNumber::from_slice(s),
+                revocation_time: now - time::Duration::minutes(1),
+                reason_code: Some(RevocationReason::KeyCompromise),
+                invalidity_date: None,
+            })
+            .collect(),
+        key_identifier_method: KeyIdMethod::Sha256,
+    }
+    .signed_by(&issuer)
+    .context("signing the CRL")?;
+    crl.pem().context("encoding the CRL")
+}
+
 /// A throwaway self-signed CA and a client cert for `agency` issued by it:
 /// returns (ca PEM, client cert PEM, client key PEM). Used by tests for
 /// "unknown CA".

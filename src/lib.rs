@@ -30,3 +30,4 @@ pub mod store;
 pub mod tasks;
 pub mod telemetry;
 pub mod tls;
+pub mod tls_reload;

@@ -268,7 +268,22 @@ impl Application {
             &tasks,
         );
 
+        let tls_material = crate::tls_reload::TlsMaterial::load(TlsPaths {
+            ca_cert: config.tls.ca_cert.clone(),
+            server_cert: config.tls.server_cert.clone(),
+            server_key: config.tls.server_key.clone(),
+            crls: config.tls.crls.clone(),
+        })?;
+        tls_material.spawn_watcher(
+            std::time::Duration::from_secs(config.tls.reload_secs.max(1)),
+            time::Duration::days(i64::from(config.tls.expiry_warning_days)),
+            alerts.clone(),
+            clock.clone(),
+            &tasks,
+        );
+
         let state = AppState {
+            tls: tls_material.clone(),
             disk,
             database_wait: std::time::Duration::from_millis(config.database_acquire_timeout_ms.max(1)),
             store,
@@ -284,12 +299,7 @@ impl Application {
             alerts,
         };
 
-        let tls_config = tls::server_config(&TlsPaths {
-            ca_cert: config.tls.ca_cert.clone(),
-            server_cert: config.tls.server_cert.clone(),
-            server_key: config.tls.server_key.clone(),
-            crls: config.tls.crls.clone(),
-        })?;
+        let tls_config = tls_material.server_config()?;
         let listener = TcpListener::bind(config.listen).with_context(|| format!("binding {}", config.listen))?;
         let port = listener.local_addr()?.port();
         let data = web::Data::new(state.clone());

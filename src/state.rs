@@ -31,6 +31,8 @@ pub struct AppState {
     pub checkpoints: Checkpointer,
     /// Raises and checks privacy officers' alerts.
     pub alerts: Alerts,
+    /// The server's TLS material in force (its dates for `/readyz`).
+    pub tls: Arc<crate::tls_reload::TlsMaterial>,
     /// The free space under an SQLite database (`/readyz`, the low-disk alert).
     pub disk: crate::health::DiskWatch,
     /// The longest wait for the database (`database_acquire_timeout_ms`).

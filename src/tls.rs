@@ -232,6 +232,38 @@ pub fn server_config(paths: &TlsPaths) -> Result<ServerConfig, TlsError> {
     Ok(config)
 }
 
+/// The client-certificate verifier over `paths`' CA and CRLs (an expired CRL is enforced).
+pub fn client_verifier(paths: &TlsPaths) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>, TlsError> {
+    let roots = Arc::new(load_roots(&paths.ca_cert)?);
+    let verifier = WebPkiClientVerifier::builder_with_provider(roots, ring_provider())
+        .with_crls(crl_ders(paths)?)
+        .enforce_revocation_expiration()
+        .build()?;
+    Ok(verifier)
+}
+
+/// The server's certificate chain and private key.
+pub fn server_identity(paths: &TlsPaths) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsError> {
+    Ok((
+        load_certs("server certificate", &paths.server_cert)?,
+        load_key("server private key", &paths.server_key)?,
+    ))
+}
+
+/// The client CA certificates.
+pub fn ca_certs(paths: &TlsPaths) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    load_certs("CA certificate", &paths.ca_cert)
+}
+
+/// Every CRL of `paths`.
+pub fn crl_ders(paths: &TlsPaths) -> Result<Vec<CertificateRevocationListDer<'static>>, TlsError> {
+    let mut crls = Vec::new();
+    for path in &paths.crls {
+        crls.extend(load_crls(path)?);
+    }
+    Ok(crls)
+}
+
 /// Client config for tests, the benchmark and CLI tools: trusts `ca_cert`,
 /// optionally presents a client certificate chain + key (`(chain, key)`
 /// PEM paths), ring provider explicitly, TLS 1.3 and 1.2, ALPN `http/1.1`.

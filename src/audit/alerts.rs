@@ -31,14 +31,17 @@ pub enum AlertKind {
     /// Little free space is left under the database (SQLite): the log will stop taking entries
     /// (and so the hub will refuse every change) when the disk is full.
     LowDiskSpace,
+    /// The server certificate, a client CA certificate or a CRL's next update is near.
+    TlsExpiring,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 4] = [
+    pub const ALL: [AlertKind; 5] = [
         AlertKind::UnusualVolume,
         AlertKind::VerificationFailed,
         AlertKind::EmergencyGrant,
         AlertKind::LowDiskSpace,
+        AlertKind::TlsExpiring,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +50,7 @@ impl AlertKind {
             AlertKind::VerificationFailed => "verification-failed",
             AlertKind::EmergencyGrant => "emergency-grant",
             AlertKind::LowDiskSpace => "low-disk-space",
+            AlertKind::TlsExpiring => "tls-expiring",
         }
     }
 }

@@ -23,7 +23,11 @@ pub async fn healthz() -> HttpResponse {
 ))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     match crate::health::readiness(&state, state.database_wait).await {
-        Ok(disk) => Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready", "disk": disk}))),
+        Ok(disk) => Ok(HttpResponse::Ok().json(serde_json::json!({
+            "status": "ready",
+            "disk": disk,
+            "tls": state.tls.dates(),
+        }))),
         Err(crate::health::NotReady::Database) => Err(ApiError::database_unavailable()),
         Err(crate::health::NotReady::Log) => Err(ApiError::audit_unavailable()),
     }

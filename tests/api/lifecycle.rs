@@ -11,7 +11,13 @@ async fn stopping_the_server_stops_every_background_task() {
         let app = spawn_app(engine).await;
         let mut running = app.tasks.running().await;
         running.sort_unstable();
-        let mut expected = vec!["alert checks", "audit sequencer", "checkpointer", "policy watcher"];
+        let mut expected = vec![
+            "TLS reloader",
+            "alert checks",
+            "audit sequencer",
+            "checkpointer",
+            "policy watcher",
+        ];
         if engine == Engine::Sqlite {
             expected.extend(["WAL checkpointer", "disk watcher"]);
         }

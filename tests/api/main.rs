@@ -49,4 +49,5 @@ mod policy_cases;
 mod readme;
 mod retention;
 mod tls_auth;
+mod tls_reload;
 mod validation;
