@@ -80,6 +80,48 @@ pub struct KeysConfig {
     pub audit_signing_key_file: PathBuf,
 }
 
+/// Notices pushed to agencies' systems (Standard Webhooks).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Each agency's registered endpoint; agencies without one poll `GET /v1/notifications`.
+    pub endpoints: Vec<WebhookEndpoint>,
+    /// The hub's client certificate and key presented to the endpoints (mutual TLS), if any.
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    /// A CA to trust for the endpoints (else the system's trust store).
+    pub ca_file: Option<PathBuf>,
+    /// The first retry waits this long, milliseconds; each next one twice as long (at most an
+    /// hour).
+    pub retry_base_ms: u64,
+    /// A `webhook-failing` alert once a notice is still undelivered after this many attempts.
+    pub alert_after_attempts: u32,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            endpoints: Vec::new(),
+            client_cert: None,
+            client_key: None,
+            ca_file: None,
+            retry_base_ms: 1000,
+            alert_after_attempts: 5,
+        }
+    }
+}
+
+/// One agency's webhook endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookEndpoint {
+    pub agency: String,
+    /// `https://…` only.
+    pub url: String,
+    /// The signing secret shared with the agency: a file holding `whsec_<base64>`.
+    pub secret_file: PathBuf,
+}
+
 /// A KEK kept for unwrapping only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -323,6 +365,7 @@ pub struct Config {
     pub audit: AuditConfig,
     pub policy_admin: PolicyAdminConfig,
     pub console: ConsoleConfig,
+    pub webhooks: WebhooksConfig,
 }
 
 /// Prints every field, the database URL with its password replaced by `***`.
@@ -347,6 +390,7 @@ impl std::fmt::Debug for Config {
             audit,
             policy_admin,
             console,
+            webhooks,
         } = self;
         f.debug_struct("Config")
             .field("environment", environment)
@@ -366,6 +410,7 @@ impl std::fmt::Debug for Config {
             .field("audit", audit)
             .field("policy_admin", policy_admin)
             .field("console", console)
+            .field("webhooks", webhooks)
             .finish()
     }
 }
@@ -469,6 +514,7 @@ impl Config {
                 refresh_ms: 500,
             },
             console: ConsoleConfig::default(),
+            webhooks: WebhooksConfig::default(),
         }
     }
 }

@@ -31,3 +31,4 @@ pub mod tasks;
 pub mod telemetry;
 pub mod tls;
 pub mod tls_reload;
+pub mod webhooks;

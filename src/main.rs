@@ -58,6 +58,9 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Notices pushed to agencies' systems: the outbox and its retries.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
     /// Key-encryption keys: status and rotation.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -67,6 +70,19 @@ enum Command {
     /// Restore a backup into the configured (fresh) SQLite database; the log must verify before
     /// the database is moved into place.
     Restore { dir: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum WebhooksCommand {
+    /// The outbox, newest first (`--failing`: undelivered after `webhooks.alert_after_attempts`).
+    List {
+        #[arg(long)]
+        failing: bool,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Make an undelivered (or skipped) notice due now; every attempt stays recorded.
+    Retry { id: String },
 }
 
 #[derive(Subcommand)]
@@ -280,6 +296,40 @@ fn run() -> anyhow::Result<()> {
                         o.sections_expired, o.records_touched, o.subjects_erased
                     );
                 })
+        }
+        Command::Webhooks(cmd) => {
+            let config = load_config(cli.config.as_deref())?;
+            runtime()?.block_on(async move {
+                let store = tsunagi::startup::open_store(&config).await?;
+                let result = match cmd {
+                    WebhooksCommand::List { failing, limit } => {
+                        let after = failing.then_some(i64::from(config.webhooks.alert_after_attempts));
+                        for w in store.webhooks(after, limit).await? {
+                            println!(
+                                "{}\t{}\t{}\t{}\tattempts {}\t{}",
+                                w.id,
+                                w.agency,
+                                w.event_type,
+                                w.state,
+                                w.attempts,
+                                w.last_error.unwrap_or_default()
+                            );
+                        }
+                        Ok(())
+                    }
+                    WebhooksCommand::Retry { id } => {
+                        let now = tsunagi::clock::Clock::now(&tsunagi::clock::SystemClock);
+                        if store.retry_webhook(&id, tsunagi::store::to_ms(now)).await? {
+                            println!("{id} is due now");
+                            Ok(())
+                        } else {
+                            Err(anyhow::anyhow!("no undelivered webhook {id}"))
+                        }
+                    }
+                };
+                store.close().await;
+                result
+            })
         }
         Command::Keys(cmd) => {
             let config = load_config(cli.config.as_deref())?;

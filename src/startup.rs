@@ -282,6 +282,10 @@ impl Application {
             &tasks,
         );
 
+        crate::webhooks::Deliverer::from_config(&config.webhooks, store.clone(), alerts.clone(), clock.clone())
+            .context("configuring webhooks")?
+            .spawn(std::time::Duration::from_secs(1), &tasks);
+
         let state = AppState {
             tls: tls_material.clone(),
             disk,

@@ -33,15 +33,19 @@ pub enum AlertKind {
     LowDiskSpace,
     /// The server certificate, a client CA certificate or a CRL's next update is near.
     TlsExpiring,
+    /// A notice to an agency's system is still undelivered after several attempts (scope
+    /// `agency:<id>`).
+    WebhookFailing,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 5] = [
+    pub const ALL: [AlertKind; 6] = [
         AlertKind::UnusualVolume,
         AlertKind::VerificationFailed,
         AlertKind::EmergencyGrant,
         AlertKind::LowDiskSpace,
         AlertKind::TlsExpiring,
+        AlertKind::WebhookFailing,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +55,7 @@ impl AlertKind {
             AlertKind::EmergencyGrant => "emergency-grant",
             AlertKind::LowDiskSpace => "low-disk-space",
             AlertKind::TlsExpiring => "tls-expiring",
+            AlertKind::WebhookFailing => "webhook-failing",
         }
     }
 }

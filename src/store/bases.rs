@@ -14,6 +14,38 @@ use crate::domain::{AgencyId, BodyId, GrantId, RecordId, ReportId, SubjectId, Us
 
 pub use crate::domain::grant::{EmergencyGrant, LegalReport};
 
+type OutboxTuple = (String, String, String, String, i64, String, i64, Option<String>);
+
+/// A notice waiting for (or done with) its push to the agency's system.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxRow {
+    /// The `webhook-id`: the same for every attempt (receivers deduplicate on it).
+    pub id: String,
+    pub agency: String,
+    pub event_type: String,
+    pub payload: String,
+    pub created_at_ms: i64,
+    /// `pending`, `delivered` or `skipped`.
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
+impl From<OutboxTuple> for OutboxRow {
+    fn from(t: OutboxTuple) -> Self {
+        Self {
+            id: t.0,
+            agency: t.1,
+            event_type: t.2,
+            payload: t.3,
+            created_at_ms: t.4,
+            state: t.5,
+            attempts: t.6,
+            last_error: t.7,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Notification {
     pub id: String,
@@ -405,16 +437,169 @@ impl Store {
         now: OffsetDateTime,
         _logged: &Logged,
     ) -> Result<(), StoreError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        // The notice and its webhook (Standard Webhooks payload) in one transaction: there is
+        // never a notice that will not be pushed, nor a push of a notice that does not exist.
+        let payload = serde_json::json!({
+            "type": format!("notification.{kind}"),
+            "timestamp": crate::domain::rfc3339(now),
+            "data": {
+                "notification_id": id,
+                "agency": agency.as_str(),
+                "kind": kind,
+                "reference": reference,
+                "message": message,
+            },
+        })
+        .to_string();
+        let mut tx = self.pool().begin().await?;
         sqlx::query("INSERT INTO notifications (id, agency_id, kind, reference, message, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(id.clone())
             .bind(agency.as_str().to_owned())
             .bind(kind.to_owned())
             .bind(reference.to_owned())
             .bind(message.to_owned())
             .bind(to_ms(now))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO webhook_outbox (id, agency_id, event_type, payload, created_at_ms, state, attempts, next_attempt_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, 'pending', 0, $5)",
+        )
+        .bind(format!("msg_{}", id.replace('-', "")))
+        .bind(agency.as_str().to_owned())
+        .bind(format!("notification.{kind}"))
+        .bind(payload)
+        .bind(to_ms(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Outbox rows due for delivery at `now_ms`, claimed for `claim_ms` so that another
+    /// instance does not deliver them at the same time (at most `limit`).
+    pub async fn claim_due_webhooks(
+        &self,
+        now_ms: i64,
+        claim_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let due: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM webhook_outbox WHERE state = 'pending' AND next_attempt_at_ms <= $1 \
+             AND (claimed_until_ms IS NULL OR claimed_until_ms < $1) ORDER BY next_attempt_at_ms LIMIT $2",
+        )
+        .bind(now_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.conn().await?)
+        .await?;
+        let mut claimed = Vec::new();
+        for (id,) in due {
+            let row: Option<OutboxTuple> = sqlx::query_as(
+                "UPDATE webhook_outbox SET claimed_until_ms = $1 WHERE id = $2 AND state = 'pending' \
+                 AND (claimed_until_ms IS NULL OR claimed_until_ms < $3) \
+                 RETURNING id, agency_id, event_type, payload, created_at_ms, state, attempts, last_error",
+            )
+            .bind(now_ms + claim_ms)
+            .bind(id)
+            .bind(now_ms)
+            .fetch_optional(&mut *self.conn().await?)
+            .await?;
+            claimed.extend(row.map(OutboxRow::from));
+        }
+        Ok(claimed)
+    }
+
+    /// Records one delivery attempt and its result: delivered (2xx), or pending again at
+    /// `retry_at_ms`.
+    pub async fn record_webhook_attempt(
+        &self,
+        id: &str,
+        attempt: i64,
+        at_ms: i64,
+        status: Option<u16>,
+        error: Option<&str>,
+        retry_at_ms: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO webhook_attempts (outbox_id, attempt, at_ms, status, error) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id.to_owned())
+        .bind(attempt)
+        .bind(at_ms)
+        .bind(status.map(i64::from))
+        .bind(error.map(str::to_owned))
+        .execute(&mut *tx)
+        .await?;
+        match retry_at_ms {
+            None => sqlx::query(
+                "UPDATE webhook_outbox SET state = 'delivered', attempts = $1, delivered_at_ms = $2, claimed_until_ms = NULL, last_error = NULL WHERE id = $3",
+            )
+            .bind(attempt)
+            .bind(at_ms)
+            .bind(id.to_owned())
+            .execute(&mut *tx)
+            .await?,
+            Some(retry) => sqlx::query(
+                "UPDATE webhook_outbox SET attempts = $1, next_attempt_at_ms = $2, claimed_until_ms = NULL, last_error = $3 WHERE id = $4",
+            )
+            .bind(attempt)
+            .bind(retry)
+            .bind(error.map(str::to_owned))
+            .bind(id.to_owned())
+            .execute(&mut *tx)
+            .await?,
+        };
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Marks an outbox row skipped: its agency registered no endpoint (it polls instead).
+    pub async fn skip_webhook(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE webhook_outbox SET state = 'skipped', claimed_until_ms = NULL WHERE id = $1")
+            .bind(id.to_owned())
             .execute(&mut *self.conn().await?)
             .await?;
         Ok(())
+    }
+
+    /// Outbox rows, newest first: all, or only those not delivered after `min_attempts`.
+    pub async fn webhooks(&self, failing_after: Option<i64>, limit: u32) -> Result<Vec<OutboxRow>, StoreError> {
+        let rows: Vec<OutboxTuple> = sqlx::query_as(
+            "SELECT id, agency_id, event_type, payload, created_at_ms, state, attempts, last_error FROM webhook_outbox \
+             WHERE ($1 < 0 OR (state = 'pending' AND attempts >= $1)) ORDER BY created_at_ms DESC LIMIT $2",
+        )
+        .bind(failing_after.unwrap_or(-1))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.conn().await?)
+        .await?;
+        Ok(rows.into_iter().map(OutboxRow::from).collect())
+    }
+
+    /// Makes a pending (or skipped) row due now again; `false` if there is none or it was
+    /// delivered.
+    pub async fn retry_webhook(&self, id: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "UPDATE webhook_outbox SET state = 'pending', next_attempt_at_ms = $1, claimed_until_ms = NULL \
+             WHERE id = $2 AND state <> 'delivered'",
+        )
+        .bind(now_ms)
+        .bind(id.to_owned())
+        .execute(&mut *self.conn().await?)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Every recorded attempt of one outbox row: (attempt, at, status, error).
+    pub async fn webhook_attempts(&self, id: &str) -> Result<Vec<(i64, i64, Option<i64>, Option<String>)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT attempt, at_ms, status, error FROM webhook_attempts WHERE outbox_id = $1 ORDER BY attempt",
+        )
+        .bind(id.to_owned())
+        .fetch_all(&mut *self.conn().await?)
+        .await?)
     }
 
     pub async fn notifications(&self, agency: &AgencyId) -> Result<Vec<Notification>, StoreError> {

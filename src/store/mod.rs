@@ -25,7 +25,7 @@ pub use audit_rows::{AuditRow, NewAuditRow};
 pub use audit_scan::{ScanPage, ScanRow};
 pub use audit_search::{AuditFilter, FoundEntry};
 pub use audit_tree::{LogInconsistency, RoundGuard, StoredCheckpoint};
-pub use bases::{EmergencyGrant, LegalReport, Notification};
+pub use bases::{EmergencyGrant, LegalReport, Notification, OutboxRow};
 pub use console_oidc::PendingOidcLogin;
 pub use console_sessions::ConsoleSessionRow;
 pub use meetings::{
@@ -140,7 +140,8 @@ impl std::fmt::Debug for Store {
     }
 }
 
-pub(crate) fn to_ms(t: OffsetDateTime) -> i64 {
+/// Epoch milliseconds, as the store keeps times.
+pub fn to_ms(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 

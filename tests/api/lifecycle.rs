@@ -17,6 +17,7 @@ async fn stopping_the_server_stops_every_background_task() {
             "audit sequencer",
             "checkpointer",
             "policy watcher",
+            "webhook deliverer",
         ];
         if engine == Engine::Sqlite {
             expected.extend(["WAL checkpointer", "disk watcher"]);

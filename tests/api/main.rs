@@ -51,3 +51,4 @@ mod retention;
 mod tls_auth;
 mod tls_reload;
 mod validation;
+mod webhooks;

@@ -26,6 +26,19 @@ pub enum HttpError {
     Http(#[from] openidconnect::http::Error),
 }
 
+/// A client TLS configuration that trusts the system's trust store (rustls-platform-verifier),
+/// ring as the provider, TLS 1.3 and 1.2, ALPN `http/1.1`, no client certificate.
+pub fn platform_config() -> anyhow::Result<rustls::ClientConfig> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_platform_verifier()?
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
 /// The hub's HTTP client for the identity provider.
 #[derive(Debug, Clone)]
 pub struct IdpHttpClient(reqwest::Client);
@@ -36,16 +49,7 @@ impl IdpHttpClient {
     pub fn new(ca_file: Option<&Path>) -> anyhow::Result<Self> {
         let tls = match ca_file {
             Some(ca) => crate::tls::client_config(ca, None)?,
-            None => {
-                use rustls_platform_verifier::BuilderVerifierExt;
-                let provider = Arc::new(rustls::crypto::ring::default_provider());
-                let mut config = rustls::ClientConfig::builder_with_provider(provider)
-                    .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
-                    .with_platform_verifier()?
-                    .with_no_client_auth();
-                config.alpn_protocols = vec![b"http/1.1".to_vec()];
-                config
-            }
+            None => platform_config()?,
         };
         let client = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
