@@ -320,6 +320,8 @@ pub struct ConsoleUser {
     /// The session was opened with the development login.
     pub development: bool,
     pub tr: Tr,
+    /// The agency's name as people know it, in the person's language (the header shows it).
+    pub agency_name: String,
 }
 
 impl ConsoleUser {
@@ -403,12 +405,17 @@ async fn authenticate(req: HttpRequest) -> Result<ConsoleUser, ConsoleError> {
     if now_ms.saturating_sub(row.last_seen_ms) > 30_000 {
         state.store.touch_console_session(&row.id, now_ms).await?;
     }
+    let agency_name = state.agencies.get(&principal.agency).map_or_else(
+        || principal.agency.to_string(),
+        |a| super::views::agency_display_name(&a.name, tr.lang()),
+    );
     Ok(ConsoleUser {
         principal,
         session_id: row.id,
         csrf: row.csrf_token,
         development: row.method == "dev",
         tr,
+        agency_name,
     })
 }
 

@@ -57,7 +57,7 @@ impl Chrome {
             user: Some(UserView {
                 label: t.with(
                     "signed-in-as",
-                    &[("user", p.user.as_str()), ("agency", p.agency.as_str())],
+                    &[("user", p.user.as_str()), ("agency", user.agency_name.as_str())],
                 ),
                 roles: p.roles.iter().map(|r| t.role(*r)).collect::<Vec<_>>().join("・"),
                 development: user.development,
@@ -72,6 +72,15 @@ impl Chrome {
     pub fn with_notice(mut self, notice: Option<String>) -> Self {
         self.notice = notice;
         self
+    }
+}
+
+/// An agency's registered name for people: the registry holds "日本語名 (English name)"; a
+/// Japanese page shows the Japanese part, an English page the whole name.
+pub fn agency_display_name(registered: &str, lang: &str) -> String {
+    match (lang, registered.split_once(" (")) {
+        ("ja", Some((ja, _))) if !ja.trim().is_empty() => ja.trim().to_owned(),
+        _ => registered.to_owned(),
     }
 }
 
@@ -157,6 +166,14 @@ pub fn local_time_ms(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_agency_is_named_in_the_pages_language() {
+        let name = "地域包括支援センター (regional comprehensive support centre)";
+        assert_eq!(agency_display_name(name, "ja"), "地域包括支援センター");
+        assert_eq!(agency_display_name(name, "en"), name);
+        assert_eq!(agency_display_name("Ward office", "ja"), "Ward office");
+    }
 
     #[test]
     fn the_language_switch_goes_back_only_to_console_paths() {

@@ -86,6 +86,11 @@ async fn console_pages_need_a_session_and_a_dev_login_opens_one_that_is_logged()
         assert!(home.body.contains("相談員"), "the role in Japanese");
         assert!(home.body.contains("開発用ログイン"), "the development badge");
         assert!(
+            home.body.contains("cw-tanaka（地域包括支援センター）"),
+            "the agency by its Japanese name: {}",
+            home.body
+        );
+        assert!(
             home.body.contains("href=\"/console/persons\""),
             "the caseworker's tasks"
         );
