@@ -35,9 +35,8 @@ use tsunagi::domain::{Basis, Category, ConsentId, RecordId, Role};
 use tsunagi::store::{NewAuditRow, Store};
 use tsunagi::tasks::BackgroundTasks;
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+mod support;
+use support::env_or;
 
 /// A disclosure entry of realistic size (≈ 750 bytes).
 fn entry(i: u64) -> DisclosureEntry {

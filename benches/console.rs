@@ -35,17 +35,8 @@ use tsunagi::domain::{Basis, Category, ConsentId, RecordId, Role};
 use tsunagi::startup::Application;
 use tsunagi::store::{NewAuditRow, Store};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn dev(p: &str) -> PathBuf {
-    repo().join("certs-dev").join(p)
-}
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+mod support;
+use support::{client, dev, env_or, repo, token};
 
 const AGENCIES: [&str; 6] = [
     "regional-support-centre",
@@ -312,9 +303,9 @@ fn main() {
     let base = format!("https://localhost:{port}");
     rt.block_on(async move {
         // One person with 100 real disclosures (the report's lines).
-        let owner = tsunagi_api(&base, "regional-support-centre", "sato", "caseworker");
+        let owner = tsunagi_api("regional-support-centre", "sato", "caseworker");
         let (subject, consent) = seed(&owner, &base).await;
-        let jobota = tsunagi_api(&base, "jobota", "tanaka", "caseworker");
+        let jobota = tsunagi_api("jobota", "tanaka", "caseworker");
         for _ in 0..100 {
             let r = jobota
                 .client
@@ -388,32 +379,11 @@ struct Api {
     token: String,
 }
 
-fn tsunagi_api(_base: &str, agency: &str, user: &str, role: &str) -> Api {
-    let tls = tsunagi::tls::client_config(
-        &dev("ca.pem"),
-        Some((
-            &dev(&format!("clients/{agency}.pem")),
-            &dev(&format!("clients/{agency}.key")),
-        )),
-    )
-    .unwrap();
-    let client = reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .build()
-        .unwrap();
-    let key = std::fs::read(dev("jwt-signing.key")).unwrap();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let claims = tsunagi::auth::dev_claims(
-        tsunagi::devcerts::DEV_ISSUER,
-        tsunagi::devcerts::DEV_AUDIENCE,
-        user,
-        agency,
-        &[role.to_owned()],
-        3600,
-        now,
-    );
-    let token = tsunagi::auth::mint_token(&key, tsunagi::devcerts::DEV_JWT_KID, &claims).unwrap();
-    Api { client, token }
+fn tsunagi_api(agency: &str, user: &str, role: &str) -> Api {
+    Api {
+        client: client(agency),
+        token: token(user, agency, role),
+    }
 }
 
 async fn seed(owner: &Api, base: &str) -> (String, String) {

@@ -18,11 +18,9 @@
     clippy::unwrap_used,
     clippy::indexing_slicing,
     clippy::string_slice,
-    clippy::disallowed_methods,
-    reason = "a benchmark fails loudly on a broken setup, indexes its own fixtures and reads the wall clock to mint tokens"
+    reason = "a benchmark fails loudly on a broken setup and indexes its own fixtures"
 )]
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,45 +31,8 @@ use tsunagi::domain::Role;
 use tsunagi::policy::{PolicySet, parse_policy};
 use tsunagi::startup::Application;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn dev(p: &str) -> PathBuf {
-    repo().join("certs-dev").join(p)
-}
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn client(agency: &str) -> reqwest::Client {
-    let (c, k) = (
-        dev(&format!("clients/{agency}.pem")),
-        dev(&format!("clients/{agency}.key")),
-    );
-    let tls = tsunagi::tls::client_config(&dev("ca.pem"), Some((&c, &k))).unwrap();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .pool_max_idle_per_host(1)
-        .build()
-        .unwrap()
-}
-
-fn token(user: &str, agency: &str, role: &str) -> String {
-    let key = std::fs::read(dev("jwt-signing.key")).unwrap();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let claims = tsunagi::auth::dev_claims(
-        tsunagi::devcerts::DEV_ISSUER,
-        tsunagi::devcerts::DEV_AUDIENCE,
-        user,
-        agency,
-        &[role.to_owned()],
-        3600,
-        now,
-    );
-    tsunagi::auth::mint_token(&key, tsunagi::devcerts::DEV_JWT_KID, &claims).unwrap()
-}
+mod support;
+use support::{client, env_or, repo, token};
 
 struct Stats {
     /// Every answered request's latency, sorted.

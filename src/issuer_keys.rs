@@ -16,9 +16,6 @@ use arc_swap::ArcSwap;
 
 use crate::auth::{AuthError, Claims, JwtVerifier};
 
-/// The largest discovery document or key set read.
-const MAX_BYTES: usize = 1024 * 1024;
-
 /// Where the keys come from, and how to fetch them again.
 struct Remote {
     discovery_url: String,
@@ -159,11 +156,7 @@ impl Remote {
     async fn get_json(&self, url: &str) -> anyhow::Result<serde_json::Value> {
         let mut response = self.client.get(url).send().await?;
         anyhow::ensure!(response.status().is_success(), "{url} answered {}", response.status());
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await? {
-            anyhow::ensure!(body.len() + chunk.len() <= MAX_BYTES, "{url}: the answer is too large");
-            body.extend_from_slice(&chunk);
-        }
+        let body = crate::console::oidc::http::read_limited(&mut response).await?;
         Ok(serde_json::from_slice(&body)?)
     }
 

@@ -143,19 +143,15 @@ pub async fn apply_retention(config: &Config, dry_run: bool) -> anyhow::Result<c
 /// Refuses a configuration that cannot unwrap every stored data key (a KEK changed without a
 /// rotation, or a previous KEK dropped before the rotation finished).
 async fn check_keks(store: &Store) -> anyhow::Result<()> {
-    let held = kek_ids_held(store);
+    let held = store.kek_ids();
     for (id, n) in store.data_keys_by_kek().await? {
-        if !held.contains(&id) {
+        if !held.contains(&id.as_str()) {
             anyhow::bail!(
                 "{n} data keys are wrapped by KEK {id:?}, which is not configured: keep it in keys.previous_keks until `tsunagi keys rotate-kek` has finished"
             );
         }
     }
     Ok(())
-}
-
-fn kek_ids_held(store: &Store) -> Vec<String> {
-    store.kek_ids().iter().map(|s| (*s).to_owned()).collect()
 }
 
 /// The log's keys, the checkpointer and the alert checks, started among `tasks`.

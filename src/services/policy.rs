@@ -90,6 +90,18 @@ pub fn in_force(state: &AppState, who: &Principal) -> Result<std::sync::Arc<Poli
     Ok(state.policy.current())
 }
 
+/// The policy in force, for someone who may change it (`policy:write`): the console's proposal
+/// editor and rollback confirmation start from it.
+pub fn for_editing(state: &AppState, who: &Principal) -> Result<std::sync::Arc<PolicySet>, ApiError> {
+    may_edit(state, who)?;
+    Ok(state.policy.current())
+}
+
+/// Whether `who` may change the policy (`policy:write`; 403 otherwise).
+pub fn may_edit(state: &AppState, who: &Principal) -> Result<(), ApiError> {
+    may(state, who, "policy:write")
+}
+
 /// One proposal (`policy:read`; 404 `proposal_not_found`).
 pub async fn proposal(state: &AppState, who: &Principal, id: &str) -> Result<PolicyProposal, ApiError> {
     may_read(state, who)?;
@@ -300,7 +312,7 @@ pub async fn propose(
     remove: &[String],
     reason: &str,
 ) -> Result<PolicyProposal, ApiError> {
-    may(state, who, "policy:write")?;
+    may_edit(state, who)?;
     let reason = FreeText::parse("reason", reason)?;
     if add.len() + remove.len() > 1000 {
         return Err(ValidationError::new("add", "too_many_rules", "at most 1000 rules per proposal").into());
@@ -447,7 +459,7 @@ pub async fn rollback(
     to_version: i64,
     reason: &str,
 ) -> Result<NewVersion, ApiError> {
-    may(state, who, "policy:write")?;
+    may_edit(state, who)?;
     let reason = FreeText::parse("reason", reason)?;
     let target = state
         .store

@@ -357,11 +357,11 @@ impl Store {
 
     /// How many data keys each KEK wraps (`kek_id`, count), by id.
     pub async fn data_keys_by_kek(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT kek_id, COUNT(*) FROM subjects WHERE kek_id <> 'erased' GROUP BY kek_id ORDER BY kek_id",
-        )
-        .fetch_all(&mut *self.conn().await?)
-        .await?;
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT kek_id, COUNT(*) FROM subjects WHERE kek_id <> $1 GROUP BY kek_id ORDER BY kek_id")
+                .bind(ERASED_KEK)
+                .fetch_all(&mut *self.conn().await?)
+                .await?;
         Ok(rows
             .into_iter()
             .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0)))
@@ -372,12 +372,14 @@ impl Store {
     /// Each row is updated only if it still holds the key that was read (so a concurrent
     /// rotation, or a restart half-way, never loses a key): run it until it returns 0.
     pub async fn rewrap_data_keys(&self, limit: u32) -> Result<u64, StoreError> {
-        let rows: Vec<(String, Vec<u8>, String)> =
-            sqlx::query_as("SELECT id, wrapped_key, kek_id FROM subjects WHERE kek_id <> $1 AND kek_id <> 'erased' ORDER BY id LIMIT $2")
-                .bind(self.kek.current_id().to_owned())
-                .bind(i64::from(limit))
-                .fetch_all(&mut *self.conn().await?)
-                .await?;
+        let rows: Vec<(String, Vec<u8>, String)> = sqlx::query_as(
+            "SELECT id, wrapped_key, kek_id FROM subjects WHERE kek_id <> $1 AND kek_id <> $2 ORDER BY id LIMIT $3",
+        )
+        .bind(self.kek.current_id().to_owned())
+        .bind(ERASED_KEK)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.conn().await?)
+        .await?;
         let mut done = 0;
         for (id, bytes, kek_id) in rows {
             let subject = SubjectId::parse(&id).map_err(|_| StoreError::Corrupt(format!("subject id {id:?}")))?;
@@ -408,12 +410,12 @@ impl Store {
     /// can never be decrypted again. `NotFound` if there is no such subject, `Erased` if it was
     /// erased already. The log keeps its entries (they name the person only by pseudonym).
     pub async fn erase_subject(&self, subject: SubjectId, _logged: &crate::audit::Logged) -> Result<(), StoreError> {
-        let done =
-            sqlx::query("UPDATE subjects SET wrapped_key = $1, kek_id = 'erased' WHERE id = $2 AND kek_id <> 'erased'")
-                .bind(Vec::<u8>::new())
-                .bind(subject.to_string())
-                .execute(&mut *self.conn().await?)
-                .await?;
+        let done = sqlx::query("UPDATE subjects SET wrapped_key = $1, kek_id = $2 WHERE id = $3 AND kek_id <> $2")
+            .bind(Vec::<u8>::new())
+            .bind(ERASED_KEK)
+            .bind(subject.to_string())
+            .execute(&mut *self.conn().await?)
+            .await?;
         if done.rows_affected() == 1 {
             return Ok(());
         }

@@ -26,6 +26,18 @@ pub enum HttpError {
     Http(#[from] openidconnect::http::Error),
 }
 
+/// An answer's body, at most [`MAX_RESPONSE_BYTES`] (`TooLarge` beyond).
+pub async fn read_limited(response: &mut reqwest::Response) -> Result<Vec<u8>, HttpError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len().saturating_add(chunk.len()) > MAX_RESPONSE_BYTES {
+            return Err(HttpError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// A client TLS configuration that trusts the system's trust store (rustls-platform-verifier),
 /// ring as the provider, TLS 1.3 and 1.2, ALPN `http/1.1`, no client certificate.
 pub fn platform_config() -> anyhow::Result<rustls::ClientConfig> {
@@ -83,13 +95,7 @@ impl<'c> AsyncHttpClient<'c> for IdpHttpClient {
             for (name, value) in response.headers() {
                 builder = builder.header(name, value);
             }
-            let mut body = Vec::new();
-            while let Some(chunk) = response.chunk().await? {
-                if body.len().saturating_add(chunk.len()) > MAX_RESPONSE_BYTES {
-                    return Err(HttpError::TooLarge);
-                }
-                body.extend_from_slice(&chunk);
-            }
+            let body = read_limited(&mut response).await?;
             Ok(builder.body(body)?)
         })
     }

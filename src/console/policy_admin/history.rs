@@ -198,8 +198,7 @@ async fn rollback_page(
     reason: &str,
     problem: Option<Problem>,
 ) -> Result<RollbackPage, ConsoleError> {
-    let set = services::policy::in_force(state, &user.principal)?;
-    crate::policy::access::permitted(&set, &user.principal, "policy:write")?;
+    services::policy::may_edit(state, &user.principal)?;
     let head = state.store.policy_head().await?.unwrap_or(1);
     // What the rollback would change: from the version in force to the target's rules.
     let d = services::policy::diff(state, &user.principal, head, target).await?;

@@ -239,8 +239,7 @@ fn new_page(
     f: &ProposeForm,
     problem: Option<Problem>,
 ) -> Result<NewPage, ConsoleError> {
-    let set = services::policy::in_force(state, &user.principal)?;
-    crate::policy::access::permitted(&set, &user.principal, "policy:write")?;
+    let set = services::policy::for_editing(state, &user.principal)?;
     let t = user.tr;
     let mut roles = vec![Choice::new("", t.get("pa-new-no-addition"), &f.add_role)];
     roles.extend(role_choices(&t, &f.add_role, true));
