@@ -37,6 +37,7 @@
 pub mod alerts;
 pub mod checkpoint;
 pub mod checkpointer;
+pub mod cosignature;
 pub mod entry;
 pub mod export;
 pub mod keys;
@@ -47,6 +48,7 @@ pub mod report;
 pub mod stored;
 pub mod tiles;
 pub mod verify;
+pub mod witnessing;
 
 pub use entry::{
     AuditEntry, ConsentEvent, DisclosureEntry, EventEntry, LogReadEvent, Outcome, PolicyRef, Requester, Withheld,

@@ -19,6 +19,7 @@ mod meetings;
 mod policies;
 mod records;
 mod subjects;
+mod witnesses;
 
 pub use audit_alerts::AlertRow;
 pub use audit_rows::{AuditRow, NewAuditRow};
@@ -35,6 +36,7 @@ pub use meetings::{
 pub use policies::{PolicyProposal, PolicyVersion};
 pub use records::{DisclosedSection, NewRecord, NewSection, SealedSections, SectionMeta};
 pub use subjects::{Agency, OrganKind, SubjectRow};
+pub use witnesses::{StoredCosignature, WitnessStatus};
 
 use std::str::FromStr;
 use std::sync::Arc;

@@ -52,3 +52,4 @@ mod tls_auth;
 mod tls_reload;
 mod validation;
 mod webhooks;
+mod witness;
