@@ -228,3 +228,7 @@ impl Witness {
         Ok(line)
     }
 }
+
+#[cfg(test)]
+#[path = "state_tests.rs"]
+mod tests;
