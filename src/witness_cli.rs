@@ -27,7 +27,8 @@ pub enum WitnessCommand {
         #[arg(long)]
         key: PathBuf,
     },
-    /// Serve `POST /add-checkpoint` (plain HTTP; put the organ's TLS proxy in front).
+    /// Serve `POST /add-checkpoint` (plain HTTP behind the organ's TLS proxy, or HTTPS with
+    /// --tls-cert and --tls-key).
     Serve {
         #[arg(long, default_value = "127.0.0.1:7380")]
         listen: SocketAddr,
@@ -39,6 +40,12 @@ pub enum WitnessCommand {
         /// The state file (SQLite): the latest cosigned checkpoint per log.
         #[arg(long, default_value = "witness.db")]
         db: PathBuf,
+        /// Serve HTTPS with this certificate chain (PEM)…
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// …and this private key (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
 }
 
@@ -70,17 +77,31 @@ pub fn run(cmd: WitnessCommand) -> anyhow::Result<()> {
             println!("{}", read_key(&key)?.verifier().to_vkey_string());
             Ok(())
         }
-        WitnessCommand::Serve { listen, key, logs, db } => {
+        WitnessCommand::Serve {
+            listen,
+            key,
+            logs,
+            db,
+            tls_cert,
+            tls_key,
+        } => {
             let cosigner = read_key(&key)?;
             let logs = tsunagi::witness::config::load(&logs)?;
+            tsunagi::tls::install_crypto_provider();
+            let tls = match (tls_cert, tls_key) {
+                (Some(c), Some(k)) => Some(tsunagi::witness::server::tls_config(&c, &k)?),
+                _ => None,
+            };
+            let scheme = if tls.is_some() { "https" } else { "http" };
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             rt.block_on(async move {
                 let name = cosigner.name().to_owned();
                 let witness = tsunagi::witness::state::Witness::open(&db, cosigner, logs).await?;
                 let listener = std::net::TcpListener::bind(listen).with_context(|| format!("binding {listen}"))?;
                 let addr = listener.local_addr()?;
-                let server = tsunagi::witness::server::serve(listener, witness, Arc::new(tsunagi::clock::SystemClock))?;
-                println!("witness {name} listening on http://{addr}");
+                let server =
+                    tsunagi::witness::server::serve(listener, witness, Arc::new(tsunagi::clock::SystemClock), tls)?;
+                println!("witness {name} listening on {scheme}://{addr}");
                 std::io::stdout().flush()?;
                 server.await.context("witness server")
             })

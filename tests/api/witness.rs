@@ -30,6 +30,8 @@ struct WitnessProc {
     dir: PathBuf,
     addr: String,
     vkey: String,
+    /// Serves HTTPS itself (the development server certificate) instead of plain HTTP.
+    tls: bool,
 }
 
 fn bin() -> &'static str {
@@ -39,6 +41,10 @@ fn bin() -> &'static str {
 impl WitnessProc {
     /// A new witness key in `dir` and a logs file naming the hub's log; then `start`.
     fn new(dir: &Path, name: &str) -> Self {
+        Self::new_with(dir, name, false)
+    }
+
+    fn new_with(dir: &Path, name: &str, tls: bool) -> Self {
         let out = Command::new(bin())
             .args(["witness", "keygen", "--name", name, "--out"])
             .arg(dir.join("witness.key"))
@@ -64,6 +70,7 @@ impl WitnessProc {
             dir: dir.to_owned(),
             addr: "127.0.0.1:0".into(),
             vkey,
+            tls,
         };
         w.start();
         w
@@ -71,22 +78,23 @@ impl WitnessProc {
 
     /// Starts (or restarts, on the same address and state file) the witness.
     fn start(&mut self) {
-        let mut child = Command::new(bin())
-            .args(["witness", "serve", "--listen", &self.addr, "--key"])
+        let mut cmd = Command::new(bin());
+        cmd.args(["witness", "serve", "--listen", &self.addr, "--key"])
             .arg(self.dir.join("witness.key"))
             .arg("--logs")
             .arg(self.dir.join("logs.toml"))
             .arg("--db")
-            .arg(self.dir.join("witness.db"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+            .arg(self.dir.join("witness.db"));
+        if self.tls {
+            cmd.arg("--tls-cert").arg(dev("server.pem"));
+            cmd.arg("--tls-key").arg(dev("server.key"));
+        }
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let addr = loop {
             let line = lines.next().expect("the witness printed its address").unwrap();
-            if let Some((_, a)) = line.split_once("listening on http://") {
+            if let Some((_, a)) = line.split_once("listening on ").and_then(|(_, u)| u.split_once("://")) {
                 break a.trim().to_owned();
             }
         };
@@ -104,7 +112,10 @@ impl WitnessProc {
     }
 
     fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        match self.tls {
+            true => format!("https://{}", self.addr.replace("127.0.0.1", "localhost")),
+            false => format!("http://{}", self.addr),
+        }
     }
 
     fn config(&self, name: &str) -> WitnessConfig {
@@ -117,7 +128,7 @@ impl WitnessProc {
 
     /// POSTs an add-checkpoint body: (status, content type, body).
     async fn post(&self, body: String) -> (u16, String, String) {
-        let r = reqwest::Client::new()
+        let r = client_with(None)
             .post(format!("{}/add-checkpoint", self.url()))
             .body(body)
             .send()
@@ -469,6 +480,25 @@ async fn a_restarted_witness_keeps_its_state_and_a_silent_one_raises_an_alert() 
             .await;
         assert_eq!((s, body), (409, format!("{n}\n")), "{engine:?}");
         assert!(cosigned(&app, "council", m).await >= m);
+        app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_witness_can_serve_https_itself() {
+    for engine in engines() {
+        let wdir = tempfile::tempdir().unwrap();
+        let witness = WitnessProc::new_with(wdir.path(), "witness.pref.example/w1", true);
+        let wc = witness.config("prefecture");
+        assert!(wc.url.starts_with("https://localhost:"), "{}", wc.url);
+        let app = spawn_app_with(engine, |c| {
+            with_witnesses(c, vec![wc], 1);
+            c.witnesses.ca_file = Some(dev("ca.pem"));
+        })
+        .await;
+        fill(&app, 3).await;
+        let n = checkpoint(&app).await.size;
+        assert!(cosigned(&app, "prefecture", n).await >= n, "{engine:?}");
         app.stop().await;
     }
 }
