@@ -36,8 +36,9 @@ pub enum AlertKind {
     /// A notice to an agency's system is still undelivered after several attempts (scope
     /// `agency:<id>`).
     WebhookFailing,
-    /// A witness has not cosigned the latest checkpoint for `witnesses.lag_alert_secs` (scope
-    /// `witness:<name>`): it is down, unreachable, or refusing the log's checkpoints.
+    /// A witness has not cosigned the latest checkpoint for `witnesses.lag_alert_secs`, or
+    /// refused it outright (scope `witness:<name>`): it is down, unreachable, or the log's
+    /// checkpoint does not extend what it cosigned.
     WitnessLagging,
 }
 

@@ -252,6 +252,7 @@ impl Submitter {
                     _ => {
                         let e = format!("409: {}", text.trim());
                         self.store.record_witness_failure(&w.name, None, &e, now_ms).await?;
+                        self.refused(w, latest, &e).await?;
                         return Ok(Submitted::Failed(e));
                     }
                 },
@@ -259,6 +260,9 @@ impl Submitter {
                     let e = format!("{status}: {}", text.lines().next().unwrap_or_default());
                     self.store.record_witness_failure(&w.name, None, &e, now_ms).await?;
                     tracing::warn!(witness = %w.name, status, "the witness refused the checkpoint");
+                    if matches!(status, 403 | 404 | 422) {
+                        self.refused(w, latest, &e).await?;
+                    }
                     return Ok(Submitted::Failed(e));
                 }
             }
@@ -302,6 +306,20 @@ impl Submitter {
             )
             .await?;
         Ok(Submitted::Cosigned(latest.size))
+    }
+
+    /// A witness that refuses the log's checkpoint (its signature, its origin, or its
+    /// consistency with what the witness cosigned) is an alert at once, not after the lag: either
+    /// the log was rewritten or the witness is misconfigured.
+    async fn refused(&self, w: &ConfiguredWitness, latest: &StoredCheckpoint, reason: &str) -> Result<(), StoreError> {
+        let detail = format!(
+            "witness {} refused the checkpoint of size {}: {reason}",
+            w.name, latest.size
+        );
+        self.alerts
+            .raise(AlertKind::WitnessLagging, &format!("witness:{}", w.name), &detail)
+            .await?;
+        Ok(())
     }
 
     async fn check_lag(&self, w: &ConfiguredWitness, latest: &StoredCheckpoint) -> Result<(), StoreError> {

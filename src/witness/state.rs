@@ -191,8 +191,10 @@ impl Witness {
         if let Err(refusal) = checked {
             // A correctly signed checkpoint that does not extend what was cosigned is evidence.
             if matches!(refusal, Refusal::RootMismatch | Refusal::BadProof(_)) {
+                // Once per distinct request: a log that keeps resubmitting its fork adds nothing.
                 sqlx::query(
-                    "INSERT INTO witness_evidence (origin, received_at, reason, request) VALUES ($1, $2, $3, $4)",
+                    "INSERT INTO witness_evidence (origin, received_at, reason, request) SELECT $1, $2, $3, $4 \
+                     WHERE NOT EXISTS (SELECT 1 FROM witness_evidence WHERE origin = $1 AND request = $4)",
                 )
                 .bind(&cp.origin)
                 .bind(to_i64(now)?)

@@ -502,3 +502,52 @@ async fn a_witness_can_serve_https_itself() {
         app.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_split_view_under_the_same_key_is_refused_and_alerts_at_once() {
+    for engine in engines() {
+        let wdir = tempfile::tempdir().unwrap();
+        let witness = WitnessProc::new(wdir.path(), "witness.council.example/w1");
+        let wc = witness.config("council");
+        let honest = spawn_app_with(engine, |c| with_witnesses(c, vec![wc.clone()], 1)).await;
+        fill(&honest, 5).await;
+        let n = checkpoint(&honest).await.size;
+        assert_eq!(cosigned(&honest, "council", n).await, n);
+
+        // A second database under the same origin and key — another view of "the" log.
+        let split = spawn_app_with(engine, |c| {
+            with_witnesses(c, vec![wc], 1);
+            c.witnesses.lag_alert_secs = 3600;
+        })
+        .await;
+        fill(&split, 30).await;
+        let m = checkpoint(&split).await.size;
+        assert!(m > n);
+        let mut conn = sqlx::AnyConnection::connect(&split.database_url).await.unwrap();
+        let mut detail = None;
+        for _ in 0..100 {
+            let rows: Vec<(String,)> = sqlx::query_as(
+                "SELECT detail FROM audit_alerts WHERE kind = 'witness-lagging' AND scope = 'witness:council'",
+            )
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+            if let Some((d,)) = rows.into_iter().next() {
+                detail = Some(d);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        conn.close().await.unwrap();
+        let detail = detail.expect("the refusal raises the alert at once");
+        assert!(
+            detail.contains("refused") && detail.contains("422"),
+            "{engine:?}: {detail}"
+        );
+        let status = split.state.store.witness_status("council").await.unwrap().unwrap();
+        assert_eq!((status.known_size, status.cosigned_size), (n, None));
+        assert_eq!(witness.evidence().await, 1);
+        split.stop().await;
+        honest.stop().await;
+    }
+}
