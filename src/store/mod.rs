@@ -18,6 +18,7 @@ mod console_sessions;
 mod meetings;
 mod policies;
 mod records;
+mod referrals;
 mod subjects;
 
 pub use audit_alerts::AlertRow;
@@ -34,6 +35,7 @@ pub use meetings::{
 };
 pub use policies::{PolicyProposal, PolicyVersion};
 pub use records::{DisclosedSection, NewRecord, NewSection, SealedSections, SectionMeta};
+pub use referrals::{NewReferral, Referral, SealedItem, note_label};
 pub use subjects::{Agency, OrganKind, SubjectRow};
 
 use std::str::FromStr;

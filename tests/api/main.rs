@@ -47,6 +47,7 @@ mod mock_idp;
 mod policy_admin;
 mod policy_cases;
 mod readme;
+mod referrals;
 mod retention;
 mod tls_auth;
 mod tls_reload;
