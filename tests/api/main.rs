@@ -23,6 +23,7 @@ mod console_meetings;
 mod console_officer;
 mod console_oidc;
 mod console_policy_admin;
+mod console_referrals;
 mod console_support;
 mod disclosures;
 mod erasure;
