@@ -22,6 +22,7 @@
 //!     subject: SubjectId::new_random(),
 //!     owner: AgencyId::parse("jobota").unwrap(),
 //!     sections: Vec::new(),
+//!     attached: Vec::new(),
 //!     receipt,
 //! };
 //! ```
@@ -89,10 +90,16 @@ pub struct Release {
     subject: SubjectId,
     owner: AgencyId,
     sections: Vec<SectionMeta>,
+    /// Sealed items besides sections that the entry lists as released (`DisclosureEntry::attached`).
+    attached: Vec<String>,
     receipt: Receipt,
 }
 
 impl Release {
+    /// The labels of the sealed items (besides sections) this release may open.
+    pub fn attached(&self) -> &[String] {
+        &self.attached
+    }
     pub fn subject(&self) -> SubjectId {
         self.subject
     }
@@ -130,6 +137,9 @@ pub struct ReleasePlan {
     pub subject: SubjectId,
     pub owner: AgencyId,
     pub sections: Vec<SectionMeta>,
+    /// Labels of sealed items besides sections released with them if allowed (e.g.
+    /// `referral-note:<id>`); they go on the entry as `attached`.
+    pub attached: Vec<String>,
 }
 
 /// The result of recording a disclosure decision.
@@ -273,6 +283,8 @@ impl AuditLog {
     ) -> Result<Recorded, AuditError> {
         let allowed = entry.decision == Outcome::Allowed;
         let plan_sections = if allowed { plan.sections } else { Vec::new() };
+        let plan_attached = if allowed { plan.attached } else { Vec::new() };
+        entry.attached = plan_attached.clone();
         entry.records = plan_sections
             .iter()
             .map(|s| s.record)
@@ -304,6 +316,7 @@ impl AuditLog {
                 subject: plan.subject,
                 owner: plan.owner,
                 sections: plan_sections,
+                attached: plan_attached,
                 receipt,
             }))
         } else {

@@ -277,6 +277,10 @@ uuid_id!(
     /// A break-glass emergency grant.
     GrantId, "grant_id"
 );
+uuid_id!(
+    /// A referral (つなぎ) of a person from one agency to another (docs/rules.md#R-T1).
+    ReferralId, "referral_id"
+);
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,7 @@ pub mod health;
 pub mod meetings;
 pub mod openapi;
 pub mod policy;
+pub mod referrals;
 pub mod subjects;
 pub mod trace;
 
@@ -81,6 +82,13 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                     .route("/emergency-grants/unreviewed", web::get().to(bases::unreviewed_grants))
                     .route("/emergency-grants/{id}/review", web::post().to(bases::review_grant))
                     .route("/notifications", web::get().to(bases::notifications))
+                    .route("/referrals", web::post().to(referrals::make))
+                    .route("/referrals", web::get().to(referrals::list))
+                    .route("/referrals/{id}", web::get().to(referrals::show))
+                    .route("/referrals/{id}/accept", web::post().to(referrals::accept))
+                    .route("/referrals/{id}/decline", web::post().to(referrals::decline))
+                    .route("/referrals/{id}/withdraw", web::post().to(referrals::withdraw))
+                    .route("/referrals/{id}/material", web::post().to(referrals::material))
                     .route("/bodies", web::post().to(meetings::create_body))
                     .route("/bodies/{id}", web::get().to(meetings::get_body))
                     .route("/bodies/{id}/pledge-texts", web::post().to(meetings::add_pledge_text))

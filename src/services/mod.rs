@@ -12,7 +12,9 @@
 //! - [`consents`]: record, revoke (and tell past recipients), read with evidence;
 //! - [`bases`]: legal (abuse) reports, emergency grants, their grounds and reviews, case
 //!   assignments;
-//! - [`policy`]: proposals, approvals, apply and rollback (policy versions).
+//! - [`policy`]: proposals, approvals, apply and rollback (policy versions);
+//! - [`referrals`]: make, accept, decline, withdraw a referral; its material on the disclosure
+//!   road.
 
 pub mod audit;
 pub mod bases;
@@ -21,6 +23,7 @@ pub mod disclosures;
 pub mod log;
 pub mod meetings;
 pub mod policy;
+pub mod referrals;
 pub mod subjects;
 
 use crate::domain::SubjectId;

@@ -18,6 +18,7 @@ mod console_sessions;
 mod meetings;
 mod policies;
 mod records;
+mod referrals;
 mod subjects;
 mod witnesses;
 
@@ -35,6 +36,7 @@ pub use meetings::{
 };
 pub use policies::{PolicyProposal, PolicyVersion};
 pub use records::{DisclosedSection, NewRecord, NewSection, SealedSections, SectionMeta};
+pub use referrals::{NewReferral, Referral, SealedItem, note_label};
 pub use subjects::{Agency, OrganKind, SubjectRow};
 pub use witnesses::{StoredCosignature, WitnessStatus};
 
