@@ -10,6 +10,7 @@ pub mod grant;
 pub mod ids;
 pub mod meeting;
 pub mod my_number;
+pub mod plan;
 pub mod preconditions;
 pub mod role;
 pub mod text;
@@ -20,8 +21,8 @@ pub use category::{Category, Sensitivity};
 pub use consent::{Consent, ConsentMethod, ConsentScope, ConsentScopeError, GivenBy, NewConsent};
 pub use decision::{Decision, RefusalReason, Withheld, WithheldReason};
 pub use ids::{
-    AgencyId, AgendaItemId, BodyId, ConsentId, GrantId, HouseholdId, InfoRequestId, OrganId, RecordId, ReportId,
-    SectionId, SessionId, SubjectId, UserId,
+    AgencyId, AgendaItemId, BodyId, ConsentId, GrantId, HouseholdId, InfoRequestId, OrganId, PlanId, RecordId,
+    ReportId, SectionId, SessionId, SubjectId, UserId,
 };
 pub use role::Role;
 pub use text::{FreeText, Purpose};

@@ -388,6 +388,7 @@ pub async fn disclose(
             version: policy.version().to_owned(),
             rules: decision.rules().to_vec(),
         },
+        team: None,
     };
     let recorded = state
         .audit

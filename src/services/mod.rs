@@ -22,6 +22,7 @@ pub mod log;
 pub mod meetings;
 pub mod policy;
 pub mod subjects;
+pub mod team;
 
 use crate::domain::SubjectId;
 use crate::http::error::ApiError;
