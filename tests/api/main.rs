@@ -44,6 +44,7 @@ mod log_support;
 mod log_tamper;
 mod meetings;
 mod mock_idp;
+mod plans;
 mod policy_admin;
 mod policy_cases;
 mod readme;
