@@ -22,6 +22,7 @@ mod console_caseworker;
 mod console_meetings;
 mod console_officer;
 mod console_oidc;
+mod console_plans;
 mod console_policy_admin;
 mod console_support;
 mod disclosures;
