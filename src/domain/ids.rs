@@ -262,6 +262,10 @@ uuid_id!(
     SessionId, "session_id"
 );
 uuid_id!(
+    /// A support plan (支援プラン) held by a team (issue 11).
+    PlanId, "plan_id"
+);
+uuid_id!(
     /// An item on a session's agenda (one subject or household).
     AgendaItemId, "agenda_item_id"
 );

@@ -33,8 +33,14 @@
 //! - Which log entries a privacy officer or an agency may read ([`log_scope`], [`proof_scope`]):
 //!   an officer's own organ, or the whole log for the agencies `policies/bases.toml` lists under
 //!   `[oversight] ward_wide`.
+//! - Team support (support plans, monitoring, case notes; issue 11): [`team_member`],
+//!   [`monitor`], [`plan_author`], [`coordinator_desk`] (in `policy/team.rs`).
 
 use std::collections::HashMap;
+
+pub use super::team::{
+    BasisFacts, CoordinatorDesk, Monitor, PlanAuthor, TeamMember, coordinator_desk, monitor, plan_author, team_member,
+};
 
 use time::OffsetDateTime;
 

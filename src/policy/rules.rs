@@ -11,7 +11,7 @@ use crate::domain::{AgencyId, BasisKind, Category, Role};
 
 /// Actions the policy speaks about. Disclosure actions are `disclose:<basis>` with a category
 /// as object; management actions take `*` as object.
-pub const MANAGEMENT_ACTIONS: [&str; 26] = [
+pub const MANAGEMENT_ACTIONS: [&str; 29] = [
     "subjects:write",
     "subjects:erase",
     "records:write",
@@ -38,6 +38,9 @@ pub const MANAGEMENT_ACTIONS: [&str; 26] = [
     "referrals:write",
     "referrals:answer",
     "referrals:read",
+    "plans:write",
+    "plans:read",
+    "plans:monitor",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

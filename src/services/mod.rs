@@ -22,9 +22,11 @@ pub mod consents;
 pub mod disclosures;
 pub mod log;
 pub mod meetings;
+pub mod plans;
 pub mod policy;
 pub mod referrals;
 pub mod subjects;
+pub mod team;
 
 use crate::domain::SubjectId;
 use crate::http::error::ApiError;

@@ -16,6 +16,7 @@ mod consents;
 mod console_oidc;
 mod console_sessions;
 mod meetings;
+mod plans;
 mod policies;
 mod records;
 mod referrals;
@@ -33,6 +34,10 @@ pub use console_sessions::ConsoleSessionRow;
 pub use meetings::{
     AgendaItem, Body, FollowUp, InfoAnswer, InfoRequest, NewBody, NewFollowUp, NewInfoRequest, Participation,
     RosterEntry, Session,
+};
+pub use plans::{
+    MonitoringEntry, NewPlanVersion, OpenedRound, OpenedVersion, OverdueRound, PlanHead, RoundMeta, SealedPlan,
+    VersionMeta,
 };
 pub use policies::{PolicyProposal, PolicyVersion};
 pub use records::{DisclosedSection, NewRecord, NewSection, SealedSections, SectionMeta};
