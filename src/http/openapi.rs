@@ -79,6 +79,7 @@ use utoipa::{Modify, OpenApi};
         super::audit_officer::subject_report,
         super::audit_officer::resolve_pseudonym,
         super::audit_officer::alerts,
+        super::figures::figures,
     ),
     modifiers(&CommonResponses)
 )]

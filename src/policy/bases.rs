@@ -55,6 +55,30 @@ pub struct OversightRules {
     pub ward_wide: Vec<AgencyId>,
 }
 
+/// The programme's figures (事業実績, docs/rules.md#R-O4): how small a count may be before it is
+/// suppressed. Who reads them is the policy's `figures:read` rules, not this file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FiguresRules {
+    /// A count `1..small_cell` is shown as `<small_cell>` (zero is shown: it names nobody).
+    #[serde(default = "FiguresRules::default_small_cell")]
+    pub small_cell: u64,
+}
+
+impl FiguresRules {
+    fn default_small_cell() -> u64 {
+        3
+    }
+}
+
+impl Default for FiguresRules {
+    fn default() -> Self {
+        Self {
+            small_cell: Self::default_small_cell(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BasesConfig {
@@ -65,6 +89,9 @@ pub struct BasesConfig {
     /// Absent: no agency has ward-wide oversight (every officer is scoped to their organ).
     #[serde(default)]
     pub oversight: OversightRules,
+    /// Absent: small cells are those under 3.
+    #[serde(default)]
+    pub figures: FiguresRules,
 }
 
 impl BasesConfig {
@@ -83,6 +110,11 @@ impl BasesConfig {
         if config.emergency.max_hours == 0 || config.emergency.max_hours > 24 * 7 {
             return Err(PolicyError::Model(
                 "emergency.max_hours must be between 1 and 168".into(),
+            ));
+        }
+        if !(2..=1000).contains(&config.figures.small_cell) {
+            return Err(PolicyError::Model(
+                "figures.small_cell must be between 2 and 1000".into(),
             ));
         }
         Ok(config)

@@ -11,7 +11,7 @@ use crate::domain::{AgencyId, BasisKind, Category, Role};
 
 /// Actions the policy speaks about. Disclosure actions are `disclose:<basis>` with a category
 /// as object; management actions take `*` as object.
-pub const MANAGEMENT_ACTIONS: [&str; 23] = [
+pub const MANAGEMENT_ACTIONS: [&str; 24] = [
     "subjects:write",
     "subjects:erase",
     "records:write",
@@ -35,6 +35,7 @@ pub const MANAGEMENT_ACTIONS: [&str; 23] = [
     "audit:proof",
     "audit:read",
     "console:sessions",
+    "figures:read",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

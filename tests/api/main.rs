@@ -27,6 +27,7 @@ mod console_support;
 mod disclosures;
 mod erasure;
 mod faults;
+mod figures;
 mod helpers;
 mod issuer_keys;
 mod keys;
