@@ -19,6 +19,7 @@ mod browser;
 mod cli;
 mod console;
 mod console_caseworker;
+mod console_figures;
 mod console_meetings;
 mod console_officer;
 mod console_oidc;
