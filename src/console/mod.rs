@@ -16,6 +16,7 @@
 
 pub mod caseworker;
 pub mod error;
+pub mod figures;
 pub mod i18n;
 pub mod login;
 pub mod meetings;
@@ -70,6 +71,7 @@ pub fn configure(settings: ConsoleSettings, oidc: bool) -> impl FnOnce(&mut web:
                 .configure(caseworker::routes)
                 .configure(meetings::routes)
                 .configure(officer::routes)
+                .configure(figures::routes)
                 .configure(policy_admin::routes)
                 .configure(plans::routes)
                 .route("/admin/sessions", web::get().to(pages::sessions))

@@ -9,6 +9,7 @@ pub mod consents;
 pub mod disclosures;
 pub mod error;
 pub mod extract;
+pub mod figures;
 pub mod health;
 pub mod meetings;
 pub mod openapi;
@@ -155,6 +156,7 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                     .route("/policy/proposals/{id}/apply", web::post().to(policy::apply))
                     .route("/policy/rollback", web::post().to(policy::rollback))
                     .route("/policy/explain", web::post().to(policy::explain))
+                    .route("/figures", web::get().to(figures::figures))
                     .configure(audit::routes),
             )
             .default_service(web::to(|| async {

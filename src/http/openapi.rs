@@ -94,6 +94,7 @@ use utoipa::{Modify, OpenApi};
         super::plans::record_monitoring,
         super::plans::get_monitoring,
         super::plans::end_plan,
+        super::figures::figures,
     ),
     modifiers(&CommonResponses)
 )]

@@ -685,6 +685,32 @@ mod tests {
     }
 }
 
+/// Permission to read the programme's figures (事業実績, `figures:read`: by default the
+/// coordination desk's caseworkers and supervisors and privacy officers). Counts only, never a
+/// person; only [`figures_reader`] makes one:
+///
+/// ```compile_fail,E0451
+/// fn forge(who: &tsunagi::principal::Principal) {
+///     let _cap = tsunagi::policy::access::FiguresReader { who };
+/// }
+/// ```
+#[derive(Debug)]
+pub struct FiguresReader<'a> {
+    who: &'a Principal,
+}
+
+impl<'a> FiguresReader<'a> {
+    pub fn who(&self) -> &'a Principal {
+        self.who
+    }
+}
+
+/// Hands out [`FiguresReader`] to a caller the policy lets do `figures:read`.
+pub fn figures_reader<'a>(set: &PolicySet, who: &'a Principal) -> Result<FiguresReader<'a>, AccessError> {
+    permitted(set, who, "figures:read")?;
+    Ok(FiguresReader { who })
+}
+
 /// Permission to see and revoke the console sessions of one agency: `console:sessions` (by
 /// default supervisors and policy admins), for the caller's own agency only. Its fields are
 /// private: only [`console_session_admin`] makes one.

@@ -11,7 +11,7 @@ use crate::domain::{AgencyId, BasisKind, Category, Role};
 
 /// Actions the policy speaks about. Disclosure actions are `disclose:<basis>` with a category
 /// as object; management actions take `*` as object.
-pub const MANAGEMENT_ACTIONS: [&str; 29] = [
+pub const MANAGEMENT_ACTIONS: [&str; 30] = [
     "subjects:write",
     "subjects:erase",
     "records:write",
@@ -41,6 +41,7 @@ pub const MANAGEMENT_ACTIONS: [&str; 29] = [
     "plans:write",
     "plans:read",
     "plans:monitor",
+    "figures:read",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

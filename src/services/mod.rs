@@ -20,6 +20,7 @@ pub mod audit;
 pub mod bases;
 pub mod consents;
 pub mod disclosures;
+pub mod figures;
 pub mod log;
 pub mod meetings;
 pub mod plans;

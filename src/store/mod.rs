@@ -15,6 +15,7 @@ mod conn;
 mod consents;
 mod console_oidc;
 mod console_sessions;
+mod figures;
 mod meetings;
 mod plans;
 mod policies;
@@ -31,6 +32,7 @@ pub use audit_tree::{LogInconsistency, RoundGuard, StoredCheckpoint};
 pub use bases::{EmergencyGrant, LegalReport, Notification, OutboxRow};
 pub use console_oidc::PendingOidcLogin;
 pub use console_sessions::ConsoleSessionRow;
+pub use figures::Tally;
 pub use meetings::{
     AgendaItem, Body, FollowUp, InfoAnswer, InfoRequest, NewBody, NewFollowUp, NewInfoRequest, Participation,
     RosterEntry, Session,
