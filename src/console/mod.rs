@@ -19,6 +19,7 @@ pub mod error;
 pub mod i18n;
 pub mod login;
 pub mod meetings;
+pub mod notes;
 pub mod officer;
 pub mod oidc;
 pub mod pages;
@@ -68,6 +69,7 @@ pub fn configure(settings: ConsoleSettings, oidc: bool) -> impl FnOnce(&mut web:
                 .route("/lang", web::post().to(login::switch_language))
                 .configure(caseworker::routes)
                 .configure(meetings::routes)
+                .configure(notes::routes)
                 .configure(officer::routes)
                 .configure(policy_admin::routes)
                 .route("/admin/sessions", web::get().to(pages::sessions))

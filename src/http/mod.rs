@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod meetings;
+pub mod notes;
 pub mod openapi;
 pub mod policy;
 pub mod subjects;
@@ -138,7 +139,8 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                     .route("/policy/proposals/{id}/apply", web::post().to(policy::apply))
                     .route("/policy/rollback", web::post().to(policy::rollback))
                     .route("/policy/explain", web::post().to(policy::explain))
-                    .configure(audit::routes),
+                    .configure(audit::routes)
+                    .configure(notes::routes),
             )
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::not_found("not_found", "no such resource"))

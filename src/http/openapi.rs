@@ -79,6 +79,8 @@ use utoipa::{Modify, OpenApi};
         super::audit_officer::subject_report,
         super::audit_officer::resolve_pseudonym,
         super::audit_officer::alerts,
+        super::notes::post_note,
+        super::notes::read_notes,
     ),
     modifiers(&CommonResponses)
 )]

@@ -11,7 +11,7 @@ use crate::domain::{AgencyId, BasisKind, Category, Role};
 
 /// Actions the policy speaks about. Disclosure actions are `disclose:<basis>` with a category
 /// as object; management actions take `*` as object.
-pub const MANAGEMENT_ACTIONS: [&str; 26] = [
+pub const MANAGEMENT_ACTIONS: [&str; 28] = [
     "subjects:write",
     "subjects:erase",
     "records:write",
@@ -38,6 +38,8 @@ pub const MANAGEMENT_ACTIONS: [&str; 26] = [
     "plans:write",
     "plans:read",
     "plans:monitor",
+    "notes:write",
+    "notes:read",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -20,6 +20,7 @@ pub mod consents;
 pub mod disclosures;
 pub mod log;
 pub mod meetings;
+pub mod notes;
 pub mod policy;
 pub mod subjects;
 pub mod team;

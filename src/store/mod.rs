@@ -11,6 +11,7 @@ mod audit_scan;
 mod audit_search;
 mod audit_tree;
 mod bases;
+mod case_notes;
 mod conn;
 mod consents;
 mod console_oidc;
@@ -27,6 +28,7 @@ pub use audit_scan::{ScanPage, ScanRow};
 pub use audit_search::{AuditFilter, FoundEntry};
 pub use audit_tree::{LogInconsistency, RoundGuard, StoredCheckpoint};
 pub use bases::{EmergencyGrant, LegalReport, Notification, OutboxRow};
+pub use case_notes::{NewCaseNote, NoteMeta, OpenedNote, SealedNotes};
 pub use console_oidc::PendingOidcLogin;
 pub use console_sessions::ConsoleSessionRow;
 pub use meetings::{
