@@ -369,10 +369,20 @@ impl AuditLog {
         entry.decision = Outcome::Allowed;
         entry.reason = None;
         entry.records = Vec::new();
+        // The categories of what is released, when the caller names them (case notes carry one
+        // each); otherwise team content is `case-notes`.
         entry.disclosed = if released.items.is_empty() {
             Vec::new()
-        } else {
+        } else if entry.disclosed.is_empty() {
             vec![crate::domain::Category::CaseNotes]
+        } else {
+            entry
+                .disclosed
+                .iter()
+                .copied()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect()
         };
         entry.team = Some(released.clone());
         let index = IndexFields {

@@ -22,7 +22,8 @@ pub use category::{Category, Sensitivity};
 pub use consent::{Consent, ConsentMethod, ConsentScope, ConsentScopeError, GivenBy, NewConsent};
 pub use decision::{Decision, RefusalReason, Withheld, WithheldReason};
 pub use ids::{
-    AgencyId, AgendaItemId, BodyId, ConsentId, GrantId, HouseholdId, InfoRequestId, OrganId, PlanId, RecordId, ReferralId,
+    AgencyId, AgendaItemId, BodyId, ConsentId, GrantId, HouseholdId, InfoRequestId, NoteId, OrganId, PlanId, RecordId,
+    ReferralId,
     ReportId, SectionId, SessionId, SubjectId, UserId,
 };
 pub use referral::ReferralState;

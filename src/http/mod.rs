@@ -12,6 +12,7 @@ pub mod extract;
 pub mod figures;
 pub mod health;
 pub mod meetings;
+pub mod notes;
 pub mod openapi;
 pub mod plans;
 pub mod policy;
@@ -157,7 +158,8 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                     .route("/policy/rollback", web::post().to(policy::rollback))
                     .route("/policy/explain", web::post().to(policy::explain))
                     .route("/figures", web::get().to(figures::figures))
-                    .configure(audit::routes),
+                    .configure(audit::routes)
+                    .configure(notes::routes),
             )
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::not_found("not_found", "no such resource"))

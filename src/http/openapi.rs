@@ -95,6 +95,8 @@ use utoipa::{Modify, OpenApi};
         super::plans::get_monitoring,
         super::plans::end_plan,
         super::figures::figures,
+        super::notes::post_note,
+        super::notes::read_notes,
     ),
     modifiers(&CommonResponses)
 )]

@@ -11,7 +11,7 @@ use crate::domain::{AgencyId, BasisKind, Category, Role};
 
 /// Actions the policy speaks about. Disclosure actions are `disclose:<basis>` with a category
 /// as object; management actions take `*` as object.
-pub const MANAGEMENT_ACTIONS: [&str; 30] = [
+pub const MANAGEMENT_ACTIONS: [&str; 32] = [
     "subjects:write",
     "subjects:erase",
     "records:write",
@@ -42,6 +42,8 @@ pub const MANAGEMENT_ACTIONS: [&str; 30] = [
     "plans:read",
     "plans:monitor",
     "figures:read",
+    "notes:write",
+    "notes:read",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

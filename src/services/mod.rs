@@ -24,6 +24,7 @@ pub mod figures;
 pub mod log;
 pub mod meetings;
 pub mod plans;
+pub mod notes;
 pub mod policy;
 pub mod referrals;
 pub mod subjects;
