@@ -23,8 +23,7 @@ pub use consent::{Consent, ConsentMethod, ConsentScope, ConsentScopeError, Given
 pub use decision::{Decision, RefusalReason, Withheld, WithheldReason};
 pub use ids::{
     AgencyId, AgendaItemId, BodyId, ConsentId, GrantId, HouseholdId, InfoRequestId, NoteId, OrganId, PlanId, RecordId,
-    ReferralId,
-    ReportId, SectionId, SessionId, SubjectId, UserId,
+    ReferralId, ReportId, SectionId, SessionId, SubjectId, UserId,
 };
 pub use referral::ReferralState;
 pub use role::Role;
