@@ -56,6 +56,7 @@ mod policy_cases;
 mod readme;
 mod referrals;
 mod retention;
+mod team_case;
 mod tls_auth;
 mod tls_reload;
 mod validation;
