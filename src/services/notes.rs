@@ -302,12 +302,14 @@ async fn log_refusal(
             version: state.policy.current().version().to_owned(),
             rules: Vec::new(),
         },
+        attached: Vec::new(),
         team: None,
     };
     let plan = ReleasePlan {
         subject: head.subject,
         owner: head.created_by_agency.clone(),
         sections: Vec::new(),
+        attached: Vec::new(),
     };
     match state
         .audit

@@ -537,3 +537,50 @@ async fn without_the_team_tables_their_measures_are_listed_as_unavailable() {
         app.stop().await;
     }
 }
+
+/// Makes every append to the log fail (as in tests/api/log_first.rs).
+async fn break_log(app: &TestApp) {
+    let sql = match app.engine {
+        Engine::Sqlite => {
+            "CREATE TRIGGER audit_broken BEFORE INSERT ON audit_entries BEGIN SELECT RAISE(ABORT, 'simulated storage failure'); END;"
+        }
+        Engine::Postgres => {
+            "CREATE FUNCTION audit_broken() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'simulated storage failure'; END; $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER audit_broken BEFORE INSERT ON audit_entries FOR EACH ROW EXECUTE FUNCTION audit_broken();"
+        }
+    };
+    sqlx::any::install_default_drivers();
+    let mut c = sqlx::AnyConnection::connect(&app.database_url).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    let _ = c.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_log_down_no_figures_are_handed_out() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let coordinator = app.caller("ito", "welfare-coordination", "supervisor");
+        let (s, _) = coordinator.get("/v1/figures").await;
+        assert_eq!(s, 200);
+        break_log(&app).await;
+        let before = app.audit_size().await;
+        for q in ["", "?format=csv"] {
+            let r = coordinator
+                .client
+                .get(format!("{}/v1/figures{q}", coordinator.base))
+                .bearer_auth(&coordinator.token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 503, "{q}");
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "audit_unavailable", "{q}: {body}");
+            assert!(body.get("rows").is_none());
+        }
+        assert_eq!(app.audit_size().await, before);
+        app.stop().await;
+    }
+}
