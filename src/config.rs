@@ -687,6 +687,23 @@ mod tests {
     }
 
     #[test]
+    fn the_readmes_witnesses_example_is_a_valid_configuration() {
+        let readme = include_str!("../README.md");
+        let (_, rest) = readme.split_once("```toml\n[witnesses]").unwrap();
+        let (body, _) = rest.split_once("```").unwrap();
+        let block = format!("[witnesses]{body}");
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("t.toml", &block)?;
+            let c = Config::load(Some(Path::new("t.toml"))).unwrap();
+            assert_eq!(c.witnesses.k, 2);
+            assert_eq!(c.witnesses.list.len(), 2);
+            assert_eq!(c.witnesses.list[0].name, "council");
+            assert_eq!(c.witnesses.lag_alert_secs, 600);
+            Ok(())
+        });
+    }
+
+    #[test]
     fn layering_and_unknown_keys() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("t.toml", "listen = \"127.0.0.1:9000\"\n[audit]\nmax_batch = 7\n")?;

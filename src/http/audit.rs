@@ -147,16 +147,22 @@ pub struct ConsistencyQuery {
     pub from: u64,
     /// The newer checkpoint's size; omit for the latest.
     pub to: Option<u64>,
+    /// To a witnessed checkpoint only (the newer note and the proof file carry the witness
+    /// cosignatures); 409 `not_yet_witnessed` when there is none.
+    pub witnessed: Option<bool>,
 }
 
 /// Consistency proof between two signed checkpoints.
 #[utoipa::path(get, path = "/v1/audit/proofs/consistency", tag = "audit", params(ConsistencyQuery),
     responses((status = 200, body = ConsistencyView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn consistency_proof(
     state: web::Data<AppState>,
     who: Principal,
     q: web::Query<ConsistencyQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    if q.witnessed == Some(true) {
+        return Ok(HttpResponse::Ok().json(svc::witnessed_consistency(&state, &who, q.from, q.to).await?));
+    }
     Ok(HttpResponse::Ok().json(svc::consistency(&state, &who, q.from, q.to).await?))
 }

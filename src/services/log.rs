@@ -288,3 +288,23 @@ pub async fn witnessed_inclusion(
     view.checkpoint = note;
     Ok(view)
 }
+
+/// Like [`consistency`], to a witnessed checkpoint (of size `to`, or the latest witnessed one);
+/// its note and the proof file carry the witness cosignatures.
+pub async fn witnessed_consistency(
+    state: &AppState,
+    who: &Principal,
+    from: u64,
+    to: Option<u64>,
+) -> Result<ConsistencyView, ApiError> {
+    let (cp, note) = witnessed_checkpoint(state, who, to).await?;
+    let mut view = consistency(state, who, from, Some(cp.size)).await?;
+    let file = ConsistencyProofFile::parse(&view.proof_file).map_err(|e| ApiError::internal(&e))?;
+    view.proof_file = ConsistencyProofFile {
+        new_checkpoint: note.clone(),
+        ..file
+    }
+    .to_text();
+    view.to_checkpoint = note;
+    Ok(view)
+}

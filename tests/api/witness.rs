@@ -279,6 +279,26 @@ async fn a_witness_cosigns_the_hubs_checkpoints_and_check_proof_counts_k_of_n() 
         let (ok, out) = check(&["--witness", &witness.vkey, "--witnesses-required", "1"]);
         assert!(!ok, "{out}");
 
+        // A consistency proof to the witnessed checkpoint, from the first one the hub signed.
+        let first = app.state.store.checkpoints().await.unwrap()[0].size;
+        let (s, c) = st
+            .jobota
+            .get(&format!("/v1/audit/proofs/consistency?from={first}&witnessed=true"))
+            .await;
+        assert_eq!(s, 200, "{c}");
+        let cfile = dir.path().join("c.consistency-proof");
+        std::fs::write(&cfile, c["proof_file"].as_str().unwrap()).unwrap();
+        let out = Command::new(bin())
+            .args(["audit", "check-proof", "consistency"])
+            .arg(&cfile)
+            .arg("--vkeys")
+            .arg(&vkeys)
+            .args(["--witness", &witness.vkey, "--witnesses-required", "1"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stdout(&out));
+        assert!(stdout(&out).contains("cosigned by the witnesses"), "{}", stdout(&out));
+
         // The CLI's proofs and status carry what the hub holds.
         let cfg = config_file(dir.path(), &wc, 1);
         let cfg_s = cfg.to_str().unwrap();
