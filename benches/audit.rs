@@ -81,6 +81,7 @@ fn entry(i: u64) -> DisclosureEntry {
             ],
         },
         attached: Vec::new(),
+        team: None,
     }
 }
 

@@ -95,6 +95,7 @@ fn row(i: u64, n: u64, end_ms: i64) -> NewAuditRow {
             rules: vec!["p, caseworker, *, disclose:consent, identity, allow".into()],
         },
         attached: Vec::new(),
+        team: None,
     };
     let bytes = AuditEntry::Disclosure(Box::new(entry)).to_bytes().unwrap();
     NewAuditRow {

@@ -72,6 +72,34 @@ pub struct DisclosureEntry {
     /// filled by the audit log from the release, like `records`. Omitted when empty.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attached: Vec<String>,
+    /// A read of team content (support plan, monitoring, case notes; issue 11): the plan and
+    /// exactly the items released. Absent for record disclosures, so their bytes are unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<TeamReleased>,
+}
+
+/// What one read of team content released: the plan and each item (`plan-version` `3`,
+/// `monitoring` `2/jobota`, `note` `<id>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TeamReleased {
+    pub plan_id: String,
+    pub items: Vec<TeamItem>,
+}
+
+/// One released item of team content.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct TeamItem {
+    pub kind: String,
+    pub id: String,
+}
+
+impl TeamItem {
+    pub fn new(kind: &str, id: impl Into<String>) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            id: id.into(),
+        }
+    }
 }
 
 /// Every kind of entry the log holds.

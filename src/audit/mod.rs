@@ -38,6 +38,7 @@
 pub mod alerts;
 pub mod checkpoint;
 pub mod checkpointer;
+pub mod cosignature;
 pub mod entry;
 pub mod export;
 pub mod keys;
@@ -48,9 +49,11 @@ pub mod report;
 pub mod stored;
 pub mod tiles;
 pub mod verify;
+pub mod witnessing;
 
 pub use entry::{
-    AuditEntry, ConsentEvent, DisclosureEntry, EventEntry, LogReadEvent, Outcome, PolicyRef, Requester, Withheld,
+    AuditEntry, ConsentEvent, DisclosureEntry, EventEntry, LogReadEvent, Outcome, PolicyRef, Requester, TeamItem,
+    TeamReleased, Withheld,
 };
 
 use std::collections::BTreeSet;
@@ -106,6 +109,35 @@ impl Release {
     }
     pub fn sections(&self) -> &[SectionMeta] {
         &self.sections
+    }
+    pub fn receipt(&self) -> &Receipt {
+        &self.receipt
+    }
+}
+
+/// Permission to open exactly these items of team content (a support plan's versions and
+/// monitoring, case notes; issue 11), issued only by [`AuditLog::record_team_read`] after the
+/// disclosure entry listing them is durable. Fields are private to this module.
+#[derive(Debug)]
+pub struct TeamRelease {
+    subject: SubjectId,
+    released: TeamReleased,
+    receipt: Receipt,
+}
+
+impl TeamRelease {
+    pub fn subject(&self) -> SubjectId {
+        self.subject
+    }
+    pub fn plan_id(&self) -> &str {
+        &self.released.plan_id
+    }
+    /// Whether this release covers the item.
+    pub fn covers(&self, kind: &str, id: &str) -> bool {
+        self.released.items.iter().any(|i| i.kind == kind && i.id == id)
+    }
+    pub fn items(&self) -> &[TeamItem] {
+        &self.released.items
     }
     pub fn receipt(&self) -> &Receipt {
         &self.receipt
@@ -320,6 +352,58 @@ impl AuditLog {
         } else {
             Ok(Recorded::Refused(receipt))
         }
+    }
+}
+
+impl AuditLog {
+    /// Records one read of team content as an allowed disclosure of category `case-notes`
+    /// listing exactly `released`, and hands back the [`TeamRelease`] that opens those items
+    /// and nothing else. The team gate ([`crate::services::team`]) decided before this.
+    pub async fn record_team_read(
+        &self,
+        mut entry: DisclosureEntry,
+        subject: SubjectId,
+        released: TeamReleased,
+        at_ms: i64,
+    ) -> Result<TeamRelease, AuditError> {
+        entry.decision = Outcome::Allowed;
+        entry.reason = None;
+        entry.records = Vec::new();
+        // The categories of what is released, when the caller names them (case notes carry one
+        // each); otherwise team content is `case-notes`.
+        entry.disclosed = if released.items.is_empty() {
+            Vec::new()
+        } else if entry.disclosed.is_empty() {
+            vec![crate::domain::Category::CaseNotes]
+        } else {
+            entry
+                .disclosed
+                .iter()
+                .copied()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect()
+        };
+        entry.team = Some(released.clone());
+        let index = IndexFields {
+            at_ms,
+            decision: entry.decision.as_str(),
+            reason: None,
+            subject_pseudonym: Some(entry.subject.clone()),
+            household_pseudonym: entry.household.clone(),
+            requester_agency: Some(entry.requester.agency.clone()),
+            requester_user: Some(entry.requester.user.clone()),
+            owner_agency: Some(entry.owner_agency.clone()),
+            basis: Some(entry.basis.kind().as_str().to_owned()),
+            basis_ref: entry.basis.reference(),
+            session_ref: None,
+        };
+        let receipt = self.append(&AuditEntry::Disclosure(Box::new(entry)), index).await?;
+        Ok(TeamRelease {
+            subject,
+            released,
+            receipt,
+        })
     }
 }
 

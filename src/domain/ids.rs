@@ -262,6 +262,10 @@ uuid_id!(
     SessionId, "session_id"
 );
 uuid_id!(
+    /// A support plan (支援プラン) held by a team (issue 11).
+    PlanId, "plan_id"
+);
+uuid_id!(
     /// An item on a session's agenda (one subject or household).
     AgendaItemId, "agenda_item_id"
 );
@@ -280,6 +284,10 @@ uuid_id!(
 uuid_id!(
     /// A referral (つなぎ) of a person from one agency to another (docs/rules.md#R-T1).
     ReferralId, "referral_id"
+);
+uuid_id!(
+    /// A note on a plan's team timeline (shared case notes, docs/rules.md#R-T9).
+    NoteId, "note_id"
 );
 
 #[cfg(test)]

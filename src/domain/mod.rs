@@ -10,6 +10,7 @@ pub mod grant;
 pub mod ids;
 pub mod meeting;
 pub mod my_number;
+pub mod plan;
 pub mod preconditions;
 pub mod referral;
 pub mod role;
@@ -21,8 +22,8 @@ pub use category::{Category, Sensitivity};
 pub use consent::{Consent, ConsentMethod, ConsentScope, ConsentScopeError, GivenBy, NewConsent};
 pub use decision::{Decision, RefusalReason, Withheld, WithheldReason};
 pub use ids::{
-    AgencyId, AgendaItemId, BodyId, ConsentId, GrantId, HouseholdId, InfoRequestId, OrganId, RecordId, ReferralId,
-    ReportId, SectionId, SessionId, SubjectId, UserId,
+    AgencyId, AgendaItemId, BodyId, ConsentId, GrantId, HouseholdId, InfoRequestId, NoteId, OrganId, PlanId, RecordId,
+    ReferralId, ReportId, SectionId, SessionId, SubjectId, UserId,
 };
 pub use referral::ReferralState;
 pub use role::Role;

@@ -9,9 +9,12 @@ pub mod consents;
 pub mod disclosures;
 pub mod error;
 pub mod extract;
+pub mod figures;
 pub mod health;
 pub mod meetings;
+pub mod notes;
 pub mod openapi;
+pub mod plans;
 pub mod policy;
 pub mod referrals;
 pub mod subjects;
@@ -132,6 +135,14 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                         "/records/{id}/origin-approvals",
                         web::post().to(meetings::approve_origin),
                     )
+                    .route("/plans", web::post().to(plans::create_plan))
+                    .route("/plans", web::get().to(plans::list_plans))
+                    .route("/plans/coordination", web::get().to(plans::coordination))
+                    .route("/plans/{id}", web::get().to(plans::get_plan))
+                    .route("/plans/{id}/versions", web::post().to(plans::add_version))
+                    .route("/plans/{id}/monitoring", web::post().to(plans::record_monitoring))
+                    .route("/plans/{id}/monitoring", web::get().to(plans::get_monitoring))
+                    .route("/plans/{id}/end", web::post().to(plans::end_plan))
                     .route("/policy", web::get().to(policy::current))
                     .route("/policy/versions", web::get().to(policy::versions))
                     .route("/policy/versions/{version}", web::get().to(policy::version))
@@ -146,7 +157,9 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                     .route("/policy/proposals/{id}/apply", web::post().to(policy::apply))
                     .route("/policy/rollback", web::post().to(policy::rollback))
                     .route("/policy/explain", web::post().to(policy::explain))
-                    .configure(audit::routes),
+                    .route("/figures", web::get().to(figures::figures))
+                    .configure(audit::routes)
+                    .configure(notes::routes),
             )
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::not_found("not_found", "no such resource"))

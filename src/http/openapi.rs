@@ -86,6 +86,17 @@ use utoipa::{Modify, OpenApi};
         super::audit_officer::subject_report,
         super::audit_officer::resolve_pseudonym,
         super::audit_officer::alerts,
+        super::plans::create_plan,
+        super::plans::list_plans,
+        super::plans::coordination,
+        super::plans::get_plan,
+        super::plans::add_version,
+        super::plans::record_monitoring,
+        super::plans::get_monitoring,
+        super::plans::end_plan,
+        super::figures::figures,
+        super::notes::post_note,
+        super::notes::read_notes,
     ),
     modifiers(&CommonResponses)
 )]

@@ -33,8 +33,14 @@
 //! - Which log entries a privacy officer or an agency may read ([`log_scope`], [`proof_scope`]):
 //!   an officer's own organ, or the whole log for the agencies `policies/bases.toml` lists under
 //!   `[oversight] ward_wide`.
+//! - Team support (support plans, monitoring, case notes; issue 11): [`team_member`],
+//!   [`monitor`], [`plan_author`], [`coordinator_desk`] (in `policy/team.rs`).
 
 use std::collections::HashMap;
+
+pub use super::team::{
+    BasisFacts, CoordinatorDesk, Monitor, PlanAuthor, TeamMember, coordinator_desk, monitor, plan_author, team_member,
+};
 
 use time::OffsetDateTime;
 
@@ -677,6 +683,32 @@ mod tests {
         assert_eq!(own.label(), "agency:jobota");
         assert!(own.covers(None, Some("jobota")) && !own.covers(Some("sapota"), None));
     }
+}
+
+/// Permission to read the programme's figures (事業実績, `figures:read`: by default the
+/// coordination desk's caseworkers and supervisors and privacy officers). Counts only, never a
+/// person; only [`figures_reader`] makes one:
+///
+/// ```compile_fail,E0451
+/// fn forge(who: &tsunagi::principal::Principal) {
+///     let _cap = tsunagi::policy::access::FiguresReader { who };
+/// }
+/// ```
+#[derive(Debug)]
+pub struct FiguresReader<'a> {
+    who: &'a Principal,
+}
+
+impl<'a> FiguresReader<'a> {
+    pub fn who(&self) -> &'a Principal {
+        self.who
+    }
+}
+
+/// Hands out [`FiguresReader`] to a caller the policy lets do `figures:read`.
+pub fn figures_reader<'a>(set: &PolicySet, who: &'a Principal) -> Result<FiguresReader<'a>, AccessError> {
+    permitted(set, who, "figures:read")?;
+    Ok(FiguresReader { who })
 }
 
 /// Permission to see and revoke the console sessions of one agency: `console:sessions` (by

@@ -55,6 +55,60 @@ pub struct OversightRules {
     pub ward_wide: Vec<AgencyId>,
 }
 
+/// Team support (issue 11): who coordinates, and when a monitoring round is overdue.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamRules {
+    /// The coordinator's agency (多機関連携調整担当): its caseworkers and supervisors create and
+    /// agree plans and see every plan's overdue monitoring rounds.
+    pub coordinator: AgencyId,
+    /// Days after a round's due date before it counts as overdue (and as late when recorded).
+    #[serde(default = "default_grace_days")]
+    pub grace_days: u32,
+    /// How often the overdue check runs, seconds.
+    #[serde(default = "default_overdue_check_secs")]
+    pub overdue_check_secs: u64,
+}
+
+fn default_grace_days() -> u32 {
+    14
+}
+
+fn default_overdue_check_secs() -> u64 {
+    300
+}
+
+impl TeamRules {
+    /// The grace period in milliseconds.
+    pub fn grace_ms(&self) -> i64 {
+        i64::from(self.grace_days) * 86_400_000
+    }
+}
+
+/// The programme's figures (事業実績, docs/rules.md#R-O4): how small a count may be before it is
+/// suppressed. Who reads them is the policy's `figures:read` rules, not this file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FiguresRules {
+    /// A count `1..small_cell` is shown as `<small_cell>` (zero is shown: it names nobody).
+    #[serde(default = "FiguresRules::default_small_cell")]
+    pub small_cell: u64,
+}
+
+impl FiguresRules {
+    fn default_small_cell() -> u64 {
+        3
+    }
+}
+
+impl Default for FiguresRules {
+    fn default() -> Self {
+        Self {
+            small_cell: Self::default_small_cell(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BasesConfig {
@@ -65,6 +119,12 @@ pub struct BasesConfig {
     /// Absent: no agency has ward-wide oversight (every officer is scoped to their organ).
     #[serde(default)]
     pub oversight: OversightRules,
+    /// Team support: the coordinator's agency (required), 14 days' grace and a check every
+    /// 5 minutes unless set.
+    pub team: TeamRules,
+    /// Absent: small cells are those under 3.
+    #[serde(default)]
+    pub figures: FiguresRules,
 }
 
 impl BasesConfig {
@@ -83,6 +143,16 @@ impl BasesConfig {
         if config.emergency.max_hours == 0 || config.emergency.max_hours > 24 * 7 {
             return Err(PolicyError::Model(
                 "emergency.max_hours must be between 1 and 168".into(),
+            ));
+        }
+        if config.team.overdue_check_secs == 0 || config.team.grace_days > 365 {
+            return Err(PolicyError::Model(
+                "team.overdue_check_secs must be at least 1 and team.grace_days at most 365".into(),
+            ));
+        }
+        if !(2..=1000).contains(&config.figures.small_cell) {
+            return Err(PolicyError::Model(
+                "figures.small_cell must be between 2 and 1000".into(),
             ));
         }
         Ok(config)

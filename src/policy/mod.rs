@@ -17,6 +17,7 @@ pub mod bases;
 pub mod basis;
 pub mod cases;
 pub mod rules;
+pub mod team;
 
 pub use rules::{Effect, PolicyRule, RuleError, parse_policy};
 

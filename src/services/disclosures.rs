@@ -403,6 +403,7 @@ pub async fn disclose_with(
             rules: decision.rules().to_vec(),
         },
         attached: Vec::new(),
+        team: None,
     };
     let recorded = state
         .audit

@@ -20,11 +20,15 @@ pub mod audit;
 pub mod bases;
 pub mod consents;
 pub mod disclosures;
+pub mod figures;
 pub mod log;
 pub mod meetings;
+pub mod notes;
+pub mod plans;
 pub mod policy;
 pub mod referrals;
 pub mod subjects;
+pub mod team;
 
 use crate::domain::SubjectId;
 use crate::http::error::ApiError;
