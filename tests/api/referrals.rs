@@ -463,3 +463,111 @@ async fn with_the_log_broken_no_referral_changes_and_nothing_is_released() {
         app.stop().await;
     }
 }
+
+fn in_days(days: i64) -> String {
+    (time::OffsetDateTime::now_utc() + time::Duration::days(days))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// Invited by the secretariat, confirmed and pledged by the person: a member of the session.
+async fn join(sec: &Caller, who: &Caller, user: &str, agency: &str, session: &str, body: &str) {
+    let (s, r) = sec
+        .post(
+            &format!("/v1/sessions/{session}/roster"),
+            &json!({"user_id": user, "agency_id": agency}),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let (s, r) = who
+        .post(&format!("/v1/sessions/{session}/roster/confirm"), &json!({}))
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let (s, r) = who.post(&format!("/v1/bodies/{body}/pledges"), &json!({})).await;
+    assert_eq!(s, 201, "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_referral_under_a_support_meeting_needs_both_agencies_as_members_and_the_meeting_rules_decide() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let st = story(&app).await;
+        let sec = app.caller("kato", "welfare-coordination", "meeting-secretariat");
+        let suzuki = app.caller("suzuki", "sapota", "caseworker");
+        let (s, body) = sec
+            .post(
+                "/v1/bodies",
+                &json!({"kind": "support-meeting", "name": "大田区支援会議", "rules_text": "Members share only what support needs.",
+                        "pledge_text": "I will keep confidential what I learn in this meeting."}),
+            )
+            .await;
+        assert_eq!(s, 201, "{body}");
+        let body = body["id"].as_str().unwrap().to_owned();
+        let (s, session) = sec
+            .post(&format!("/v1/bodies/{body}/sessions"), &json!({"held_at": in_days(1)}))
+            .await;
+        assert_eq!(s, 201, "{session}");
+        let session = session["id"].as_str().unwrap().to_owned();
+        join(&sec, &st.owner, "sato", "regional-support-centre", &session, &body).await;
+        let (s, item) = sec
+            .post(
+                &format!("/v1/sessions/{session}/agenda"),
+                &json!({"subject_id": st.subject}),
+            )
+            .await;
+        assert_eq!(s, 201, "{item}");
+        let (s, _) = sec
+            .post(&format!("/v1/sessions/{session}/publish-agenda"), &json!({}))
+            .await;
+        assert_eq!(s, 200);
+
+        let referral = json!({
+            "subject_id": st.subject, "to_agency": "sapota", "purpose": "multi-agency support planning",
+            "categories": ["identity", "household", "health"],
+            "basis": {"type": "support-meeting", "session_id": session},
+            "note": NOTE,
+        });
+        // SAPOTA is not a member yet.
+        let (s, r) = st.owner.post("/v1/referrals", &referral).await;
+        assert_eq!((s, code(&r)), (422, "recipient_not_session_member"), "{r}");
+        join(&sec, &suzuki, "suzuki", "sapota", &session, &body).await;
+        // A colleague of the referrer who is not on the roster cannot use the session.
+        let yamada = app.caller("yamada", "regional-support-centre", "caseworker");
+        let (s, r) = yamada.post("/v1/referrals", &referral).await;
+        assert_eq!((s, code(&r)), (422, "not_session_member"), "{r}");
+        let mut wrong_kind = referral.clone();
+        wrong_kind["basis"]["type"] = json!("statutory-conference");
+        let (s, r) = st.owner.post("/v1/referrals", &wrong_kind).await;
+        assert_eq!((s, code(&r)), (422, "basis_kind_mismatch"), "{r}");
+
+        let (s, r) = st.owner.post("/v1/referrals", &referral).await;
+        assert_eq!(s, 201, "{r}");
+        assert_eq!(r["basis_type"], "support-meeting");
+        let id = r["id"].as_str().unwrap().to_owned();
+        // The meeting rules decide what travels: special-care needs a justification.
+        let (s, m) = suzuki.post(&format!("/v1/referrals/{id}/material"), &json!({})).await;
+        assert_eq!(s, 200, "{m}");
+        assert_eq!(m["note"], NOTE);
+        assert_eq!(m["disclosed"], json!(["identity", "household"]));
+        assert!(
+            m["withheld"]
+                .as_array()
+                .unwrap()
+                .contains(&json!({"category": "health", "reason": "justification_required"})),
+            "{m}"
+        );
+        let entry = app.last_entry().await;
+        assert_eq!(
+            entry["basis"],
+            json!({"type": "support-meeting", "session_id": session})
+        );
+        assert_eq!(entry["requester"]["user"], "suzuki");
+        // Another SAPOTA caseworker who is not a member is refused by the meeting rules, on record.
+        let sasaki = app.caller("sasaki", "sapota", "caseworker");
+        let (s, m) = sasaki.post(&format!("/v1/referrals/{id}/material"), &json!({})).await;
+        assert_eq!((s, code(&m)), (403, "not_on_roster"), "{m}");
+        assert!(!m.to_string().contains(NOTE));
+        assert_eq!(app.last_entry().await["reason"], "not_on_roster");
+        app.stop().await;
+    }
+}
