@@ -80,6 +80,7 @@ fn entry(i: u64) -> DisclosureEntry {
                 "p, caseworker, *, disclose:consent, employment, allow".into(),
             ],
         },
+        attached: Vec::new(),
         team: None,
     }
 }

@@ -94,6 +94,7 @@ fn row(i: u64, n: u64, end_ms: i64) -> NewAuditRow {
             version: "v1".into(),
             rules: vec!["p, caseworker, *, disclose:consent, identity, allow".into()],
         },
+        attached: Vec::new(),
         team: None,
     };
     let bytes = AuditEntry::Disclosure(Box::new(entry)).to_bytes().unwrap();

@@ -74,6 +74,57 @@ pub enum AuditCommand {
         #[command(subcommand)]
         kind: CheckKind,
     },
+    /// The configured witnesses: the size each holds, its latest cosignature, its last error,
+    /// and the latest witnessed checkpoint.
+    Witnesses,
+}
+
+/// Witness requirements of `check-proof`.
+#[derive(clap::Args)]
+pub struct WitnessArgs {
+    /// A witness's verifier key (`name+keyid+base64`, from `tsunagi witness vkey`); repeatable.
+    #[arg(long = "witness")]
+    witnesses: Vec<String>,
+    /// How many of those witnesses must have cosigned the checkpoint (default: 0).
+    #[arg(long, default_value_t = 0)]
+    witnesses_required: usize,
+}
+
+impl WitnessArgs {
+    /// Refuses unless the note carries at least `witnesses_required` valid cosignatures from
+    /// distinct given witnesses; returns the witnesses that cosigned.
+    fn check(&self, note: &str) -> anyhow::Result<Vec<String>> {
+        let verifiers = self
+            .witnesses
+            .iter()
+            .map(|v| {
+                tsunagi::audit::cosignature::CosignatureVerifier::parse(v).with_context(|| format!("--witness {v}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if self.witnesses_required > verifiers.len() {
+            bail!(
+                "--witnesses-required {} but only {} --witness keys given",
+                self.witnesses_required,
+                verifiers.len()
+            );
+        }
+        if verifiers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = tsunagi::audit::cosignature::cosigned_by(note, &verifiers)
+            .context("a witness cosignature on the checkpoint does not verify")?;
+        if found.len() < self.witnesses_required {
+            bail!(
+                "the checkpoint carries {} valid cosignatures of the given witnesses; {} required",
+                found.len(),
+                self.witnesses_required
+            );
+        }
+        Ok(found
+            .into_iter()
+            .map(|(v, _)| v.split('+').next().unwrap_or_default().to_owned())
+            .collect())
+    }
 }
 
 #[derive(Subcommand)]
@@ -120,6 +171,8 @@ pub enum CheckKind {
         /// The origin the checkpoint must name.
         #[arg(long)]
         origin: Option<String>,
+        #[command(flatten)]
+        witness: WitnessArgs,
     },
     Consistency {
         file: PathBuf,
@@ -127,6 +180,9 @@ pub enum CheckKind {
         vkeys: PathBuf,
         #[arg(long)]
         origin: Option<String>,
+        /// Witness cosignatures required on the newer checkpoint.
+        #[command(flatten)]
+        witness: WitnessArgs,
     },
 }
 
@@ -247,7 +303,54 @@ async fn with_store(config: &Config, store: &Store, cmd: AuditCommand) -> anyhow
             checkpoints,
         } => clear_inconsistency(store, &keys, &SystemClock, &operator, &reason, &checkpoints).await,
         AuditCommand::CheckProof { .. } => Ok(true),
+        AuditCommand::Witnesses => witnesses(config, store).await.map(|()| true),
     }
+}
+
+async fn witnesses(config: &Config, store: &Store) -> anyhow::Result<()> {
+    let policy = tsunagi::audit::witnessing::WitnessPolicy::from_config(&config.witnesses)?;
+    if !policy.enabled() {
+        println!("no witnesses configured ([witnesses] in the configuration)");
+        return Ok(());
+    }
+    let latest = store.latest_checkpoint().await?;
+    println!(
+        "latest checkpoint: {}; witnessed needs {} of {} cosignatures",
+        latest
+            .as_ref()
+            .map_or_else(|| "none".to_owned(), |c| format!("size {}", c.size)),
+        policy.k,
+        policy.witnesses.len()
+    );
+    let statuses = store.witness_statuses().await?;
+    let when = |ms: Option<i64>| {
+        ms.and_then(|ms| time::OffsetDateTime::from_unix_timestamp(ms / 1000).ok())
+            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+            .unwrap_or_else(|| "never".to_owned())
+    };
+    for w in &policy.witnesses {
+        let s = statuses.iter().find(|s| s.witness == w.name);
+        let cosigned = s.and_then(|s| s.cosigned_size);
+        let state = match (cosigned, &latest) {
+            (Some(c), Some(l)) if c == l.size => "up to date",
+            (_, None) => "idle",
+            _ => "behind",
+        };
+        println!(
+            "{}	{}	{state}	cosigned size {}	at {}	last error: {}",
+            w.name,
+            w.url,
+            cosigned.map_or_else(|| "none".to_owned(), |c| c.to_string()),
+            when(s.and_then(|s| s.cosigned_at_ms)),
+            s.and_then(|s| s.last_error.clone())
+                .unwrap_or_else(|| "none".to_owned())
+        );
+    }
+    match policy.latest_witnessed(store, None).await? {
+        Some((cp, _)) => println!("latest witnessed checkpoint: size {}", cp.size),
+        None => println!("no witnessed checkpoint yet"),
+    }
+    Ok(())
 }
 
 async fn proof(store: &Store, checkpointer: &Checkpointer, kind: ProofKind) -> anyhow::Result<()> {
@@ -272,7 +375,7 @@ async fn proof(store: &Store, checkpointer: &Checkpointer, kind: ProofKind) -> a
                 extra: None,
                 index,
                 proof,
-                checkpoint: cp.note,
+                checkpoint: tsunagi::audit::export::with_cosignatures(store, &cp).await?,
             };
             emit(out.as_deref(), &file.to_text())?;
             if let Some(p) = entry_out {
@@ -295,8 +398,8 @@ async fn proof(store: &Store, checkpointer: &Checkpointer, kind: ProofKind) -> a
             let proof = ProofBuilder::new(store).consistency(old.size, new.size).await?;
             let file = ConsistencyProofFile {
                 proof,
-                old_checkpoint: old.note,
-                new_checkpoint: new.note,
+                old_checkpoint: tsunagi::audit::export::with_cosignatures(store, &old).await?,
+                new_checkpoint: tsunagi::audit::export::with_cosignatures(store, &new).await?,
             };
             emit(out.as_deref(), &file.to_text())?;
         }
@@ -387,6 +490,7 @@ fn check_proof(kind: CheckKind) -> anyhow::Result<()> {
             entry,
             leaf_hash,
             origin,
+            witness,
         } => {
             let verifiers = read_vkeys(&vkeys)?;
             let proof = InclusionProofFile::parse(&read_text(&file)?)?;
@@ -401,6 +505,10 @@ fn check_proof(kind: CheckKind) -> anyhow::Result<()> {
                 (None, None) => bail!("give --entry or --leaf-hash"),
             };
             let cp = proof.check(&leaf, &verifiers, origin.as_deref())?;
+            let cosigned = witness.check(&proof.checkpoint)?;
+            if !cosigned.is_empty() {
+                println!("cosigned by the witnesses {}", cosigned.join(", "));
+            }
             println!(
                 "OK: entry {} (leaf {}) is in the log {} of size {}",
                 proof.index,
@@ -409,10 +517,22 @@ fn check_proof(kind: CheckKind) -> anyhow::Result<()> {
                 cp.size
             );
         }
-        CheckKind::Consistency { file, vkeys, origin } => {
+        CheckKind::Consistency {
+            file,
+            vkeys,
+            origin,
+            witness,
+        } => {
             let verifiers = read_vkeys(&vkeys)?;
             let proof = ConsistencyProofFile::parse(&read_text(&file)?)?;
             let (old, new) = proof.check(&verifiers, origin.as_deref())?;
+            let cosigned = witness.check(&proof.new_checkpoint)?;
+            if !cosigned.is_empty() {
+                println!(
+                    "the newer checkpoint is cosigned by the witnesses {}",
+                    cosigned.join(", ")
+                );
+            }
             println!(
                 "OK: the log {} of size {} extends its earlier tree of size {}",
                 new.origin, new.size, old.size

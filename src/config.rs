@@ -111,6 +111,50 @@ impl Default for WebhooksConfig {
     }
 }
 
+/// Witnesses for the log (C2SP `tlog-witness`): other organs that keep the log's checkpoints and
+/// cosign only consistent extensions. The hub submits each new checkpoint to every witness;
+/// `k` is how many cosignatures make a checkpoint "witnessed" (`?witnessed=true`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessesConfig {
+    /// The witnesses (`[[witnesses.list]]`); none: nothing is submitted.
+    pub list: Vec<WitnessConfig>,
+    /// Cosignatures required for a witnessed checkpoint (1 ≤ k ≤ the number of witnesses).
+    pub k: usize,
+    /// The latest checkpoint is submitted to witnesses that have not cosigned it this often,
+    /// seconds.
+    pub submit_interval_secs: u64,
+    /// A `witness-lagging` alert when a witness has not cosigned the latest checkpoint for this
+    /// many seconds.
+    pub lag_alert_secs: u64,
+    /// A CA to trust for `https://` witnesses (else the system's trust store).
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Default for WitnessesConfig {
+    fn default() -> Self {
+        Self {
+            list: Vec::new(),
+            k: 1,
+            submit_interval_secs: 5,
+            lag_alert_secs: 600,
+            ca_file: None,
+        }
+    }
+}
+
+/// One witness.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessConfig {
+    /// A short name for status and alerts, e.g. `council`.
+    pub name: String,
+    /// Its submission prefix: `POST <url>/add-checkpoint`.
+    pub url: String,
+    /// Its verifier key (`name+keyid+base64(0x04 || key)`, from `tsunagi witness vkey`).
+    pub vkey: String,
+}
+
 /// One agency's webhook endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -366,6 +410,7 @@ pub struct Config {
     pub policy_admin: PolicyAdminConfig,
     pub console: ConsoleConfig,
     pub webhooks: WebhooksConfig,
+    pub witnesses: WitnessesConfig,
 }
 
 /// Prints every field, the database URL with its password replaced by `***`.
@@ -391,6 +436,7 @@ impl std::fmt::Debug for Config {
             policy_admin,
             console,
             webhooks,
+            witnesses,
         } = self;
         f.debug_struct("Config")
             .field("environment", environment)
@@ -411,6 +457,7 @@ impl std::fmt::Debug for Config {
             .field("policy_admin", policy_admin)
             .field("console", console)
             .field("webhooks", webhooks)
+            .field("witnesses", witnesses)
             .finish()
     }
 }
@@ -515,6 +562,7 @@ impl Config {
             },
             console: ConsoleConfig::default(),
             webhooks: WebhooksConfig::default(),
+            witnesses: WitnessesConfig::default(),
         }
     }
 }

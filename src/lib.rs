@@ -32,3 +32,4 @@ pub mod telemetry;
 pub mod tls;
 pub mod tls_reload;
 pub mod webhooks;
+pub mod witness;

@@ -1,6 +1,7 @@
 //! The `tsunagi` command line: a thin layer over the library.
 
 mod audit_cli;
+mod witness_cli;
 
 use std::path::PathBuf;
 
@@ -70,6 +71,10 @@ enum Command {
     /// Restore a backup into the configured (fresh) SQLite database; the log must verify before
     /// the database is moved into place.
     Restore { dir: PathBuf },
+    /// Run a C2SP witness for the log (keygen, vkey, serve): another organ keeps the log's
+    /// checkpoints and cosigns only consistent extensions.
+    #[command(subcommand)]
+    Witness(witness_cli::WitnessCommand),
 }
 
 #[derive(Subcommand)]
@@ -259,6 +264,10 @@ fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Policy(cmd) => policy_command(cmd, cli.config.as_deref()),
+        Command::Witness(cmd) => {
+            let _guard = tsunagi::telemetry::init(tsunagi::config::LogFormat::Pretty, "info")?;
+            witness_cli::run(cmd)
+        }
         Command::Serve => {
             let config = load_config(cli.config.as_deref())?;
             let _guard = tsunagi::telemetry::init(config.log_format, &config.log_level)?;

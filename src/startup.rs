@@ -282,7 +282,23 @@ impl Application {
             .context("configuring webhooks")?
             .spawn(std::time::Duration::from_secs(1), &tasks);
 
+        let witnesses = crate::audit::witnessing::WitnessPolicy::from_config(&config.witnesses)
+            .context("configuring the log's witnesses")?;
+        crate::audit::witnessing::Submitter::new(
+            &config.witnesses,
+            witnesses.clone(),
+            store.clone(),
+            alerts.clone(),
+            clock.clone(),
+        )
+        .context("configuring the log's witnesses")?
+        .spawn(
+            std::time::Duration::from_secs(config.witnesses.submit_interval_secs.max(1)),
+            &tasks,
+        );
+
         let state = AppState {
+            witnesses: Arc::new(witnesses),
             tls: tls_material.clone(),
             disk,
             database_wait: std::time::Duration::from_millis(config.database_acquire_timeout_ms.max(1)),

@@ -37,6 +37,8 @@ pub struct AppState {
     pub disk: crate::health::DiskWatch,
     /// The longest wait for the database (`database_acquire_timeout_ms`).
     pub database_wait: std::time::Duration,
+    /// The configured witnesses and how many cosignatures make a checkpoint witnessed.
+    pub witnesses: Arc<crate::audit::witnessing::WitnessPolicy>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -55,6 +55,8 @@ pa-action-audit-checkpoint = fetching log checkpoints
 pa-action-audit-proof = fetching log proofs
 pa-action-audit-read = searching the log
 pa-action-console-sessions = managing console sessions
+pa-action-notes-write = posting case notes to a team timeline
+pa-action-notes-read = reading a team's case notes
 
 pa-matrix-title = The sharing policy in force
 pa-matrix-lead = Version { $version } is in force ({ $count } rules).

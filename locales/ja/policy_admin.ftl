@@ -55,6 +55,8 @@ pa-action-audit-checkpoint = 記録のチェックポイントの取得
 pa-action-audit-proof = 記録の証明の取得
 pa-action-audit-read = 記録の検索
 pa-action-console-sessions = ログイン中のセッションの管理
+pa-action-notes-write = チームのケース記録（共有メモ）の投稿
+pa-action-notes-read = チームのケース記録（共有メモ）の閲覧
 
 pa-matrix-title = 現在の共有ポリシー
 pa-matrix-lead = 現在の版は第{ $version }版です（規則 { $count } 件）。

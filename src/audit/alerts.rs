@@ -36,16 +36,21 @@ pub enum AlertKind {
     /// A notice to an agency's system is still undelivered after several attempts (scope
     /// `agency:<id>`).
     WebhookFailing,
+    /// A witness has not cosigned the latest checkpoint for `witnesses.lag_alert_secs`, or
+    /// refused it outright (scope `witness:<name>`): it is down, unreachable, or the log's
+    /// checkpoint does not extend what it cosigned.
+    WitnessLagging,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 6] = [
+    pub const ALL: [AlertKind; 7] = [
         AlertKind::UnusualVolume,
         AlertKind::VerificationFailed,
         AlertKind::EmergencyGrant,
         AlertKind::LowDiskSpace,
         AlertKind::TlsExpiring,
         AlertKind::WebhookFailing,
+        AlertKind::WitnessLagging,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +61,7 @@ impl AlertKind {
             AlertKind::LowDiskSpace => "low-disk-space",
             AlertKind::TlsExpiring => "tls-expiring",
             AlertKind::WebhookFailing => "webhook-failing",
+            AlertKind::WitnessLagging => "witness-lagging",
         }
     }
 }

@@ -68,6 +68,10 @@ pub struct DisclosureEntry {
     /// The refusal reason code, when refused.
     pub reason: Option<String>,
     pub policy: PolicyRef,
+    /// Sealed items released with the sections besides records (e.g. `referral-note:<id>`);
+    /// filled by the audit log from the release, like `records`. Omitted when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attached: Vec<String>,
     /// A read of team content (support plan, monitoring, case notes; issue 11): the plan and
     /// exactly the items released. Absent for record disclosures, so their bytes are unchanged.
     #[serde(skip_serializing_if = "Option::is_none")]

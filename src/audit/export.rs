@@ -2,7 +2,8 @@
 //! hub, in the C2SP `tlog-tiles` layout:
 //!
 //! ```text
-//! DIR/checkpoint                    the signed checkpoint the export is cut at
+//! DIR/checkpoint                    the signed checkpoint the export is cut at, with the
+//!                                   witness cosignatures the hub holds for it
 //! DIR/tile/<L>/<N>[.p/<W>]          hash tiles (level 0: leaf hashes)
 //! DIR/tile/entries/<N>[.p/<W>]      entry bundles (big-endian u16 length + entry bytes)
 //! DIR/vkeys                         the log's verifier keys, current first (C2SP vkey text)
@@ -57,6 +58,18 @@ fn write(dir: &Path, rel: &str, bytes: &[u8]) -> Result<(), ExportError> {
 
 fn tile_bytes(hashes: &[Hash]) -> Vec<u8> {
     hashes.iter().flat_map(|h| h.iter().copied()).collect()
+}
+
+/// The checkpoint note with every witness cosignature stored for it appended (extra signature
+/// lines: verifiers ignore keys they do not know).
+pub async fn with_cosignatures(store: &Store, cp: &crate::store::StoredCheckpoint) -> Result<String, StoreError> {
+    let lines: Vec<String> = store
+        .cosignatures_at(cp.size)
+        .await?
+        .into_iter()
+        .map(|c| c.line)
+        .collect();
+    Ok(super::cosignature::with_lines(&cp.note, &lines))
 }
 
 /// Writes the export; see the module documentation.
@@ -130,12 +143,13 @@ pub async fn export(
     }
     for cp in store.checkpoints().await? {
         if cp.size <= checkpoint.size {
-            write(dir, &format!("checkpoints/{}", cp.size), cp.note.as_bytes())?;
+            let note = with_cosignatures(store, &cp).await?;
+            write(dir, &format!("checkpoints/{}", cp.size), note.as_bytes())?;
         }
     }
     let vkeys: String = verifiers.iter().map(|v| v.to_vkey_string() + "\n").collect();
     write(dir, "vkeys", vkeys.as_bytes())?;
-    write(dir, "checkpoint", stored.note.as_bytes())?;
+    write(dir, "checkpoint", with_cosignatures(store, &stored).await?.as_bytes())?;
     Ok(ExportSummary {
         checkpoint,
         tiles: tiles_written,

@@ -26,6 +26,7 @@
 //!     subject: SubjectId::new_random(),
 //!     owner: AgencyId::parse("jobota").unwrap(),
 //!     sections: Vec::new(),
+//!     attached: Vec::new(),
 //!     receipt,
 //! };
 //! ```
@@ -50,6 +51,7 @@
 pub mod alerts;
 pub mod checkpoint;
 pub mod checkpointer;
+pub mod cosignature;
 pub mod entry;
 pub mod export;
 pub mod keys;
@@ -60,6 +62,7 @@ pub mod report;
 pub mod stored;
 pub mod tiles;
 pub mod verify;
+pub mod witnessing;
 
 pub use entry::{
     AuditEntry, ConsentEvent, DisclosureEntry, EventEntry, LogReadEvent, Outcome, PolicyRef, Requester, TeamItem,
@@ -101,10 +104,16 @@ pub struct Release {
     subject: SubjectId,
     owner: AgencyId,
     sections: Vec<SectionMeta>,
+    /// Sealed items besides sections that the entry lists as released (`DisclosureEntry::attached`).
+    attached: Vec<String>,
     receipt: Receipt,
 }
 
 impl Release {
+    /// The labels of the sealed items (besides sections) this release may open.
+    pub fn attached(&self) -> &[String] {
+        &self.attached
+    }
     pub fn subject(&self) -> SubjectId {
         self.subject
     }
@@ -171,6 +180,9 @@ pub struct ReleasePlan {
     pub subject: SubjectId,
     pub owner: AgencyId,
     pub sections: Vec<SectionMeta>,
+    /// Labels of sealed items besides sections released with them if allowed (e.g.
+    /// `referral-note:<id>`); they go on the entry as `attached`.
+    pub attached: Vec<String>,
 }
 
 /// The result of recording a disclosure decision.
@@ -314,6 +326,8 @@ impl AuditLog {
     ) -> Result<Recorded, AuditError> {
         let allowed = entry.decision == Outcome::Allowed;
         let plan_sections = if allowed { plan.sections } else { Vec::new() };
+        let plan_attached = if allowed { plan.attached } else { Vec::new() };
+        entry.attached = plan_attached.clone();
         entry.records = plan_sections
             .iter()
             .map(|s| s.record)
@@ -345,6 +359,7 @@ impl AuditLog {
                 subject: plan.subject,
                 owner: plan.owner,
                 sections: plan_sections,
+                attached: plan_attached,
                 receipt,
             }))
         } else {
@@ -367,10 +382,20 @@ impl AuditLog {
         entry.decision = Outcome::Allowed;
         entry.reason = None;
         entry.records = Vec::new();
+        // The categories of what is released, when the caller names them (case notes carry one
+        // each); otherwise team content is `case-notes`.
         entry.disclosed = if released.items.is_empty() {
             Vec::new()
-        } else {
+        } else if entry.disclosed.is_empty() {
             vec![crate::domain::Category::CaseNotes]
+        } else {
+            entry
+                .disclosed
+                .iter()
+                .copied()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect()
         };
         entry.team = Some(released.clone());
         let index = IndexFields {

@@ -16,9 +16,11 @@
 
 pub mod caseworker;
 pub mod error;
+pub mod figures;
 pub mod i18n;
 pub mod login;
 pub mod meetings;
+pub mod notes;
 pub mod officer;
 pub mod oidc;
 pub mod pages;
@@ -69,7 +71,9 @@ pub fn configure(settings: ConsoleSettings, oidc: bool) -> impl FnOnce(&mut web:
                 .route("/lang", web::post().to(login::switch_language))
                 .configure(caseworker::routes)
                 .configure(meetings::routes)
+                .configure(notes::routes)
                 .configure(officer::routes)
+                .configure(figures::routes)
                 .configure(policy_admin::routes)
                 .configure(plans::routes)
                 .route("/admin/sessions", web::get().to(pages::sessions))

@@ -34,7 +34,7 @@ pub async fn home(user: ConsoleUser, req: HttpRequest) -> Result<HttpResponse, C
         t,
         chrome: Chrome::of(&user, req.path()),
         lead: t.get1("home-lead", "role", &roles),
-        tasks: views::tasks(&t, &user.principal.roles),
+        tasks: views::user_tasks(&t, &user),
     })
 }
 

@@ -322,6 +322,9 @@ pub struct ConsoleUser {
     pub tr: Tr,
     /// The agency's name as people know it, in the person's language (the header shows it).
     pub agency_name: String,
+    /// The policy lets this person read the programme's figures (`figures:read`): the
+    /// navigation offers them.
+    pub may_read_figures: bool,
 }
 
 impl ConsoleUser {
@@ -409,7 +412,9 @@ async fn authenticate(req: HttpRequest) -> Result<ConsoleUser, ConsoleError> {
         || principal.agency.to_string(),
         |a| super::views::agency_display_name(&a.name, tr.lang()),
     );
+    let may_read_figures = crate::services::figures::may_read(&state, &principal);
     Ok(ConsoleUser {
+        may_read_figures,
         principal,
         session_id: row.id,
         csrf: row.csrf_token,

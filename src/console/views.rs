@@ -62,7 +62,7 @@ impl Chrome {
                 roles: p.roles.iter().map(|r| t.role(*r)).collect::<Vec<_>>().join("・"),
                 development: user.development,
                 csrf: user.csrf.clone(),
-                nav: tasks(&t, &p.roles),
+                nav: user_tasks(&t, user),
             }),
             path: local_path(path),
             notice: None,
@@ -94,6 +94,16 @@ pub fn local_path(path: &str) -> String {
     if ok { path.to_owned() } else { "/console/".to_owned() }
 }
 
+/// The areas this signed-in person works in: by role, and the programme's figures where the
+/// policy lets them read those (`figures:read` depends on the agency too).
+pub fn user_tasks(t: &Tr, user: &ConsoleUser) -> Vec<NavItem> {
+    let mut v = tasks(t, &user.principal.roles);
+    if user.may_read_figures {
+        v.push(super::figures::task(t));
+    }
+    v
+}
+
 /// The console's areas each role works in, in the order of the home page.
 pub fn tasks(t: &Tr, roles: &[Role]) -> Vec<NavItem> {
     let has = |r: Role| roles.contains(&r);
@@ -107,6 +117,7 @@ pub fn tasks(t: &Tr, roles: &[Role]) -> Vec<NavItem> {
     };
     if has(Role::Caseworker) || has(Role::Supervisor) {
         add("/console/persons", "task-persons");
+        add("/console/referrals", "task-referrals");
         add("/console/plans", "task-plans");
         add("/console/notifications", "task-notifications");
     }

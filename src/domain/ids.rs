@@ -281,6 +281,14 @@ uuid_id!(
     /// A break-glass emergency grant.
     GrantId, "grant_id"
 );
+uuid_id!(
+    /// A referral (つなぎ) of a person from one agency to another (docs/rules.md#R-T1).
+    ReferralId, "referral_id"
+);
+uuid_id!(
+    /// A note on a plan's team timeline (shared case notes, docs/rules.md#R-T9).
+    NoteId, "note_id"
+);
 
 #[cfg(test)]
 mod tests {

@@ -12,6 +12,7 @@ pub mod meeting;
 pub mod my_number;
 pub mod plan;
 pub mod preconditions;
+pub mod referral;
 pub mod role;
 pub mod text;
 pub mod timestamp;
@@ -21,9 +22,10 @@ pub use category::{Category, Sensitivity};
 pub use consent::{Consent, ConsentMethod, ConsentScope, ConsentScopeError, GivenBy, NewConsent};
 pub use decision::{Decision, RefusalReason, Withheld, WithheldReason};
 pub use ids::{
-    AgencyId, AgendaItemId, BodyId, ConsentId, GrantId, HouseholdId, InfoRequestId, OrganId, PlanId, RecordId,
-    ReportId, SectionId, SessionId, SubjectId, UserId,
+    AgencyId, AgendaItemId, BodyId, ConsentId, GrantId, HouseholdId, InfoRequestId, NoteId, OrganId, PlanId, RecordId,
+    ReferralId, ReportId, SectionId, SessionId, SubjectId, UserId,
 };
+pub use referral::ReferralState;
 pub use role::Role;
 pub use text::{FreeText, Purpose};
 pub use timestamp::{parse_rfc3339, rfc3339};

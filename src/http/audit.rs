@@ -86,17 +86,23 @@ fn plain(text: String) -> HttpResponse {
 pub struct CheckpointQuery {
     /// A stored checkpoint's tree size; omit for the latest.
     pub size: Option<u64>,
+    /// Only a witnessed checkpoint (at least `witnesses.k` witness cosignatures), with the
+    /// cosignature lines appended; 409 `not_yet_witnessed` when there is none yet.
+    pub witnessed: Option<bool>,
 }
 
 /// The latest (or a given) signed checkpoint, as C2SP signed-note text.
 #[utoipa::path(get, path = "/v1/audit/checkpoint", tag = "audit", params(CheckpointQuery),
     responses((status = 200, description = "signed checkpoint (text/plain)"), (status = 400, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn checkpoint(
     state: web::Data<AppState>,
     who: Principal,
     q: web::Query<CheckpointQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    if q.witnessed == Some(true) {
+        return Ok(plain(svc::witnessed_checkpoint(&state, &who, q.size).await?.1));
+    }
     Ok(plain(svc::checkpoint(&state, &who, q.size).await?.note))
 }
 
@@ -114,6 +120,9 @@ pub struct InclusionQuery {
     pub index: u64,
     /// A stored checkpoint's tree size; omit for the latest one containing the entry.
     pub size: Option<u64>,
+    /// Against a witnessed checkpoint only (its note and the proof file carry the witness
+    /// cosignatures); 409 `not_yet_witnessed` when none holds the entry yet.
+    pub witnessed: Option<bool>,
 }
 
 /// Inclusion proof of one entry in a signed checkpoint.
@@ -125,6 +134,9 @@ pub async fn inclusion_proof(
     who: Principal,
     q: web::Query<InclusionQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    if q.witnessed == Some(true) {
+        return Ok(HttpResponse::Ok().json(svc::witnessed_inclusion(&state, &who, q.index, q.size).await?));
+    }
     Ok(HttpResponse::Ok().json(svc::inclusion(&state, &who, q.index, q.size).await?))
 }
 

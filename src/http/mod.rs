@@ -9,11 +9,14 @@ pub mod consents;
 pub mod disclosures;
 pub mod error;
 pub mod extract;
+pub mod figures;
 pub mod health;
 pub mod meetings;
+pub mod notes;
 pub mod openapi;
 pub mod plans;
 pub mod policy;
+pub mod referrals;
 pub mod subjects;
 pub mod trace;
 
@@ -82,6 +85,13 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                     .route("/emergency-grants/unreviewed", web::get().to(bases::unreviewed_grants))
                     .route("/emergency-grants/{id}/review", web::post().to(bases::review_grant))
                     .route("/notifications", web::get().to(bases::notifications))
+                    .route("/referrals", web::post().to(referrals::make))
+                    .route("/referrals", web::get().to(referrals::list))
+                    .route("/referrals/{id}", web::get().to(referrals::show))
+                    .route("/referrals/{id}/accept", web::post().to(referrals::accept))
+                    .route("/referrals/{id}/decline", web::post().to(referrals::decline))
+                    .route("/referrals/{id}/withdraw", web::post().to(referrals::withdraw))
+                    .route("/referrals/{id}/material", web::post().to(referrals::material))
                     .route("/bodies", web::post().to(meetings::create_body))
                     .route("/bodies/{id}", web::get().to(meetings::get_body))
                     .route("/bodies/{id}/pledge-texts", web::post().to(meetings::add_pledge_text))
@@ -147,7 +157,9 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                     .route("/policy/proposals/{id}/apply", web::post().to(policy::apply))
                     .route("/policy/rollback", web::post().to(policy::rollback))
                     .route("/policy/explain", web::post().to(policy::explain))
-                    .configure(audit::routes),
+                    .route("/figures", web::get().to(figures::figures))
+                    .configure(audit::routes)
+                    .configure(notes::routes),
             )
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::not_found("not_found", "no such resource"))

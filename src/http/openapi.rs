@@ -41,6 +41,13 @@ use utoipa::{Modify, OpenApi};
         super::bases::unreviewed_grants,
         super::bases::review_grant,
         super::bases::notifications,
+        super::referrals::make,
+        super::referrals::list,
+        super::referrals::show,
+        super::referrals::accept,
+        super::referrals::decline,
+        super::referrals::withdraw,
+        super::referrals::material,
         super::meetings::create_body,
         super::meetings::get_body,
         super::meetings::add_pledge_text,
@@ -87,6 +94,9 @@ use utoipa::{Modify, OpenApi};
         super::plans::record_monitoring,
         super::plans::get_monitoring,
         super::plans::end_plan,
+        super::figures::figures,
+        super::notes::post_note,
+        super::notes::read_notes,
     ),
     modifiers(&CommonResponses)
 )]

@@ -48,7 +48,7 @@ use super::bases::BasesConfig;
 use super::{PolicyError, PolicySet};
 use crate::domain::{AgencyId, BodyKind, Role};
 use crate::principal::Principal;
-use crate::store::{Agency, Body, InfoRequest, Participation, RosterEntry, Session};
+use crate::store::{Agency, Body, InfoRequest, Participation, Referral, RosterEntry, Session};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccessError {
@@ -685,6 +685,32 @@ mod tests {
     }
 }
 
+/// Permission to read the programme's figures (事業実績, `figures:read`: by default the
+/// coordination desk's caseworkers and supervisors and privacy officers). Counts only, never a
+/// person; only [`figures_reader`] makes one:
+///
+/// ```compile_fail,E0451
+/// fn forge(who: &tsunagi::principal::Principal) {
+///     let _cap = tsunagi::policy::access::FiguresReader { who };
+/// }
+/// ```
+#[derive(Debug)]
+pub struct FiguresReader<'a> {
+    who: &'a Principal,
+}
+
+impl<'a> FiguresReader<'a> {
+    pub fn who(&self) -> &'a Principal {
+        self.who
+    }
+}
+
+/// Hands out [`FiguresReader`] to a caller the policy lets do `figures:read`.
+pub fn figures_reader<'a>(set: &PolicySet, who: &'a Principal) -> Result<FiguresReader<'a>, AccessError> {
+    permitted(set, who, "figures:read")?;
+    Ok(FiguresReader { who })
+}
+
 /// Permission to see and revoke the console sessions of one agency: `console:sessions` (by
 /// default supervisors and policy admins), for the caller's own agency only. Its fields are
 /// private: only [`console_session_admin`] makes one.
@@ -712,4 +738,188 @@ impl<'a> ConsoleSessionAdmin<'a> {
 pub fn console_session_admin<'a>(set: &PolicySet, who: &'a Principal) -> Result<ConsoleSessionAdmin<'a>, AccessError> {
     permitted(set, who, "console:sessions")?;
     Ok(ConsoleSessionAdmin { who })
+}
+
+// --- Referrals (つなぎ, docs/rules.md#R-T1–R-T3) ---
+
+/// Permission to refer people from the caller's agency to another (`referrals:write`).
+#[derive(Debug)]
+pub struct Referrer<'a> {
+    who: &'a Principal,
+}
+
+impl Referrer<'_> {
+    pub fn who(&self) -> &Principal {
+        self.who
+    }
+}
+
+pub fn referrer<'a>(set: &PolicySet, who: &'a Principal) -> Result<Referrer<'a>, AccessError> {
+    permitted(set, who, "referrals:write")?;
+    Ok(Referrer { who })
+}
+
+/// Permission to list the referrals the caller's agency made or received (`referrals:read`).
+#[derive(Debug)]
+pub struct ReferralDesk<'a> {
+    who: &'a Principal,
+}
+
+impl ReferralDesk<'_> {
+    pub fn who(&self) -> &Principal {
+        self.who
+    }
+}
+
+pub fn referral_desk<'a>(set: &PolicySet, who: &'a Principal) -> Result<ReferralDesk<'a>, AccessError> {
+    permitted(set, who, "referrals:read")?;
+    Ok(ReferralDesk { who })
+}
+
+/// The refusal code for a referral the caller's agency is no party to: the service answers it
+/// as 404, so a referral's existence cannot be probed.
+pub const REFERRAL_NOT_FOUND: &str = "referral_not_found";
+/// The refusal code for material of a referral that was declined or withdrawn (answered 409).
+pub const REFERRAL_CLOSED: &str = "referral_closed";
+
+fn party_to(who: &Principal, r: &Referral) -> Result<(), AccessError> {
+    if who.agency == r.from_agency || who.agency == r.to_agency {
+        Ok(())
+    } else {
+        Err(refused(
+            REFERRAL_NOT_FOUND,
+            "your agency made or received no referral with that id",
+        ))
+    }
+}
+
+/// One referral, to a party to it (the referring or the receiving agency) with
+/// `referrals:read`: its facts (who, when, state) — never its note or material.
+#[derive(Debug)]
+pub struct ReferralReader<'a> {
+    who: &'a Principal,
+    referral: Referral,
+}
+
+impl ReferralReader<'_> {
+    pub fn who(&self) -> &Principal {
+        self.who
+    }
+    pub fn referral(&self) -> &Referral {
+        &self.referral
+    }
+}
+
+pub fn referral_reader<'a>(
+    set: &PolicySet,
+    who: &'a Principal,
+    referral: Referral,
+) -> Result<ReferralReader<'a>, AccessError> {
+    party_to(who, &referral)?;
+    permitted(set, who, "referrals:read")?;
+    Ok(ReferralReader { who, referral })
+}
+
+/// Permission to accept or decline a referral: `referrals:answer` at the receiving agency.
+#[derive(Debug)]
+pub struct ReferralAnswerer<'a> {
+    who: &'a Principal,
+    referral: Referral,
+}
+
+impl ReferralAnswerer<'_> {
+    pub fn who(&self) -> &Principal {
+        self.who
+    }
+    pub fn referral(&self) -> &Referral {
+        &self.referral
+    }
+}
+
+pub fn referral_answerer<'a>(
+    set: &PolicySet,
+    who: &'a Principal,
+    referral: Referral,
+) -> Result<ReferralAnswerer<'a>, AccessError> {
+    party_to(who, &referral)?;
+    if who.agency != referral.to_agency {
+        return Err(refused(
+            "not_receiving_agency",
+            "only the agency the person was referred to answers a referral",
+        ));
+    }
+    permitted(set, who, "referrals:answer")?;
+    Ok(ReferralAnswerer { who, referral })
+}
+
+/// Permission to withdraw a referral: `referrals:write` at the referring agency.
+#[derive(Debug)]
+pub struct ReferralWithdrawer<'a> {
+    who: &'a Principal,
+    referral: Referral,
+}
+
+impl ReferralWithdrawer<'_> {
+    pub fn who(&self) -> &Principal {
+        self.who
+    }
+    pub fn referral(&self) -> &Referral {
+        &self.referral
+    }
+}
+
+pub fn referral_withdrawer<'a>(
+    set: &PolicySet,
+    who: &'a Principal,
+    referral: Referral,
+) -> Result<ReferralWithdrawer<'a>, AccessError> {
+    party_to(who, &referral)?;
+    if who.agency != referral.from_agency {
+        return Err(refused(
+            "not_referring_agency",
+            "only the agency that made a referral withdraws it",
+        ));
+    }
+    permitted(set, who, "referrals:write")?;
+    Ok(ReferralWithdrawer { who, referral })
+}
+
+/// Permission to ask for what travels with a referral (its note and shared categories): the
+/// receiving agency with `referrals:read`, while the referral is pending or accepted
+/// (docs/rules.md#R-T3). The release itself is still decided on the disclosure road.
+#[derive(Debug)]
+pub struct MaterialReader<'a> {
+    who: &'a Principal,
+    referral: Referral,
+}
+
+impl MaterialReader<'_> {
+    pub fn who(&self) -> &Principal {
+        self.who
+    }
+    pub fn referral(&self) -> &Referral {
+        &self.referral
+    }
+}
+
+pub fn material_reader<'a>(
+    set: &PolicySet,
+    who: &'a Principal,
+    referral: Referral,
+) -> Result<MaterialReader<'a>, AccessError> {
+    party_to(who, &referral)?;
+    if who.agency != referral.to_agency {
+        return Err(refused(
+            "not_receiving_agency",
+            "only the agency the person was referred to receives what travels with a referral",
+        ));
+    }
+    permitted(set, who, "referrals:read")?;
+    if !referral.state.material_open() {
+        return Err(refused(
+            REFERRAL_CLOSED,
+            "the referral was declined or withdrawn: nothing travels with it any more",
+        ));
+    }
+    Ok(MaterialReader { who, referral })
 }

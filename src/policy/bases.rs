@@ -85,6 +85,30 @@ impl TeamRules {
     }
 }
 
+/// The programme's figures (事業実績, docs/rules.md#R-O4): how small a count may be before it is
+/// suppressed. Who reads them is the policy's `figures:read` rules, not this file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FiguresRules {
+    /// A count `1..small_cell` is shown as `<small_cell>` (zero is shown: it names nobody).
+    #[serde(default = "FiguresRules::default_small_cell")]
+    pub small_cell: u64,
+}
+
+impl FiguresRules {
+    fn default_small_cell() -> u64 {
+        3
+    }
+}
+
+impl Default for FiguresRules {
+    fn default() -> Self {
+        Self {
+            small_cell: Self::default_small_cell(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BasesConfig {
@@ -98,6 +122,9 @@ pub struct BasesConfig {
     /// Team support: the coordinator's agency (required), 14 days' grace and a check every
     /// 5 minutes unless set.
     pub team: TeamRules,
+    /// Absent: small cells are those under 3.
+    #[serde(default)]
+    pub figures: FiguresRules,
 }
 
 impl BasesConfig {
@@ -121,6 +148,11 @@ impl BasesConfig {
         if config.team.overdue_check_secs == 0 || config.team.grace_days > 365 {
             return Err(PolicyError::Model(
                 "team.overdue_check_secs must be at least 1 and team.grace_days at most 365".into(),
+            ));
+        }
+        if !(2..=1000).contains(&config.figures.small_cell) {
+            return Err(PolicyError::Model(
+                "figures.small_cell must be between 2 and 1000".into(),
             ));
         }
         Ok(config)

@@ -11,7 +11,7 @@ use crate::domain::{AgencyId, BasisKind, Category, Role};
 
 /// Actions the policy speaks about. Disclosure actions are `disclose:<basis>` with a category
 /// as object; management actions take `*` as object.
-pub const MANAGEMENT_ACTIONS: [&str; 26] = [
+pub const MANAGEMENT_ACTIONS: [&str; 32] = [
     "subjects:write",
     "subjects:erase",
     "records:write",
@@ -35,9 +35,15 @@ pub const MANAGEMENT_ACTIONS: [&str; 26] = [
     "audit:proof",
     "audit:read",
     "console:sessions",
+    "referrals:write",
+    "referrals:answer",
+    "referrals:read",
     "plans:write",
     "plans:read",
     "plans:monitor",
+    "figures:read",
+    "notes:write",
+    "notes:read",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

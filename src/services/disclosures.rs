@@ -25,7 +25,7 @@ use crate::policy::basis::{self, BasisQuestion, BasisVerdict};
 use crate::policy::{PolicyError, PolicySet};
 use crate::principal::Principal;
 use crate::state::AppState;
-use crate::store::{DisclosedSection, SealedSections, SectionMeta, StoreError, SubjectRow};
+use crate::store::{DisclosedSection, SealedItem, SealedSections, SectionMeta, StoreError, SubjectRow};
 
 /// A disclosure request, parsed.
 #[derive(Debug, Clone)]
@@ -319,12 +319,25 @@ async fn gather(
 }
 
 /// Walks one disclosure request down the road.
-#[tracing::instrument(name = "disclosure", skip_all, fields(basis = %req.basis.kind(), owner = %req.owner))]
 pub async fn disclose(
     state: &AppState,
     who: &Principal,
     req: DisclosureRequest,
 ) -> Result<DisclosureOutcome, DisclosureError> {
+    Ok(disclose_with(state, who, req, Vec::new()).await?.0)
+}
+
+/// Walks one disclosure request down the road with sealed items of the owner's besides its
+/// records (a referral's note): if the decision is allowed they are released with the
+/// sections, listed on the entry (`attached`) and opened only with the entry's [`Release`];
+/// if refused they stay sealed. Returns the outcome and the opened items (label, text).
+#[tracing::instrument(name = "disclosure", skip_all, fields(basis = %req.basis.kind(), owner = %req.owner))]
+pub async fn disclose_with(
+    state: &AppState,
+    who: &Principal,
+    req: DisclosureRequest,
+    attachments: Vec<SealedItem>,
+) -> Result<(DisclosureOutcome, Vec<(String, String)>), DisclosureError> {
     let now = state.clock.now();
     // One policy version for the whole request.
     let policy = state.policy.current();
@@ -357,6 +370,7 @@ pub async fn disclose(
         subject: req.subject,
         owner: req.owner.clone(),
         sections,
+        attached: attachments.iter().map(|a| a.label().to_owned()).collect(),
     };
     let entry = DisclosureEntry {
         request_id: uuid::Uuid::new_v4(),
@@ -388,6 +402,7 @@ pub async fn disclose(
             version: policy.version().to_owned(),
             rules: decision.rules().to_vec(),
         },
+        attached: Vec::new(),
         team: None,
     };
     let recorded = state
@@ -404,21 +419,28 @@ pub async fn disclose(
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            Ok(DisclosureOutcome::Disclosed {
-                sections,
-                disclosed,
-                withheld,
-                receipt: release.receipt().clone(),
-                policy_version: policy.version().to_owned(),
-            })
+            let opened = state.store.open_attached(&release, &attachments).await?;
+            Ok((
+                DisclosureOutcome::Disclosed {
+                    sections,
+                    disclosed,
+                    withheld,
+                    receipt: release.receipt().clone(),
+                    policy_version: policy.version().to_owned(),
+                },
+                opened,
+            ))
         }
         Recorded::Refused(receipt) => {
             let reason = decision.refusal().unwrap_or(RefusalReason::NoCategoryAllowed);
-            Ok(DisclosureOutcome::Refused {
-                reason,
-                withheld,
-                receipt,
-            })
+            Ok((
+                DisclosureOutcome::Refused {
+                    reason,
+                    withheld,
+                    receipt,
+                },
+                Vec::new(),
+            ))
         }
     }
 }

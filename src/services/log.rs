@@ -205,3 +205,86 @@ pub async fn health(state: &AppState, who: &Principal) -> Result<LogHealth, ApiE
         inconsistency: state.store.log_inconsistency().await?,
     })
 }
+
+fn not_witnessed(state: &AppState, what: &str) -> ApiError {
+    let detail = if state.witnesses.enabled() {
+        format!(
+            "{what} has not been cosigned by {} of the log's witnesses yet; try again in a few seconds",
+            state.witnesses.k
+        )
+    } else {
+        "this hub has no witnesses configured".to_owned()
+    };
+    ApiError::new(actix_web::http::StatusCode::CONFLICT, "not_yet_witnessed", detail)
+}
+
+/// Like [`checkpoint`], but only a witnessed one (at least `k` valid witness cosignatures), with
+/// the cosignature lines appended to the note: the checkpoint of `size`, or the latest witnessed
+/// one. 409 `not_yet_witnessed` when there is none.
+pub async fn witnessed_checkpoint(
+    state: &AppState,
+    who: &Principal,
+    size: Option<u64>,
+) -> Result<(StoredCheckpoint, String), ApiError> {
+    may_read_checkpoints(state, who)?;
+    match size {
+        Some(size) => {
+            let cp = state
+                .store
+                .checkpoint_at(size)
+                .await?
+                .ok_or_else(|| ApiError::not_found("checkpoint_not_found", "no signed checkpoint of that size"))?;
+            let note = state
+                .witnesses
+                .witnessed_note(&state.store, &cp)
+                .await?
+                .ok_or_else(|| not_witnessed(state, "that checkpoint"))?;
+            Ok((cp, note))
+        }
+        None => state
+            .witnesses
+            .latest_witnessed(&state.store, None)
+            .await?
+            .ok_or_else(|| not_witnessed(state, "no checkpoint")),
+    }
+}
+
+/// Like [`inclusion`], against a witnessed checkpoint (of `size`, or the latest witnessed one
+/// that holds the entry); the checkpoint and the proof file carry the cosignatures.
+pub async fn witnessed_inclusion(
+    state: &AppState,
+    who: &Principal,
+    index: u64,
+    size: Option<u64>,
+) -> Result<InclusionView, ApiError> {
+    access::proof_scope(&state.policy.current(), who, &state.agencies, &state.bases.oversight)?;
+    let (cp, note) = match size {
+        Some(size) => {
+            let cp = state
+                .store
+                .checkpoint_at(size)
+                .await?
+                .ok_or_else(|| ApiError::not_found("checkpoint_not_found", "no signed checkpoint of that size"))?;
+            let note = state
+                .witnesses
+                .witnessed_note(&state.store, &cp)
+                .await?
+                .ok_or_else(|| not_witnessed(state, "that checkpoint"))?;
+            (cp, note)
+        }
+        None => state
+            .witnesses
+            .latest_witnessed(&state.store, Some(index))
+            .await?
+            .ok_or_else(|| not_witnessed(state, "no checkpoint holding this entry"))?,
+    };
+    let mut view = inclusion(state, who, index, Some(cp.size)).await?;
+    let file = InclusionProofFile::parse(&view.tlog_proof).map_err(|e| ApiError::internal(&e))?;
+    view.tlog_proof = InclusionProofFile {
+        checkpoint: note.clone(),
+        ..file
+    }
+    .to_text();
+    view.checkpoint = note;
+    Ok(view)
+}

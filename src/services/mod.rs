@@ -12,16 +12,21 @@
 //! - [`consents`]: record, revoke (and tell past recipients), read with evidence;
 //! - [`bases`]: legal (abuse) reports, emergency grants, their grounds and reviews, case
 //!   assignments;
-//! - [`policy`]: proposals, approvals, apply and rollback (policy versions).
+//! - [`policy`]: proposals, approvals, apply and rollback (policy versions);
+//! - [`referrals`]: make, accept, decline, withdraw a referral; its material on the disclosure
+//!   road.
 
 pub mod audit;
 pub mod bases;
 pub mod consents;
 pub mod disclosures;
+pub mod figures;
 pub mod log;
 pub mod meetings;
+pub mod notes;
 pub mod plans;
 pub mod policy;
+pub mod referrals;
 pub mod subjects;
 pub mod team;
 

@@ -114,6 +114,19 @@ pub async fn record_read(
     purpose: &str,
     items: Vec<TeamItem>,
 ) -> Result<TeamRelease> {
+    record_read_detailed(state, member, purpose, items, Vec::new(), Vec::new()).await
+}
+
+/// [`record_read`] for items that each carry a category (case notes): the entry lists the
+/// categories released (`disclosed`) and those withheld with their reasons.
+pub async fn record_read_detailed(
+    state: &AppState,
+    member: &TeamMember<'_>,
+    purpose: &str,
+    items: Vec<TeamItem>,
+    disclosed: Vec<crate::domain::Category>,
+    withheld: Vec<crate::audit::Withheld>,
+) -> Result<TeamRelease> {
     let who = member.who();
     let plan = member.plan();
     let now = state.clock.now();
@@ -136,8 +149,8 @@ pub async fn record_read(
             .and_then(|s| s.household)
             .map(|h| state.pseudonyms.pseudonym("household", &h.to_string())),
         records: Vec::new(),
-        disclosed: Vec::new(),
-        withheld: Vec::new(),
+        disclosed,
+        withheld,
         basis: member.basis().clone(),
         basis_context: BasisContext {
             body: member.body(),
@@ -151,6 +164,7 @@ pub async fn record_read(
             version: state.policy.current().version().to_owned(),
             rules: member.rules().to_vec(),
         },
+        attached: Vec::new(),
         team: None,
     };
     let released = TeamReleased {

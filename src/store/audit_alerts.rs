@@ -51,7 +51,10 @@ impl Store {
         let mut scoped = String::new();
         let mut binds: Vec<String> = Vec::new();
         if let Some(agencies) = scope.agencies() {
-            let mut alternatives = vec!["kind = 'verification-failed'".to_owned()];
+            let mut alternatives = vec![
+                "kind = 'verification-failed'".to_owned(),
+                "kind = 'witness-lagging'".to_owned(),
+            ];
             for a in agencies {
                 binds.push(format!("agency:{a}"));
                 alternatives.push(format!("scope = ${}", binds.len() + 2));

@@ -11,15 +11,19 @@ mod audit_scan;
 mod audit_search;
 mod audit_tree;
 mod bases;
+mod case_notes;
 mod conn;
 mod consents;
 mod console_oidc;
 mod console_sessions;
+mod figures;
 mod meetings;
 mod plans;
 mod policies;
 mod records;
+mod referrals;
 mod subjects;
+mod witnesses;
 
 pub use audit_alerts::AlertRow;
 pub use audit_rows::{AuditRow, NewAuditRow};
@@ -27,8 +31,10 @@ pub use audit_scan::{ScanPage, ScanRow};
 pub use audit_search::{AuditFilter, FoundEntry};
 pub use audit_tree::{LogInconsistency, RoundGuard, StoredCheckpoint};
 pub use bases::{EmergencyGrant, LegalReport, Notification, OutboxRow};
+pub use case_notes::{NewCaseNote, NoteMeta, OpenedNote, SealedNotes};
 pub use console_oidc::PendingOidcLogin;
 pub use console_sessions::ConsoleSessionRow;
+pub use figures::Tally;
 pub use meetings::{
     AgendaItem, Body, FollowUp, InfoAnswer, InfoRequest, NewBody, NewFollowUp, NewInfoRequest, Participation,
     RosterEntry, Session,
@@ -39,7 +45,9 @@ pub use plans::{
 };
 pub use policies::{PolicyProposal, PolicyVersion};
 pub use records::{DisclosedSection, NewRecord, NewSection, SealedSections, SectionMeta};
+pub use referrals::{NewReferral, Referral, SealedItem, note_label};
 pub use subjects::{Agency, OrganKind, SubjectRow};
+pub use witnesses::{StoredCosignature, WitnessStatus};
 
 use std::str::FromStr;
 use std::sync::Arc;

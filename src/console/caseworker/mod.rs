@@ -2,7 +2,8 @@
 //! agency's own case number and register one, the person's page (own records, consents on file,
 //! disclosures asked for, notices), writing a record, recording and revoking a consent, asking
 //! for a disclosure under a basis that could hold and its result with a downloadable proof,
-//! emergency grants, and the agency's notifications.
+//! emergency grants, the agency's notifications, and referrals (inbox, outbox, answering one,
+//! its material, the refer form).
 //!
 //! Every action calls the same service as the JSON API (`crate::services::subjects`,
 //! `consents`, `disclosures`, `bases`, `log`) with the session's principal: the same capability
@@ -12,6 +13,7 @@
 mod consents;
 mod disclose;
 mod persons;
+mod referrals;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -42,7 +44,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/persons/{id}/emergency/new", web::get().to(disclose::grant_form))
         .route("/persons/{id}/emergency", web::post().to(disclose::ask_grant))
         .route("/receipts/{index}/proof", web::get().to(disclose::proof))
-        .route("/notifications", web::get().to(notifications));
+        .route("/notifications", web::get().to(notifications))
+        .route("/referrals", web::get().to(referrals::list_page))
+        .route("/referrals/{id}", web::get().to(referrals::show_page))
+        .route("/referrals/{id}/accept", web::post().to(referrals::accept))
+        .route("/referrals/{id}/decline", web::post().to(referrals::decline))
+        .route("/referrals/{id}/withdraw", web::post().to(referrals::withdraw))
+        .route("/referrals/{id}/material", web::post().to(referrals::material))
+        .route("/persons/{id}/referrals/new", web::get().to(referrals::refer_form))
+        .route("/persons/{id}/referrals", web::post().to(referrals::refer));
 }
 
 /// A submitted form as its name/value pairs (repeated names for checkboxes).

@@ -89,7 +89,7 @@ fn px(v: f64) -> String {
 }
 
 /// A grid step for values up to `max`: the smallest of 1, 2, 5 × 10^k with four steps reaching it.
-fn grid_step(max: u64) -> u64 {
+pub(crate) fn grid_step(max: u64) -> u64 {
     let mut scale = 1u64;
     loop {
         for m in [1u64, 2, 5] {

@@ -19,6 +19,7 @@ use actix_web::web;
 use serde_json::Value;
 
 use super::i18n::Tr;
+pub(crate) use dashboard::grid_step;
 
 /// Registers this area's routes (under `/console`).
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -1,0 +1,21 @@
+# Shared case notes on a plan's team timeline (issue 11, docs/rules.md#R-T9–R-T11).
+notes-title = Team notes
+notes-heading = Team timeline
+notes-lead = Notes the plan's team shares about the person. Reading this page is a logged disclosure under the team's basis; each note stays inside this team.
+notes-back-plan = Back to the plan
+notes-none = No notes yet.
+notes-author = Written by
+notes-category = Category
+notes-basis = Basis
+notes-posted-at = Posted
+notes-justification = Justification
+notes-withheld-heading = Not shown to you
+notes-withheld-line = A note in { $category }: { $reason }
+notes-receipt = This read is entry { $index } of the disclosure log.
+notes-form-heading = Post a note
+notes-form-content = Note
+notes-form-category = Category
+notes-form-justification = Justification (required for health, mental health and disability under a support meeting)
+notes-form-submit = Post to the team
+notes-posted = The note was posted to the team timeline.
+notes-nav = Team notes

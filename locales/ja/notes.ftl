@@ -1,0 +1,21 @@
+# プランのチームで共有するケース記録（課題 11、docs/rules.md#R-T9–R-T11）。
+notes-title = チームの共有メモ
+notes-heading = チームのタイムライン
+notes-lead = 支援プランのチームがご本人について共有するメモです。このページの閲覧は、チームの根拠に基づく提供として記録されます。メモはこのチームの外には出ません。
+notes-back-plan = プランに戻る
+notes-none = まだメモはありません。
+notes-author = 記入者
+notes-category = 区分
+notes-basis = 根拠
+notes-posted-at = 投稿日時
+notes-justification = 必要とする理由
+notes-withheld-heading = 表示されないメモ
+notes-withheld-line = { $category } のメモ：{ $reason }
+notes-receipt = この閲覧は提供記録の { $index } 番に記録されました。
+notes-form-heading = メモを投稿する
+notes-form-content = メモ
+notes-form-category = 区分
+notes-form-justification = 必要とする理由（支援会議の下で健康・精神保健・障がいの区分には必須）
+notes-form-submit = チームに投稿する
+notes-posted = メモをチームのタイムラインに投稿しました。
+notes-nav = チームの共有メモ
