@@ -1,5 +1,5 @@
 //! The hub's background tasks (audit sequencer, checkpointer, alert checks, policy watcher,
-//! SQLite WAL checkpointer), owned in one place: `startup::Application` starts them through a
+//! SQLite WAL checkpointer, the support plans' overdue check), owned in one place: `startup::Application` starts them through a
 //! [`BackgroundTasks`] and stops them when the server stops, so no task outlives the
 //! application or touches its store afterwards.
 

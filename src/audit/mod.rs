@@ -13,7 +13,11 @@
 //! [`AuditLog::record_event`] make one, after the entry describing the change is durable. If the
 //! log cannot be written there is no `Logged`, so nothing changes.
 //!
-//! Neither token can be made outside this module:
+//! Team content (support plans, monitoring, case notes; issue 11) follows the same rule: it opens
+//! only with a [`TeamRelease`], made by [`AuditLog::record_team_read`] after the disclosure entry
+//! listing the released items is durable.
+//!
+//! None of these tokens can be made outside this module:
 //!
 //! ```compile_fail,E0451
 //! use tsunagi::domain::{AgencyId, SubjectId};
@@ -23,6 +27,15 @@
 //!     owner: AgencyId::parse("jobota").unwrap(),
 //!     sections: Vec::new(),
 //!     attached: Vec::new(),
+//!     receipt,
+//! };
+//! ```
+//!
+//! ```compile_fail,E0451
+//! let receipt = tsunagi::audit::Receipt { index: 0, leaf_hash: String::new() };
+//! let release = tsunagi::audit::TeamRelease {
+//!     subject: tsunagi::domain::SubjectId::new_random(),
+//!     released: tsunagi::audit::TeamReleased { plan_id: String::new(), items: Vec::new() },
 //!     receipt,
 //! };
 //! ```

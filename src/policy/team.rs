@@ -255,3 +255,191 @@ pub fn coordinator_desk<'a>(
     }
     Ok(CoordinatorDesk { who })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ConsentId, OrganId, PlanId, Purpose, Role, SessionId, SubjectId, UserId};
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-12-01 09:00 UTC);
+
+    async fn set() -> PolicySet {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+        PolicySet::load_dir(&dir).await.unwrap()
+    }
+
+    fn who(user: &str, agency: &str, role: &str) -> Principal {
+        Principal {
+            user: UserId::parse(user).unwrap(),
+            agency: AgencyId::parse(agency).unwrap(),
+            organ: OrganId::parse("ota-ward").unwrap(),
+            roles: vec![Role::parse(role).unwrap()],
+            cert_fingerprint: String::new(),
+        }
+    }
+
+    fn plan(subject: SubjectId, basis: PlanBasis, state: &str) -> PlanHead {
+        PlanHead {
+            id: PlanId::new_random(),
+            subject,
+            state: state.to_owned(),
+            created_by_agency: AgencyId::parse("welfare-coordination").unwrap(),
+            created_at: NOW,
+            current_version: 1,
+            ended_at: None,
+            end_reason: None,
+            basis,
+            roles: vec![AgencyId::parse("jobota").unwrap()],
+        }
+    }
+
+    fn consent(id: ConsentId, subject: SubjectId, revoked: bool) -> ConsentScope {
+        ConsentScope {
+            id,
+            subject,
+            recorded_by_agency: AgencyId::parse("regional-support-centre").unwrap(),
+            recipients: vec![AgencyId::parse("jobota").unwrap()],
+            purposes: vec![Purpose::parse("support plan").unwrap()],
+            categories: vec![Category::CaseNotes],
+            valid_from: NOW - time::Duration::days(1),
+            valid_until: NOW + time::Duration::days(1),
+            revoked_at: revoked.then_some(NOW - time::Duration::hours(1)),
+        }
+    }
+
+    fn code(r: Result<TeamMember<'_>, AccessError>) -> &'static str {
+        match r {
+            Ok(_) => "on_team",
+            Err(AccessError::Refused { code, .. }) => code,
+            Err(AccessError::Policy(_)) => "policy_error",
+        }
+    }
+
+    #[tokio::test]
+    async fn a_consent_basis_admits_the_named_agency_while_the_consent_holds() {
+        let set = set().await;
+        let subject = SubjectId::new_random();
+        let id = ConsentId::new_random();
+        let p = plan(subject, PlanBasis::Consent { consent_ids: vec![id] }, "active");
+        let holds = BasisFacts {
+            consents: vec![consent(id, subject, false)],
+            ..BasisFacts::default()
+        };
+        let revoked = BasisFacts {
+            consents: vec![consent(id, subject, true)],
+            ..BasisFacts::default()
+        };
+        let tanaka = who("tanaka", "jobota", "caseworker");
+        let member = team_member(&set, &tanaka, p.clone(), &holds, NOW).unwrap();
+        assert_eq!(member.basis(), &Basis::Consent { consent_id: id });
+        assert!(!member.rules().is_empty(), "the policy rule that allowed case-notes");
+        assert_eq!(code(team_member(&set, &tanaka, p.clone(), &revoked, NOW)), "left_team");
+        let after = NOW + time::Duration::days(2);
+        assert_eq!(code(team_member(&set, &tanaka, p.clone(), &holds, after)), "left_team");
+        assert_eq!(
+            code(team_member(&set, &tanaka, p.clone(), &BasisFacts::default(), NOW)),
+            "not_on_team"
+        );
+        // About someone else: not this plan's consent.
+        let elsewhere = BasisFacts {
+            consents: vec![consent(id, SubjectId::new_random(), false)],
+            ..BasisFacts::default()
+        };
+        assert_eq!(
+            code(team_member(&set, &tanaka, p.clone(), &elsewhere, NOW)),
+            "not_on_team"
+        );
+        // No role; an ended plan; a role without plans:read.
+        let sapota = who("suzuki", "sapota", "caseworker");
+        assert_eq!(code(team_member(&set, &sapota, p.clone(), &holds, NOW)), "not_on_team");
+        let ended = plan(subject, PlanBasis::Consent { consent_ids: vec![id] }, "ended");
+        assert_eq!(code(team_member(&set, &tanaka, ended, &holds, NOW)), "plan_ended");
+        let officer = who("ito", "jobota", "privacy-officer");
+        assert_eq!(code(team_member(&set, &officer, p, &holds, NOW)), "forbidden_by_policy");
+    }
+
+    #[tokio::test]
+    async fn a_session_basis_admits_pledged_members_and_not_those_who_left() {
+        let set = set().await;
+        let subject = SubjectId::new_random();
+        let p = plan(
+            subject,
+            PlanBasis::SupportMeeting {
+                session_id: SessionId::new_random(),
+            },
+            "active",
+        );
+        let row = |member: bool, removed: bool| RosterEntry {
+            user_id: "tanaka".into(),
+            agency_id: "jobota".into(),
+            attendance: "member".into(),
+            status: if removed { "removed" } else { "confirmed" },
+            added_at: NOW,
+            confirmed_at: Some(NOW),
+            pledge_current: member,
+            member: member && !removed,
+            removed_at: removed.then_some(NOW),
+        };
+        let tanaka = who("tanaka", "jobota", "caseworker");
+        let facts = |roster| BasisFacts {
+            roster,
+            ..BasisFacts::default()
+        };
+        assert_eq!(
+            code(team_member(
+                &set,
+                &tanaka,
+                p.clone(),
+                &facts(vec![row(true, false)]),
+                NOW
+            )),
+            "on_team"
+        );
+        assert_eq!(
+            code(team_member(
+                &set,
+                &tanaka,
+                p.clone(),
+                &facts(vec![row(true, true)]),
+                NOW
+            )),
+            "left_team"
+        );
+        assert_eq!(
+            code(team_member(
+                &set,
+                &tanaka,
+                p.clone(),
+                &facts(vec![row(false, false)]),
+                NOW
+            )),
+            "not_on_team",
+            "confirmed but not pledged"
+        );
+        assert_eq!(
+            code(team_member(&set, &tanaka, p, &facts(Vec::new()), NOW)),
+            "not_on_team"
+        );
+    }
+
+    #[tokio::test]
+    async fn only_the_coordinator_or_the_sessions_secretariat_authors_plans() {
+        let set = set().await;
+        let team = TeamRules {
+            coordinator: AgencyId::parse("welfare-coordination").unwrap(),
+            grace_days: 14,
+            overdue_check_secs: 300,
+        };
+        let coord = who("yamada", "welfare-coordination", "caseworker");
+        assert!(plan_author(&set, &team, &coord, None).is_ok());
+        let jobota = who("tanaka", "jobota", "caseworker");
+        assert!(plan_author(&set, &team, &jobota, None).is_err());
+        let sec = who("kato", "child-services", "meeting-secretariat");
+        let cs = AgencyId::parse("child-services").unwrap();
+        assert!(plan_author(&set, &team, &sec, Some(&cs)).is_ok());
+        assert!(plan_author(&set, &team, &sec, None).is_err());
+        assert!(coordinator_desk(&set, &team, &coord).is_ok());
+        assert!(coordinator_desk(&set, &team, &jobota).is_err());
+    }
+}

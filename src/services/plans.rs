@@ -113,6 +113,15 @@ impl From<PlanHead> for PlanSummary {
     }
 }
 
+/// Nothing about an erased person is sealed, opened or logged as a release (410
+/// `subject_erased` before any entry).
+async fn not_erased(state: &AppState, subject: SubjectId) -> Result<()> {
+    if state.store.subject_erased(subject).await? {
+        return Err(crate::store::StoreError::Erased.into());
+    }
+    Ok(())
+}
+
 fn invalid(field: &str, code: &'static str, message: &str) -> TeamError {
     TeamError::Invalid(ValidationError::new(field, code, message))
 }
@@ -265,6 +274,7 @@ pub async fn create(state: &AppState, who: &Principal, subject_id: &str, r: &Ver
         .subject(subject)
         .await?
         .ok_or(TeamError::NotFound("subject"))?;
+    not_erased(state, subject).await?;
     let now = state.clock.now();
     let v = parse_version(state, author.who(), subject, r, now).await?;
     let id = PlanId::new_random();
@@ -321,6 +331,7 @@ pub async fn add_version(
     if plan.current_version != based_on {
         return Err(TeamError::Conflict("version_conflict"));
     }
+    not_erased(state, plan.subject).await?;
     let now = state.clock.now();
     let v = parse_version(state, author.who(), plan.subject, r, now).await?;
     let logged = team::log_change(
@@ -363,6 +374,7 @@ pub async fn add_version(
 /// The plan with every version and monitoring entry, for a team member: one logged read.
 pub async fn read(state: &AppState, member: &TeamMember<'_>) -> Result<PlanView> {
     let plan = member.plan();
+    not_erased(state, plan.subject).await?;
     let sealed = state.store.sealed_plan(plan).await?;
     let mut items: Vec<TeamItem> = sealed
         .versions()
@@ -393,6 +405,7 @@ pub async fn read(state: &AppState, member: &TeamMember<'_>) -> Result<PlanView>
 
 /// The monitoring rounds with their recorded progress, for a team member: one logged read.
 pub async fn read_monitoring(state: &AppState, member: &TeamMember<'_>) -> Result<(Vec<OpenedRound>, Receipt)> {
+    not_erased(state, member.plan().subject).await?;
     let sealed = state.store.sealed_plan(member.plan()).await?;
     let items = sealed
         .rounds()
@@ -432,6 +445,7 @@ pub async fn record_monitoring(
     if progress.as_str().is_empty() {
         return Err(invalid("progress", "empty", "write the progress against your role"));
     }
+    not_erased(state, plan.subject).await?;
     let round = match round {
         Some(r) => r,
         None => state

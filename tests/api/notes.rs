@@ -406,7 +406,6 @@ async fn under_a_meeting_special_care_notes_need_a_justification_and_a_member_wh
         let (s, r) = sapota.get(&format!("/v1/plans/{plan_id}/notes")).await;
         assert_eq!((s, r["error"]["code"].as_str()), (410, Some("subject_erased")), "{r}");
         assert!(!r.to_string().contains("服薬"));
-        let before = app.audit_size().await;
         assert_eq!(app.audit_size().await, before, "no release is recorded");
         let (s, r) = post_note(&sapota, &plan_id, json!({"content": "追記"})).await;
         assert_eq!((s, r["error"]["code"].as_str()), (410, Some("subject_erased")), "{r}");

@@ -491,3 +491,44 @@ async fn with_the_log_broken_plans_neither_change_nor_open_and_bad_input_changes
         app.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_about_an_erased_person_is_opened_recorded_or_logged() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let st = story(&app).await;
+        let now = time::OffsetDateTime::now_utc();
+        let coord = app.caller("yamada", "welfare-coordination", "caseworker");
+        let consent = team_consent(&st.owner, &st.subject, &["jobota"], now).await;
+        let basis = json!({"kind": "consent", "consent_ids": [consent]});
+        let (s, made) = coord
+            .post("/v1/plans", &plan_body(&st.subject, basis.clone(), &["jobota"], now))
+            .await;
+        assert_eq!(s, 201, "{made}");
+        let plan = made["plan_id"].as_str().unwrap().to_owned();
+        let officer = app.caller("hara", "welfare-coordination", "privacy-officer");
+        let (s, r) = officer
+            .post(
+                &format!("/v1/subjects/{}/erasure", st.subject),
+                &json!({"ground": "appi-deletion", "reason": "本人の請求"}),
+            )
+            .await;
+        assert_eq!(s, 200, "{r}");
+        let before = app.audit_size().await;
+        let erased = |r: (u16, Value)| assert_eq!(code(&r), (410, Some("subject_erased")), "{}", r.1);
+        erased(st.jobota.get(&format!("/v1/plans/{plan}")).await);
+        erased(st.jobota.get(&format!("/v1/plans/{plan}/monitoring")).await);
+        erased(
+            st.jobota
+                .post(&format!("/v1/plans/{plan}/monitoring"), &json!({"progress": "x"}))
+                .await,
+        );
+        erased(
+            coord
+                .post("/v1/plans", &plan_body(&st.subject, basis, &["jobota"], now))
+                .await,
+        );
+        assert_eq!(app.audit_size().await, before, "no release and no change is logged");
+        app.stop().await;
+    }
+}
