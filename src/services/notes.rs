@@ -339,6 +339,9 @@ pub async fn post(state: &AppState, who: &Principal, plan: &str, note: ParsedNot
     let head = member.plan();
     let basis = member.basis().clone();
     check_justification(&note, basis.kind())?;
+    if state.store.subject_erased(head.subject).await? {
+        return Err(crate::store::StoreError::Erased.into());
+    }
     let id = NoteId::new_random();
     let basis_ref = basis.reference().unwrap_or_default();
     let detail = serde_json::json!({

@@ -149,6 +149,10 @@ impl Store {
             .fetch_optional(&mut *self.conn().await?)
             .await?;
         let (bytes, kek_id) = key.ok_or(StoreError::NotFound("subject"))?;
+        if kek_id == super::ERASED_KEK {
+            // Nothing about an erased person is read, nor is a read of it logged as a release.
+            return Err(StoreError::Erased);
+        }
         let rows: Vec<NoteRow> = sqlx::query_as(
             "SELECT id, author_agency, author_user, category, basis, basis_ref, ciphertext, justification, audit_index, \
              created_at_ms FROM case_notes WHERE plan_id = $1 AND subject_id = $2 ORDER BY created_at_ms, id",

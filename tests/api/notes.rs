@@ -392,6 +392,28 @@ async fn under_a_meeting_special_care_notes_need_a_justification_and_a_member_wh
             .unwrap();
         assert!(r.status().is_success(), "{}", r.status());
         expect_refused(&app, &jobota, &plan_id, "left_team").await;
+
+        // The person's data is erased: the key that seals the notes is gone; nothing is read.
+        let officer = app.caller("hara", "welfare-coordination", "privacy-officer");
+        let (s, r) = officer
+            .post(
+                &format!("/v1/subjects/{subject}/erasure"),
+                &json!({"ground": "appi-deletion", "reason": "本人の請求"}),
+            )
+            .await;
+        assert_eq!(s, 200, "{r}");
+        let before = app.audit_size().await;
+        let (s, r) = sapota.get(&format!("/v1/plans/{plan_id}/notes")).await;
+        assert_eq!((s, r["error"]["code"].as_str()), (410, Some("subject_erased")), "{r}");
+        assert!(!r.to_string().contains("服薬"));
+        assert_eq!(app.audit_size().await, before, "no release is recorded");
+        let (s, r) = post_note(&sapota, &plan_id, json!({"content": "追記"})).await;
+        assert_eq!((s, r["error"]["code"].as_str()), (410, Some("subject_erased")), "{r}");
+        assert_eq!(
+            app.audit_size().await,
+            before,
+            "nothing logged for a post that cannot be kept"
+        );
         app.stop().await;
     }
 }
