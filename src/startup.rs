@@ -298,6 +298,9 @@ impl Application {
             checkpoints,
             alerts,
         };
+        // Overdue monitoring rounds of support plans (issue 11): noticed every
+        // `[team] overdue_check_secs`.
+        crate::services::plans::spawn_overdue_check(state.clone(), &tasks);
 
         let tls_config = tls_material.server_config()?;
         let listener = TcpListener::bind(config.listen).with_context(|| format!("binding {}", config.listen))?;

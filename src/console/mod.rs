@@ -23,6 +23,7 @@ pub mod notes;
 pub mod officer;
 pub mod oidc;
 pub mod pages;
+pub mod plans;
 pub mod policy_admin;
 pub mod session;
 pub mod views;
@@ -72,6 +73,7 @@ pub fn configure(settings: ConsoleSettings, oidc: bool) -> impl FnOnce(&mut web:
                 .configure(notes::routes)
                 .configure(officer::routes)
                 .configure(policy_admin::routes)
+                .configure(plans::routes)
                 .route("/admin/sessions", web::get().to(pages::sessions))
                 .route("/admin/sessions/{id}/revoke", web::post().to(pages::revoke_session))
                 .route(

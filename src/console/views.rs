@@ -107,6 +107,7 @@ pub fn tasks(t: &Tr, roles: &[Role]) -> Vec<NavItem> {
     };
     if has(Role::Caseworker) || has(Role::Supervisor) {
         add("/console/persons", "task-persons");
+        add("/console/plans", "task-plans");
         add("/console/notifications", "task-notifications");
     }
     if has(Role::Caseworker) || has(Role::Supervisor) || has(Role::MeetingSecretariat) {

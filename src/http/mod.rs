@@ -13,6 +13,7 @@ pub mod health;
 pub mod meetings;
 pub mod notes;
 pub mod openapi;
+pub mod plans;
 pub mod policy;
 pub mod subjects;
 pub mod trace;
@@ -125,6 +126,14 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                         "/records/{id}/origin-approvals",
                         web::post().to(meetings::approve_origin),
                     )
+                    .route("/plans", web::post().to(plans::create_plan))
+                    .route("/plans", web::get().to(plans::list_plans))
+                    .route("/plans/coordination", web::get().to(plans::coordination))
+                    .route("/plans/{id}", web::get().to(plans::get_plan))
+                    .route("/plans/{id}/versions", web::post().to(plans::add_version))
+                    .route("/plans/{id}/monitoring", web::post().to(plans::record_monitoring))
+                    .route("/plans/{id}/monitoring", web::get().to(plans::get_monitoring))
+                    .route("/plans/{id}/end", web::post().to(plans::end_plan))
                     .route("/policy", web::get().to(policy::current))
                     .route("/policy/versions", web::get().to(policy::versions))
                     .route("/policy/versions/{version}", web::get().to(policy::version))

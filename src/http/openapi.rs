@@ -81,6 +81,14 @@ use utoipa::{Modify, OpenApi};
         super::audit_officer::alerts,
         super::notes::post_note,
         super::notes::read_notes,
+        super::plans::create_plan,
+        super::plans::list_plans,
+        super::plans::coordination,
+        super::plans::get_plan,
+        super::plans::add_version,
+        super::plans::record_monitoring,
+        super::plans::get_monitoring,
+        super::plans::end_plan,
     ),
     modifiers(&CommonResponses)
 )]

@@ -21,6 +21,7 @@ pub mod disclosures;
 pub mod log;
 pub mod meetings;
 pub mod notes;
+pub mod plans;
 pub mod policy;
 pub mod subjects;
 pub mod team;

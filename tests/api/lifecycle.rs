@@ -16,6 +16,7 @@ async fn stopping_the_server_stops_every_background_task() {
             "alert checks",
             "audit sequencer",
             "checkpointer",
+            "plan overdue check",
             "policy watcher",
             "webhook deliverer",
         ];
