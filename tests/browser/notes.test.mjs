@@ -50,7 +50,7 @@ test('a plan team posts and reads case notes on its timeline; an outsider is ref
   await assert.doesNotReject(sapota.getByText('まだメモはありません。').waitFor());
   await h.checkPage(sapota);
   await sapota.getByLabel(/^メモ/).fill('初回面談。午前中の外出は可能。');
-  await sapota.getByLabel('区分').selectOption('case-notes');
+  await sapota.getByLabel('区分', { exact: true }).selectOption('case-notes');
   await sapota.getByRole('button', { name: 'チームに投稿する' }).click();
   await assert.doesNotReject(sapota.getByText('メモをチームのタイムラインに投稿しました。').waitFor());
   await assert.doesNotReject(sapota.getByText('初回面談。午前中の外出は可能。').waitFor());
