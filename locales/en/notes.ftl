@@ -19,3 +19,4 @@ notes-form-justification = Justification (required for health, mental health and
 notes-form-submit = Post to the team
 notes-posted = The note was posted to the team timeline.
 notes-nav = Team notes
+notes-open = Open the team timeline (each opening is recorded in the disclosure log)

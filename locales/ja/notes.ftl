@@ -19,3 +19,4 @@ notes-form-justification = 必要とする理由（支援会議の下で健康�
 notes-form-submit = チームに投稿する
 notes-posted = メモをチームのタイムラインに投稿しました。
 notes-nav = チームの共有メモ
+notes-open = チームのタイムラインを開く（開くたびに開示記録に残ります）

@@ -39,21 +39,27 @@ pub struct NoteLine {
     pub content: String,
 }
 
-/// The timeline and the post form: what `console/plans/_notes.html` renders (as `s`).
-pub struct NotesSection {
+/// The form to post a note (`console/plans/_note_form.html`, as `f`).
+pub struct NoteForm {
     pub plan_id: String,
     pub csrf: String,
-    pub notes: Vec<NoteLine>,
-    /// One sentence per withheld note.
-    pub withheld: Vec<String>,
-    /// The read's position in the disclosure log.
-    pub receipt: String,
     pub categories: Vec<Choice>,
     /// The form's values (kept when a post is refused).
     pub category: String,
     pub content: String,
     pub justification: String,
     pub error: Option<FormError>,
+}
+
+/// The timeline and the post form: what `console/plans/_notes.html` renders (as `s`).
+pub struct NotesSection {
+    pub plan_id: String,
+    pub notes: Vec<NoteLine>,
+    /// One sentence per withheld note.
+    pub withheld: Vec<String>,
+    /// The read's position in the disclosure log.
+    pub receipt: String,
+    pub form: NoteForm,
 }
 
 /// What the person typed, to show again beside a refusal.
@@ -110,6 +116,19 @@ pub async fn section(
             )
         })
         .collect();
+    let form = note_form(user, &timeline.plan_id, draft, error);
+    Ok(NotesSection {
+        plan_id: timeline.plan_id,
+        notes,
+        withheld,
+        receipt: timeline.audit_receipt.index.to_string(),
+        form,
+    })
+}
+
+/// The post form for plan `plan_id` (no read: it shows no notes).
+pub fn note_form(user: &ConsoleUser, plan_id: &str, draft: Draft, error: Option<FormError>) -> NoteForm {
+    let t = user.tr;
     let categories = Category::ALL
         .into_iter()
         .filter(|c| !c.is_sealed())
@@ -118,12 +137,9 @@ pub async fn section(
             label: t.get(&format!("category-{}", c.as_str())),
         })
         .collect();
-    Ok(NotesSection {
-        plan_id: timeline.plan_id,
+    NoteForm {
+        plan_id: plan_id.to_owned(),
         csrf: user.csrf.clone(),
-        notes,
-        withheld,
-        receipt: timeline.audit_receipt.index.to_string(),
         categories,
         category: if draft.category.is_empty() {
             Category::CaseNotes.as_str().to_owned()
@@ -133,7 +149,16 @@ pub async fn section(
         content: draft.content,
         justification: draft.justification,
         error,
-    })
+    }
+}
+
+/// The post form for the plan page: `None` when the person's role may not post notes
+/// (`notes:write`). The plan page shows no notes (reading them is its own logged read, on the
+/// notes page it links to).
+pub fn form_if_permitted(state: &AppState, user: &ConsoleUser, plan_id: &str) -> Option<NoteForm> {
+    svc::may_write(state, &user.principal)
+        .is_ok()
+        .then(|| note_form(user, plan_id, Draft::default(), None))
 }
 
 #[derive(Template)]

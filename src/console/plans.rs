@@ -190,6 +190,8 @@ struct PlanPage {
     may_end: bool,
     reasons: Vec<(String, String)>,
     error: Option<(String, String)>,
+    /// The form to post a shared case note, for staff who may (the notes are on their own page).
+    note_form: Option<crate::console::notes::NoteForm>,
 }
 
 fn plan_view(t: &Tr, user: &ConsoleUser, state: &AppState, v: PlanView) -> PlanPage {
@@ -273,6 +275,7 @@ fn plan_view(t: &Tr, user: &ConsoleUser, state: &AppState, v: PlanView) -> PlanP
         may_end: user.principal.agency == state.bases.team.coordinator,
         reasons: end_reasons(t),
         error: None,
+        note_form: None,
     }
 }
 
@@ -293,6 +296,7 @@ async fn plan_page(
     page.chrome = Chrome::of(&user, req.path());
     page.chrome.notice = q.notice(&t);
     page.error = q.error(&t);
+    page.note_form = crate::console::notes::form_if_permitted(&state, &user, &page.id);
     views::page(&page)
 }
 

@@ -90,6 +90,24 @@ async fn a_team_member_reads_and_posts_notes_on_the_plan_page() {
         // Re-showing the page is itself one logged read; the refused post added nothing.
         assert_eq!(app.audit_size().await, before + 1);
 
+        // The plan page carries the post form and a link to the timeline, not the notes: its
+        // one logged read stays the plan's.
+        let before = app.audit_size().await;
+        let plan_page = b.get(&format!("/console/plans/{plan_id}")).await;
+        assert_eq!(plan_page.status, 200, "{}", plan_page.body);
+        assert!(
+            plan_page.body.contains("チームのタイムラインを開く"),
+            "{}",
+            plan_page.body
+        );
+        assert!(
+            plan_page
+                .body
+                .contains(&format!("action=\"/console/plans/{plan_id}/notes\""))
+        );
+        assert!(!plan_page.body.contains("同行支援の日程を調整中"));
+        assert_eq!(app.audit_size().await, before + 1, "only the plan read");
+
         // English.
         let en = b.post("/console/lang", &[("lang", "en"), ("back", "/console/")]).await;
         assert_eq!(en.status, 303, "{}", en.body);

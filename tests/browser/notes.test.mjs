@@ -16,7 +16,7 @@ function inDays(days) {
   return new Date(Date.now() + days * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
-test('a plan team posts and reads case notes on its timeline; an outsider is refused', async (t) => {
+test('a plan team posts and reads case notes on its timeline; an outsider is refused', async () => {
   const rsc = await h.api('sato', 'regional-support-centre', 'caseworker');
   const created = await rsc.post('/v1/subjects', { local_id: 'RSC-0420' });
   assert.equal(created.status, 201);
@@ -39,13 +39,8 @@ test('a plan team posts and reads case notes on its timeline; an outsider is ref
     services: ['就労準備支援'],
     monitoring: [inDays(90)],
   });
-  if (plan.status === 404) {
-    // The support-plan API (the plans part of issue 11) is not on this build yet.
-    t.skip('POST /v1/plans is not available on this build');
-    return;
-  }
   assert.equal(plan.status, 201, JSON.stringify(plan.body));
-  const planId = plan.body.id ?? plan.body.plan_id;
+  const planId = plan.body.plan_id;
 
   // SAPOTA posts a note on the team timeline.
   const { page: sapota } = await h.open('sapota');
@@ -62,10 +57,13 @@ test('a plan team posts and reads case notes on its timeline; an outsider is ref
   await h.checkPage(sapota);
   await h.shot(sapota, 'notes-timeline');
 
-  // JOBOTA reads it on its own terminal, with who wrote it.
+  // JOBOTA reads it on its own terminal, from the plan page's link, with who wrote it.
   const { page: jobota } = await h.open('jobota');
   await h.login(jobota, 'tanaka', 'caseworker');
-  await jobota.goto(h.url(`/console/plans/${planId}/notes`));
+  await jobota.goto(h.url(`/console/plans/${planId}`));
+  await h.checkPage(jobota);
+  await jobota.getByRole('link', { name: /チームのタイムラインを開く/ }).click();
+  await assert.doesNotReject(jobota.getByRole('heading', { level: 2, name: 'チームのタイムライン' }).waitFor());
   await assert.doesNotReject(jobota.getByText('初回面談。午前中の外出は可能。').waitFor());
   await assert.doesNotReject(jobota.getByText(/ito \//).first().waitFor());
   await h.checkPage(jobota);
