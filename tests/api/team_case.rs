@@ -87,7 +87,10 @@ async fn a_whole_case_from_consultation_to_the_end_of_the_plan_counted_in_the_fi
         assert_eq!(m["disclosed"], json!(["identity", "household"]));
         assert!(!m.to_string().contains("insulin"), "health did not travel: {m}");
         let (s, a) = sapota
-            .post(&format!("/v1/referrals/{referral}/accept"), &json!({"local_id": "SAP-0042"}))
+            .post(
+                &format!("/v1/referrals/{referral}/accept"),
+                &json!({"local_id": "SAP-0042"}),
+            )
             .await;
         assert_eq!((s, a["state"].as_str()), (200, Some("accepted")), "{a}");
 
@@ -120,7 +123,9 @@ async fn a_whole_case_from_consultation_to_the_end_of_the_plan_counted_in_the_fi
                 )
                 .await;
             assert_eq!(s, 201, "{r}");
-            let r = who.post(&format!("/v1/sessions/{session}/roster/confirm"), &json!({})).await;
+            let r = who
+                .post(&format!("/v1/sessions/{session}/roster/confirm"), &json!({}))
+                .await;
             assert_eq!(r.0, 200, "{}", r.1);
             let r = who.post(&format!("/v1/bodies/{body}/pledges"), &json!({})).await;
             assert_eq!(r.0, 201, "{}", r.1);
@@ -160,20 +165,33 @@ async fn a_whole_case_from_consultation_to_the_end_of_the_plan_counted_in_the_fi
         clock.set(day(20));
         let sapota = app.caller("suzuki", "sapota", "caseworker");
         let (s, r) = sapota
-            .post(&format!("/v1/plans/{plan}/monitoring"), &json!({"progress": "家計表を作成した"}))
+            .post(
+                &format!("/v1/plans/{plan}/monitoring"),
+                &json!({"progress": "家計表を作成した"}),
+            )
             .await;
-        assert_eq!((s, r["round"].as_i64(), r["on_time"].as_bool()), (201, Some(1), Some(true)), "{r}");
+        assert_eq!(
+            (s, r["round"].as_i64(), r["on_time"].as_bool()),
+            (201, Some(1), Some(true)),
+            "{r}"
+        );
 
         // Notes exchanged on the team timeline.
         clock.set(day(21));
         let sapota = app.caller("suzuki", "sapota", "caseworker");
         let jobota = app.caller("tanaka", "jobota", "caseworker");
         let (s, n1) = sapota
-            .post(&format!("/v1/plans/{plan}/notes"), &json!({"content": "訪問。母親の通院に付き添いが必要。"}))
+            .post(
+                &format!("/v1/plans/{plan}/notes"),
+                &json!({"content": "訪問。母親の通院に付き添いが必要。"}),
+            )
             .await;
         assert_eq!(s, 201, "{n1}");
         let (s, n2) = jobota
-            .post(&format!("/v1/plans/{plan}/notes"), &json!({"content": "面談の日程を調整中。"}))
+            .post(
+                &format!("/v1/plans/{plan}/notes"),
+                &json!({"content": "面談の日程を調整中。"}),
+            )
             .await;
         assert_eq!(s, 201, "{n2}");
         let before = app.audit_size().await;
@@ -188,7 +206,10 @@ async fn a_whole_case_from_consultation_to_the_end_of_the_plan_counted_in_the_fi
         assert_eq!(contents, ["訪問。母親の通院に付き添いが必要。", "面談の日程を調整中。"]);
         assert_eq!(app.audit_size().await, before + 1, "one entry per read");
         let read = app.last_entry().await;
-        assert_eq!((read["kind"].as_str(), read["decision"].as_str()), (Some("disclosure"), Some("allowed")));
+        assert_eq!(
+            (read["kind"].as_str(), read["decision"].as_str()),
+            (Some("disclosure"), Some("allowed"))
+        );
         assert_eq!(read["basis"]["session_id"], session.as_str());
         assert_eq!(read["team"]["items"].as_array().unwrap().len(), 2, "{read}");
 
@@ -200,10 +221,22 @@ async fn a_whole_case_from_consultation_to_the_end_of_the_plan_counted_in_the_fi
         assert_eq!(desk["overdue"][0]["agency_id"], "jobota", "{desk}");
         let jobota = app.caller("tanaka", "jobota", "caseworker");
         let (s, r) = jobota
-            .post(&format!("/v1/plans/{plan}/monitoring"), &json!({"progress": "面談2回、見学1回"}))
+            .post(
+                &format!("/v1/plans/{plan}/monitoring"),
+                &json!({"progress": "面談2回、見学1回"}),
+            )
             .await;
-        assert_eq!((s, r["round"].as_i64(), r["on_time"].as_bool()), (201, Some(1), Some(false)), "{r}");
-        assert!(coordinator.get("/v1/plans/coordination").await.1["overdue"].as_array().unwrap().is_empty());
+        assert_eq!(
+            (s, r["round"].as_i64(), r["on_time"].as_bool()),
+            (201, Some(1), Some(false)),
+            "{r}"
+        );
+        assert!(
+            coordinator.get("/v1/plans/coordination").await.1["overdue"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
 
         // Round 2, both on time (day 110, due day 120).
         clock.set(day(110));
@@ -212,7 +245,11 @@ async fn a_whole_case_from_consultation_to_the_end_of_the_plan_counted_in_the_fi
             let (s, r) = who
                 .post(&format!("/v1/plans/{plan}/monitoring"), &json!({"progress": "順調"}))
                 .await;
-            assert_eq!((s, r["round"].as_i64(), r["on_time"].as_bool()), (201, Some(2), Some(true)), "{r}");
+            assert_eq!(
+                (s, r["round"].as_i64(), r["on_time"].as_bool()),
+                (201, Some(2), Some(true)),
+                "{r}"
+            );
         }
 
         // 6. JOBOTA's member leaves the meeting: JOBOTA loses the plan and the timeline at once;
@@ -229,22 +266,36 @@ async fn a_whole_case_from_consultation_to_the_end_of_the_plan_counted_in_the_fi
         assert_eq!(r.status().as_u16(), 200);
         let jobota = app.caller("tanaka", "jobota", "caseworker");
         let sapota = app.caller("suzuki", "sapota", "caseworker");
-        assert_eq!(code(&jobota.get(&format!("/v1/plans/{plan}")).await), (403, Some("left_team")));
+        assert_eq!(
+            code(&jobota.get(&format!("/v1/plans/{plan}")).await),
+            (403, Some("left_team"))
+        );
         assert_eq!(
             code(&jobota.get(&format!("/v1/plans/{plan}/notes")).await),
             (403, Some("left_team"))
         );
-        assert_eq!(app.last_entry().await["decision"], "refused", "the refusal is on record");
+        assert_eq!(
+            app.last_entry().await["decision"],
+            "refused",
+            "the refusal is on record"
+        );
         assert_eq!(sapota.get(&format!("/v1/plans/{plan}/notes")).await.0, 200);
 
         // 7. The person withdraws the consent the referral rests on: its material is refused.
         let rsc = app.caller("sato", "regional-support-centre", "caseworker");
         let (s, r) = rsc
-            .post(&format!("/v1/consents/{consent}/revoke"), &json!({"reason": "本人の申出"}))
+            .post(
+                &format!("/v1/consents/{consent}/revoke"),
+                &json!({"reason": "本人の申出"}),
+            )
             .await;
         assert_eq!(s, 200, "{r}");
         assert_eq!(
-            code(&sapota.post(&format!("/v1/referrals/{referral}/material"), &json!({})).await),
+            code(
+                &sapota
+                    .post(&format!("/v1/referrals/{referral}/material"), &json!({}))
+                    .await
+            ),
             (403, Some("consent_revoked"))
         );
 
@@ -256,7 +307,10 @@ async fn a_whole_case_from_consultation_to_the_end_of_the_plan_counted_in_the_fi
             .await;
         assert_eq!(s, 200, "{r}");
         let sapota = app.caller("suzuki", "sapota", "caseworker");
-        assert_eq!(code(&sapota.get(&format!("/v1/plans/{plan}")).await), (403, Some("plan_ended")));
+        assert_eq!(
+            code(&sapota.get(&format!("/v1/plans/{plan}")).await),
+            (403, Some("plan_ended"))
+        );
         assert_eq!(
             code(&sapota.get(&format!("/v1/plans/{plan}/notes")).await),
             (403, Some("plan_ended"))
