@@ -155,7 +155,7 @@ impl Store {
         }
         let rows: Vec<NoteRow> = sqlx::query_as(
             "SELECT id, author_agency, author_user, category, basis, basis_ref, ciphertext, justification, audit_index, \
-             created_at_ms FROM case_notes WHERE plan_id = $1 AND subject_id = $2 ORDER BY created_at_ms, id",
+             created_at_ms FROM case_notes WHERE plan_id = $1 AND subject_id = $2 ORDER BY created_at_ms, audit_index",
         )
         .bind(plan.to_string())
         .bind(subject.to_string())
