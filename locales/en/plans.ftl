@@ -98,3 +98,4 @@ code-missing = Something required was not chosen (choose the support meeting's s
 code-too_many = Too many items.
 code-duplicate_agency = The same agency is on more than one role row; put one agency on one row.
 plan-new-version-of = Agree a new version of plan { $plan }
+plan-form-back-session = Back to the session's page

@@ -98,3 +98,4 @@ code-missing = 必要な項目が選ばれていません（支援会議の開�
 code-too_many = 項目が多すぎます。
 code-duplicate_agency = 同じ機関が複数の役割の行にあります。1機関1行にまとめてください。
 plan-new-version-of = プラン { $plan } の新しい版を合意する
+plan-form-back-session = 開催回のページへ戻る
