@@ -206,3 +206,4 @@ meet-remove-lead = A member who leaves loses access at once in every session of 
 meet-remove-submit = Record leaving
 meet-done-member-removed = Recorded: they no longer have access in any session.
 meet-done-plan-created = The support plan was created; the agencies with a role were told.
+meet-done-plan-version = The new version of the support plan was agreed; the agencies with a role were told.

@@ -206,3 +206,4 @@ meet-remove-lead = 退任した方は、この会議体のすべての開催回�
 meet-remove-submit = 退任させる
 meet-done-member-removed = 退任を記録しました。この方はどの開催回でも閲覧できなくなりました。
 meet-done-plan-created = 支援プランを作成しました。役割を持つ機関に通知しました。
+meet-done-plan-version = 支援プランの新しい版を合意しました。役割を持つ機関に通知しました。

@@ -22,7 +22,6 @@ use super::session::ConsoleUser;
 use super::views::{self, Chrome};
 use crate::http::ApiError;
 use crate::services::plans::{self as svc, BasisRequest, SessionChoice, VersionRequest};
-use crate::services::team::{self, TeamError};
 use crate::state::AppState;
 
 /// Role rows on the form.
@@ -302,18 +301,17 @@ async fn create_plan(
     }
 }
 
-/// `GET /console/plans/{id}/versions/new`: the form for the next version (the plan's head
-/// only: no content is read here).
+/// `GET /console/plans/{id}/versions/new`: the form for the next version, for the plan's authors
+/// (the plan's head only: no content is read here).
 async fn new_version(
     state: web::Data<AppState>,
     user: ConsoleUser,
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let plan = team::load_plan(&state, &path).await.map_err(ApiError::from)?;
-    if !plan.is_active() {
-        return Err(ApiError::from(TeamError::Conflict("plan_ended")).into());
-    }
+    let plan = svc::revision_head(&state, &user.principal, &path)
+        .await
+        .map_err(ApiError::from)?;
     let v = Values {
         subject: plan.subject.to_string(),
         session: plan.basis.session().map(|s| s.to_string()).unwrap_or_default(),
@@ -353,10 +351,10 @@ async fn add_version(
         Err(e) => Err(e),
     };
     match made {
-        Ok(c) => Ok(views::see_other(&format!(
-            "/console/plans?done=version&plan={}",
-            c.plan_id
-        ))),
+        Ok(c) => Ok(views::see_other(&match v.basis.as_str() {
+            "consent" => format!("/console/plans?done=version&plan={}", c.plan_id),
+            _ => format!("/console/meetings/sessions/{}?done=plan-version", v.session.trim()),
+        })),
         Err(e) if mendable(&e) => {
             form_page(
                 &state,

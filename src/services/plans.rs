@@ -371,6 +371,22 @@ pub async fn add_version(
     })
 }
 
+/// The head of plan `plan_id` (no content) for the console's new-version form: its authors
+/// only, as [`add_version`] decides (403 `not_coordinator`), and only while it is active (409
+/// `plan_ended`).
+pub async fn revision_head(state: &AppState, who: &Principal, plan_id: &str) -> Result<PlanHead> {
+    let plan = team::load_plan(state, plan_id).await?;
+    let secretariat = match plan.basis.session() {
+        Some(s) => session_secretariat(state, &BasisRequest::SupportMeeting(s.to_string())).await?,
+        None => None,
+    };
+    let _author = access::plan_author(&state.policy.current(), &state.bases.team, who, secretariat.as_ref())?;
+    if !plan.is_active() {
+        return Err(TeamError::Conflict("plan_ended"));
+    }
+    Ok(plan)
+}
+
 /// The plan with every version and monitoring entry, for a team member: one logged read.
 pub async fn read(state: &AppState, member: &TeamMember<'_>) -> Result<PlanView> {
     let plan = member.plan();

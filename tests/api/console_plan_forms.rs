@@ -279,6 +279,32 @@ async fn a_secretariat_bases_a_plan_on_its_own_support_meeting_session_from_the_
             .find(|e| e["event"] == "plan-created")
             .expect("logged");
         assert_eq!(e["detail"]["basis"]["session_id"], session.as_str(), "{e}");
+
+        // The next version on the same session: back to the session's page too.
+        let (s, plans) = st.jobota.get("/v1/plans").await;
+        assert_eq!(s, 200, "{plans}");
+        let plan_id = plans["plans"][0]["id"].as_str().unwrap().to_owned();
+        let vform = b.get(&format!("/console/plans/{plan_id}/versions/new")).await;
+        assert_eq!(vform.status, 200, "{}", vform.body);
+        assert!(vform.body.contains(&format!("<option value=\"{session}\" selected")));
+        let mut vfields: Vec<(&str, &str)> = fields.iter().filter(|(k, _)| *k != "subject").copied().collect();
+        vfields.push(("based_on", "1"));
+        let agreed = b.post(&format!("/console/plans/{plan_id}/versions"), &vfields).await;
+        assert_eq!(agreed.status, 303, "{}", agreed.body);
+        assert_eq!(
+            agreed.location(),
+            format!("/console/meetings/sessions/{session}?done=plan-version")
+        );
+        let back = b.follow(agreed).await;
+        assert!(back.body.contains("新しい版を合意しました"), "{}", back.body);
+
+        // Another agency's secretariat: not this plan's author.
+        let mut other = Browser::new(&app, "jobota");
+        other.login("sec-ito", "meeting-secretariat").await;
+        let refused = other.get(&format!("/console/plans/{plan_id}/versions/new")).await;
+        assert_eq!(refused.status, 403, "{}", refused.body);
+        assert!(refused.body.contains("not_coordinator"));
+        assert!(!refused.body.contains(&st.subject), "nothing of the plan");
         app.stop().await;
     }
 }
