@@ -205,3 +205,5 @@ meet-remove-title = A member leaves
 meet-remove-lead = A member who leaves loses access at once in every session of this body. They stay on the rosters as a former member; their duty of confidentiality continues.
 meet-remove-submit = Record leaving
 meet-done-member-removed = Recorded: they no longer have access in any session.
+meet-done-plan-created = The support plan was created; the agencies with a role were told.
+meet-done-plan-version = The new version of the support plan was agreed; the agencies with a role were told.

@@ -205,3 +205,5 @@ meet-remove-title = 構成員の退任
 meet-remove-lead = 退任した方は、この会議体のすべての開催回で直ちに閲覧できなくなります。名簿には元構成員として残り、守秘義務は続きます。
 meet-remove-submit = 退任させる
 meet-done-member-removed = 退任を記録しました。この方はどの開催回でも閲覧できなくなりました。
+meet-done-plan-created = 支援プランを作成しました。役割を持つ機関に通知しました。
+meet-done-plan-version = 支援プランの新しい版を合意しました。役割を持つ機関に通知しました。

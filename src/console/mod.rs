@@ -24,6 +24,7 @@ pub mod notes;
 pub mod officer;
 pub mod oidc;
 pub mod pages;
+pub mod plan_forms;
 pub mod plans;
 pub mod policy_admin;
 pub mod session;
@@ -75,6 +76,7 @@ pub fn configure(settings: ConsoleSettings, oidc: bool) -> impl FnOnce(&mut web:
                 .configure(officer::routes)
                 .configure(figures::routes)
                 .configure(policy_admin::routes)
+                .configure(plan_forms::routes)
                 .configure(plans::routes)
                 .route("/admin/sessions", web::get().to(pages::sessions))
                 .route("/admin/sessions/{id}/revoke", web::post().to(pages::revoke_session))

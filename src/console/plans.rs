@@ -74,6 +74,8 @@ struct ListPage {
     /// `Some` for the coordinator.
     overdue: Option<Vec<OverdueLine>>,
     coordinator: bool,
+    /// The form to create a plan is offered (coordinator or a secretariat).
+    may_create: bool,
     reasons: Vec<(String, String)>,
     error: Option<(String, String)>,
 }
@@ -140,6 +142,12 @@ async fn list(
         plans: plans.into_iter().map(|p| plan_line(&t, p)).collect(),
         coordinator: overdue.is_some(),
         overdue,
+        may_create: crate::policy::access::may_author_plans(
+            &state.policy.current(),
+            &state.bases.team,
+            &user.principal,
+        )
+        .is_ok(),
         reasons: end_reasons(&t),
         error: q.error(&t),
     })
@@ -188,6 +196,8 @@ struct PlanPage {
     /// The caller's agency's earliest unrecorded round, if any.
     my_round: Option<i64>,
     may_end: bool,
+    /// The link to agree a new version is offered (coordinator or a secretariat; active plans).
+    may_revise: bool,
     reasons: Vec<(String, String)>,
     error: Option<(String, String)>,
     /// The form to post a shared case note, for staff who may (the notes are on their own page).
@@ -273,6 +283,9 @@ fn plan_view(t: &Tr, user: &ConsoleUser, state: &AppState, v: PlanView) -> PlanP
             .collect(),
         my_round,
         may_end: user.principal.agency == state.bases.team.coordinator,
+        may_revise: v.state == "active"
+            && crate::policy::access::may_author_plans(&state.policy.current(), &state.bases.team, &user.principal)
+                .is_ok(),
         reasons: end_reasons(t),
         error: None,
         note_form: None,

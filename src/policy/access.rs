@@ -39,7 +39,8 @@
 use std::collections::HashMap;
 
 pub use super::team::{
-    BasisFacts, CoordinatorDesk, Monitor, PlanAuthor, TeamMember, coordinator_desk, monitor, plan_author, team_member,
+    BasisFacts, CoordinatorDesk, Monitor, PlanAuthor, TeamMember, coordinator_desk, may_author_plans, monitor,
+    plan_author, team_member,
 };
 
 use time::OffsetDateTime;

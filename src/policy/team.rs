@@ -232,6 +232,22 @@ pub fn plan_author<'a>(
     ))
 }
 
+/// Whether the console offers `who` the forms to create a plan and agree a new version: the
+/// coordinator with `plans:write`, or a secretariat (`meetings:write`). Offering is not
+/// allowing: [`plan_author`] decides each change (a secretariat only for its own sessions).
+/// Otherwise 403 `not_coordinator`.
+pub fn may_author_plans(set: &PolicySet, team: &TeamRules, who: &Principal) -> Result<(), AccessError> {
+    if (who.agency == team.coordinator && set.permits(&who.roles, &who.agency, "plans:write")?)
+        || set.permits(&who.roles, &who.agency, "meetings:write")?
+    {
+        return Ok(());
+    }
+    Err(refused(
+        "not_coordinator",
+        "only the ward's coordinator or a support meeting's secretariat may do this",
+    ))
+}
+
 /// The coordinator's desk: every plan's overdue monitoring rounds (no content).
 #[derive(Debug)]
 pub struct CoordinatorDesk<'a> {

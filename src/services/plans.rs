@@ -371,6 +371,22 @@ pub async fn add_version(
     })
 }
 
+/// The head of plan `plan_id` (no content) for the console's new-version form: its authors
+/// only, as [`add_version`] decides (403 `not_coordinator`), and only while it is active (409
+/// `plan_ended`).
+pub async fn revision_head(state: &AppState, who: &Principal, plan_id: &str) -> Result<PlanHead> {
+    let plan = team::load_plan(state, plan_id).await?;
+    let secretariat = match plan.basis.session() {
+        Some(s) => session_secretariat(state, &BasisRequest::SupportMeeting(s.to_string())).await?,
+        None => None,
+    };
+    let _author = access::plan_author(&state.policy.current(), &state.bases.team, who, secretariat.as_ref())?;
+    if !plan.is_active() {
+        return Err(TeamError::Conflict("plan_ended"));
+    }
+    Ok(plan)
+}
+
 /// The plan with every version and monitoring entry, for a team member: one logged read.
 pub async fn read(state: &AppState, member: &TeamMember<'_>) -> Result<PlanView> {
     let plan = member.plan();
@@ -620,4 +636,38 @@ pub fn spawn_overdue_check(state: AppState, tasks: &crate::tasks::BackgroundTask
             }
         }
     });
+}
+
+/// A support-meeting session the caller's agency runs as secretariat (a basis the console's
+/// plan forms offer).
+#[derive(Debug, Clone)]
+pub struct SessionChoice {
+    pub id: SessionId,
+    pub body: String,
+    pub held_at: OffsetDateTime,
+}
+
+/// For the console's plan forms: 403 `not_coordinator` when the caller may not author plans
+/// at all ([`access::may_author_plans`]); otherwise the support-meeting sessions their agency
+/// runs as secretariat (none for a coordinator without `meetings:write`). Each change is still
+/// decided by [`access::plan_author`].
+pub async fn authoring(state: &AppState, who: &Principal) -> Result<Vec<SessionChoice>> {
+    let set = state.policy.current();
+    access::may_author_plans(&set, &state.bases.team, who)?;
+    let mut out = Vec::new();
+    if let Ok(desk) = access::secretariat_desk(&set, who) {
+        for b in state.store.bodies_of_secretariat(desk.agency()).await? {
+            if b.kind != BodyKind::SupportMeeting {
+                continue;
+            }
+            for s in state.store.sessions_of_body(b.id).await? {
+                out.push(SessionChoice {
+                    id: s.id,
+                    body: b.name.clone(),
+                    held_at: s.held_at,
+                });
+            }
+        }
+    }
+    Ok(out)
 }

@@ -24,6 +24,7 @@ mod console_meetings;
 mod console_notes;
 mod console_officer;
 mod console_oidc;
+mod console_plan_forms;
 mod console_plans;
 mod console_policy_admin;
 mod console_referrals;

@@ -223,7 +223,7 @@ pub fn request_status_label(t: &Tr, status: &str) -> String {
 
 /// The `?done=` notice after a redirect: only the known ones, in the person's language.
 pub fn notice(t: &Tr, done: Option<&str>) -> Option<String> {
-    const KNOWN: [&str; 15] = [
+    const KNOWN: [&str; 17] = [
         "accepted",
         "pledged",
         "answered",
@@ -239,6 +239,8 @@ pub fn notice(t: &Tr, done: Option<&str>) -> Option<String> {
         "summary-saved",
         "declined",
         "member-removed",
+        "plan-created",
+        "plan-version",
     ];
     done.filter(|d| KNOWN.contains(d))
         .map(|d| t.get(&format!("meet-done-{d}")))

@@ -416,6 +416,8 @@ struct SessionPage {
     id: String,
     body_id: String,
     body_name: String,
+    /// A support meeting's session: the page links to the form for a plan based on it.
+    support_meeting: bool,
     held_at: String,
     published: Option<String>,
     /// The access window in words: open from publication until `window_days` after the session.
@@ -516,6 +518,7 @@ async fn session_page(
             id: session.id.to_string(),
             body_id: sec.body().id.to_string(),
             body_name: sec.body().name.clone(),
+            support_meeting: sec.body().kind == crate::domain::BodyKind::SupportMeeting,
             held_at: jst(session.held_at),
             published: session.agenda_published_at.map(jst),
             window: {
