@@ -109,6 +109,9 @@ export class Hub {
       }],
       viewport: { width: 1280, height: 900 },
     });
+    // A loaded CI machine runs the Rust suite beside the browser: allow a step a minute (the
+    // default 30 s timed out once with everything running at once), never an unbounded wait.
+    ctx.setDefaultTimeout(60_000);
     this.contexts.push(ctx);
     const page = await ctx.newPage();
     page.problems = [];
