@@ -301,7 +301,7 @@ async fn plan_page(
     q: web::Query<Outcome>,
 ) -> Result<HttpResponse, ConsoleError> {
     let t = user.tr;
-    let member = team::gate(&state, &user.principal, &path)
+    let member = team::admit(&state, &user.principal, &path, "support-plan")
         .await
         .map_err(ApiError::from)?;
     let view = svc::read(&state, &member).await.map_err(ApiError::from)?;
@@ -349,7 +349,7 @@ async fn record_monitoring(
     form: FormBody,
 ) -> Result<HttpResponse, ConsoleError> {
     user.check_form(&req, &field(&form, "csrf"))?;
-    let member = team::gate(&state, &user.principal, &path)
+    let member = team::admit(&state, &user.principal, &path, "support-plan-monitoring")
         .await
         .map_err(ApiError::from)?;
     let round = field(&form, "round").trim().parse::<i64>().ok();

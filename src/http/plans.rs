@@ -163,7 +163,7 @@ pub async fn get_plan(
     who: Principal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let member = team::gate(&state, &who, &path).await?;
+    let member = team::admit(&state, &who, &path, "support-plan").await?;
     Ok(HttpResponse::Ok().json(svc::read(&state, &member).await?))
 }
 
@@ -200,7 +200,7 @@ pub async fn record_monitoring(
     path: web::Path<String>,
     b: web::Json<RecordMonitoring>,
 ) -> Result<HttpResponse, ApiError> {
-    let member = team::gate(&state, &who, &path).await?;
+    let member = team::admit(&state, &who, &path, "support-plan-monitoring").await?;
     Ok(HttpResponse::Created().json(svc::record_monitoring(&state, &member, b.round, &b.progress).await?))
 }
 
@@ -213,7 +213,7 @@ pub async fn get_monitoring(
     who: Principal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let member = team::gate(&state, &who, &path).await?;
+    let member = team::admit(&state, &who, &path, "support-plan-monitoring").await?;
     let (rounds, receipt) = svc::read_monitoring(&state, &member).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"plan_id": member.plan().id, "rounds": rounds, "receipt": receipt})))
 }

@@ -16,22 +16,20 @@
 
 use serde::Serialize;
 
-use crate::audit::{DisclosureEntry, Outcome, PolicyRef, Receipt, Recorded, ReleasePlan, Requester, TeamItem};
+use crate::audit::{Receipt, TeamItem};
 use crate::domain::decision::{
     BasisFinding, Decision, Facts, Origin, PolicyAnswer, PolicyOracle, RecordFact, SectionFact, SubjectFact, decide,
 };
-use crate::domain::plan::PlanBasis;
 use crate::domain::{
-    AgencyId, Basis, BasisContext, BasisKind, Category, FreeText, NoteId, RecordId, Role, ValidationError, Withheld,
-    rfc3339,
+    AgencyId, Basis, BasisKind, Category, FreeText, NoteId, RecordId, Role, ValidationError, Withheld,
 };
 use crate::http::ApiError;
-use crate::policy::access::{self, AccessError, TeamMember};
+use crate::policy::access;
 use crate::policy::{PolicyError, PolicySet};
 use crate::principal::Principal;
-use crate::services::team::{self, TeamError};
+use crate::services::team;
 use crate::state::AppState;
-use crate::store::{NewCaseNote, NoteMeta, OpenedNote, PlanHead};
+use crate::store::{NewCaseNote, NoteMeta, OpenedNote};
 
 /// The kind of a released note in a team-read entry (`team.items`).
 pub const NOTE_ITEM: &str = "note";
@@ -240,104 +238,10 @@ pub struct Timeline {
     pub audit_receipt: Receipt,
 }
 
-/// The basis a refusal about `plan` is recorded under: the plan's session, or the consent of the
-/// plan that names the caller's agency (its first consent when none does).
-async fn refusal_basis(state: &AppState, who: &Principal, head: &PlanHead) -> Result<Option<Basis>, ApiError> {
-    Ok(match &head.basis {
-        PlanBasis::SupportMeeting { session_id } => Some(Basis::SupportMeeting {
-            session_id: *session_id,
-            info_request_id: None,
-        }),
-        PlanBasis::Consent { consent_ids } => {
-            let mut chosen = consent_ids.first().copied();
-            for id in consent_ids {
-                if let Some(scope) = state.store.consent_scope(*id).await?
-                    && scope.recipients.contains(&who.agency)
-                {
-                    chosen = Some(*id);
-                    break;
-                }
-            }
-            chosen.map(|consent_id| Basis::Consent { consent_id })
-        }
-    })
-}
-
-/// Records a refused use of a team timeline (docs/rules.md#R-T9): a refused disclosure entry
-/// with the gate's code, no categories ([R-G9](docs/rules.md#R-G9)).
-async fn log_refusal(
-    state: &AppState,
-    who: &Principal,
-    head: &PlanHead,
-    code: &str,
-    purpose: &str,
-) -> Result<(), ApiError> {
-    let Some(basis) = refusal_basis(state, who, head).await? else {
-        return Ok(());
-    };
-    let now = state.clock.now();
-    let entry = DisclosureEntry {
-        request_id: uuid::Uuid::new_v4(),
-        at: rfc3339(now),
-        requester: Requester {
-            user: who.user.to_string(),
-            roles: who.roles.clone(),
-            agency: who.agency.to_string(),
-            organ: who.organ.to_string(),
-            client_cert: who.cert_fingerprint.clone(),
-        },
-        owner_agency: head.created_by_agency.to_string(),
-        subject: state.pseudonyms.pseudonym("subject", &head.subject.to_string()),
-        household: None,
-        records: Vec::new(),
-        disclosed: Vec::new(),
-        withheld: Vec::new(),
-        basis,
-        basis_context: BasisContext::default(),
-        justification: None,
-        purpose: purpose.to_owned(),
-        decision: Outcome::Refused,
-        reason: Some(code.to_owned()),
-        policy: PolicyRef {
-            version: state.policy.current().version().to_owned(),
-            rules: Vec::new(),
-        },
-        attached: Vec::new(),
-        team: None,
-    };
-    let plan = ReleasePlan {
-        subject: head.subject,
-        owner: head.created_by_agency.clone(),
-        sections: Vec::new(),
-        attached: Vec::new(),
-    };
-    match state
-        .audit
-        .record_disclosure(entry, plan, crate::store::to_ms(now))
-        .await?
-    {
-        Recorded::Refused(_) | Recorded::Allowed(_) => Ok(()),
-    }
-}
-
-/// The team gate for `plan`; a refusal by it (`not_on_team`, `left_team`, `plan_ended`, …) is
-/// logged before it is answered.
-async fn gate<'a>(state: &AppState, who: &'a Principal, plan: &str, purpose: &str) -> Result<TeamMember<'a>, ApiError> {
-    match team::gate(state, who, plan).await {
-        Ok(member) => Ok(member),
-        Err(TeamError::Access(AccessError::Refused { code, message })) => {
-            let head = team::load_plan(state, plan).await?;
-            log_refusal(state, who, &head, code, purpose).await?;
-            Err(ApiError::forbidden(code, message))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Posts a note to plan `plan`'s team timeline (docs/rules.md#R-T9): the gate, the meeting
 /// rule for special-care notes, the `case-note-posted` entry, the sealed note, the notices.
 pub async fn post(state: &AppState, who: &Principal, plan: &str, note: ParsedNote) -> Result<Posted, ApiError> {
-    let member = gate(state, who, plan, "case-note-post").await?;
+    let member = team::admit(state, who, plan, "case-note-post").await?;
     let head = member.plan();
     let basis = member.basis().clone();
     check_justification(&note, basis.kind())?;
@@ -411,7 +315,7 @@ async fn covered(state: &AppState, basis: &Basis) -> Result<Vec<Category>, ApiEr
 /// Reads plan `plan`'s team timeline (docs/rules.md#R-T10): the gate, the decision per note,
 /// one log entry listing the note ids released, then only those notes are opened.
 pub async fn read(state: &AppState, who: &Principal, plan: &str) -> Result<Timeline, ApiError> {
-    let member = gate(state, who, plan, "case-notes").await?;
+    let member = team::admit(state, who, plan, "case-notes").await?;
     let head = member.plan();
     let sealed = state.store.plan_notes(head.subject, head.id).await?;
     let covered = covered(state, member.basis()).await?;

@@ -4,17 +4,21 @@
 //! - [`gate`] gathers the facts in one pass (the plan, the consents its basis names, the basis
 //!   session's roster and body) and asks [`crate::policy::access::team_member`], which hands
 //!   out the [`TeamMember`] capability or refuses (`not_on_team`, `left_team`, `plan_ended`).
+//! - [`admit`] is the gate for a use of team content: a refusal is written to the log (a
+//!   refused disclosure entry listing nothing, [R-G9](docs/rules.md#R-G9)) before it is answered.
 //! - [`record_read`] writes the one disclosure entry for a team read, listing exactly the
 //!   items released, and returns the [`TeamRelease`] — the only key the store accepts to open
 //!   them. If the log cannot be written nothing is opened (503 `audit_unavailable`).
 //! - [`log_change`] writes the entry of a team change first and returns the [`Logged`] the
 //!   store needs to make it.
 
+use super::subject_pseudonym;
 use crate::audit::{
-    AuditError, DisclosureEntry, Logged, Outcome, PolicyRef, Requester, TeamItem, TeamRelease, TeamReleased,
+    AuditError, DisclosureEntry, Logged, Outcome, PolicyRef, Recorded, ReleasePlan, Requester, TeamItem, TeamRelease,
+    TeamReleased,
 };
 use crate::domain::plan::PlanBasis;
-use crate::domain::{BasisContext, PlanId, SubjectId, ValidationError, rfc3339};
+use crate::domain::{Basis, BasisContext, PlanId, SubjectId, ValidationError, rfc3339};
 use crate::policy::access::{self, AccessError, BasisFacts, TeamMember};
 use crate::principal::Principal;
 use crate::state::AppState;
@@ -105,6 +109,97 @@ pub async fn gate<'a>(state: &AppState, who: &'a Principal, id: &str) -> Result<
     )?)
 }
 
+/// [`gate`] for a use of team content (`purpose`: `support-plan`, `case-notes`, …): a refusal
+/// by the gate (`not_on_team`, `left_team`, `plan_ended`, …) is logged before it is answered.
+pub async fn admit<'a>(state: &AppState, who: &'a Principal, id: &str, purpose: &str) -> Result<TeamMember<'a>> {
+    match gate(state, who, id).await {
+        Err(TeamError::Access(AccessError::Refused { code, message })) => {
+            let plan = load_plan(state, id).await?;
+            log_refusal(state, who, &plan, code, purpose).await?;
+            Err(AccessError::Refused { code, message }.into())
+        }
+        other => other,
+    }
+}
+
+/// The basis a refusal about `plan` is recorded under: the plan's session, or the consent of the
+/// plan that names the caller's agency (its first consent when none does).
+async fn refusal_basis(state: &AppState, who: &Principal, plan: &PlanHead) -> Result<Option<Basis>> {
+    Ok(match &plan.basis {
+        PlanBasis::SupportMeeting { session_id } => Some(Basis::SupportMeeting {
+            session_id: *session_id,
+            info_request_id: None,
+        }),
+        PlanBasis::Consent { consent_ids } => {
+            let mut chosen = consent_ids.first().copied();
+            for id in consent_ids {
+                if let Some(scope) = state.store.consent_scope(*id).await?
+                    && scope.recipients.contains(&who.agency)
+                {
+                    chosen = Some(*id);
+                    break;
+                }
+            }
+            chosen.map(|consent_id| Basis::Consent { consent_id })
+        }
+    })
+}
+
+/// Records a refused use of team content: a refused disclosure entry with the gate's code and
+/// no categories ([R-G9](docs/rules.md#R-G9)).
+async fn log_refusal(state: &AppState, who: &Principal, plan: &PlanHead, code: &str, purpose: &str) -> Result<()> {
+    let Some(basis) = refusal_basis(state, who, plan).await? else {
+        return Ok(());
+    };
+    let now = state.clock.now();
+    let entry = DisclosureEntry {
+        request_id: uuid::Uuid::new_v4(),
+        at: rfc3339(now),
+        requester: requester(who),
+        owner_agency: plan.created_by_agency.to_string(),
+        subject: subject_pseudonym(state, plan.subject),
+        household: None,
+        records: Vec::new(),
+        disclosed: Vec::new(),
+        withheld: Vec::new(),
+        basis,
+        basis_context: BasisContext::default(),
+        justification: None,
+        purpose: purpose.to_owned(),
+        decision: Outcome::Refused,
+        reason: Some(code.to_owned()),
+        policy: PolicyRef {
+            version: state.policy.current().version().to_owned(),
+            rules: Vec::new(),
+        },
+        attached: Vec::new(),
+        team: None,
+    };
+    let nothing = ReleasePlan {
+        subject: plan.subject,
+        owner: plan.created_by_agency.clone(),
+        sections: Vec::new(),
+        attached: Vec::new(),
+    };
+    match state
+        .audit
+        .record_disclosure(entry, nothing, crate::store::to_ms(now))
+        .await?
+    {
+        Recorded::Refused(_) | Recorded::Allowed(_) => Ok(()),
+    }
+}
+
+fn requester(who: &Principal) -> Requester {
+    Requester {
+        user: who.user.to_string(),
+        roles: who.roles.clone(),
+        agency: who.agency.to_string(),
+        organ: who.organ.to_string(),
+        client_cert: who.cert_fingerprint.clone(),
+    }
+}
+
 /// Writes the one disclosure entry for a read of team content by `member` (category
 /// `case-notes`, on the basis that let them on the team, listing `items`) and returns the
 /// release that opens exactly those items. `purpose` says what was read (`support-plan`, …).
@@ -134,13 +229,7 @@ pub async fn record_read_detailed(
     let entry = DisclosureEntry {
         request_id: uuid::Uuid::new_v4(),
         at: rfc3339(now),
-        requester: Requester {
-            user: who.user.to_string(),
-            roles: who.roles.clone(),
-            agency: who.agency.to_string(),
-            organ: who.organ.to_string(),
-            client_cert: who.cert_fingerprint.clone(),
-        },
+        requester: requester(who),
         // The team's content is held by the hub for the team; the agency that made the plan
         // stands as its owner.
         owner_agency: plan.created_by_agency.to_string(),
@@ -198,8 +287,4 @@ pub async fn log_change(
             detail,
         )
         .await?)
-}
-
-fn subject_pseudonym(state: &AppState, subject: SubjectId) -> String {
-    state.pseudonyms.pseudonym("subject", &subject.to_string())
 }

@@ -270,6 +270,16 @@ async fn a_whole_case_from_consultation_to_the_end_of_the_plan_counted_in_the_fi
             code(&jobota.get(&format!("/v1/plans/{plan}")).await),
             (403, Some("left_team"))
         );
+        let refused = app.last_entry().await;
+        assert_eq!(
+            (
+                refused["decision"].as_str(),
+                refused["reason"].as_str(),
+                refused["purpose"].as_str()
+            ),
+            (Some("refused"), Some("left_team"), Some("support-plan")),
+            "a refused plan read is on record too: {refused}"
+        );
         assert_eq!(
             code(&jobota.get(&format!("/v1/plans/{plan}/notes")).await),
             (403, Some("left_team"))
