@@ -3,7 +3,8 @@
 //! over a log of a million entries, proof latency from the store, and proof sizes.
 //!
 //! `cargo bench --bench audit`. Knobs: `BENCH_SECS` (append phase, default 5),
-//! `BENCH_WRITERS` (32), `BENCH_ENTRIES` (verify log size, default 1,000,000),
+//! `BENCH_WRITERS` (32), `BENCH_ENTRIES` (verify log size, default 1,000,000), `BENCH_PAGE`
+//! (entries per read in `audit verify`, 16,384), `BENCH_SECS=0` (skip the append phase),
 //! `BENCH_POSTGRES_URL` (an admin URL; a fresh database is created and dropped),
 //! `BENCH_POSTGRES_SOCKET` (a directory such as `/var/run/postgresql`: also append over the Unix
 //! socket to the same database, alternating with TCP for `BENCH_ROUNDS` (3) rounds, and print
@@ -27,6 +28,7 @@ use tsunagi::audit::keys::LogKeys;
 use tsunagi::audit::merkle;
 use tsunagi::audit::proof_file::InclusionProofFile;
 use tsunagi::audit::proofs::{ProofBuilder, consistency_spans, inclusion_spans};
+use tsunagi::audit::tiles::TileTree;
 use tsunagi::audit::verify::{VerifyOptions, verify_log};
 use tsunagi::audit::{AuditEntry, AuditLog, DisclosureEntry, IndexFields, Outcome, PolicyRef, Requester, Withheld};
 use tsunagi::clock::SystemClock;
@@ -235,7 +237,7 @@ async fn big_log(label: &str, store: &Store, url: &str, n: u64) {
         verifiers: keys.verifiers().to_vec(),
         origin: keys.origin().to_owned(),
         saved_checkpoints: vec![],
-        page: 1024,
+        page: env_or("BENCH_PAGE", 16_384u32),
     };
     for run in 1..=3 {
         let (t, cpu) = (Instant::now(), cpu_secs());
@@ -275,6 +277,36 @@ async fn big_log(label: &str, store: &Store, url: &str, n: u64) {
         proof.len() * 32
     );
     background.stop().await;
+}
+
+/// The floor under `audit verify`: the SHA-256 work alone (leaf hashes and the tree over them,
+/// as the replay does) over entries already in memory, on one core.
+fn hashing_only() {
+    let n = 100_000u64;
+    let entries: Vec<Vec<u8>> = (0..n)
+        .map(|i| AuditEntry::Disclosure(Box::new(entry(i))).to_bytes().unwrap())
+        .collect();
+    let bytes: usize = entries.iter().map(Vec::len).sum();
+    let rounds = 10;
+    let cpu = cpu_secs();
+    let t = Instant::now();
+    let mut root = [0u8; 32];
+    for _ in 0..rounds {
+        let mut tree = TileTree::new();
+        for e in &entries {
+            tree.push(merkle::leaf_hash(e), |_| {});
+        }
+        root = tree.root();
+    }
+    let (secs, cpu) = (t.elapsed().as_secs_f64(), cpu_secs() - cpu);
+    let total = (n * rounds) as f64;
+    println!(
+        "SHA-256 alone (leaf hashes + tree, entries in memory, mean {} bytes, one core): {:.0} entries/s; {:.0} per CPU-second (root {})",
+        bytes / entries.len(),
+        total / secs,
+        total / cpu.max(0.01),
+        hex::encode(root.get(..4).unwrap_or_default())
+    );
 }
 
 fn proof_sizes() {
@@ -320,10 +352,12 @@ fn main() {
         let dir = std::env::var("BENCH_DIR").map_or_else(|_| tmp.path().to_path_buf(), std::path::PathBuf::from);
         let url = format!("sqlite://{}", dir.join("append.db").display());
         let s = store(&url).await;
-        let rate = appends(&s, writers, secs).await;
-        println!("durable appends, SQLite (WAL, synchronous=FULL), {writers} writers: {rate:.0}/s");
+        if secs > 0 {
+            let rate = appends(&s, writers, secs).await;
+            println!("durable appends, SQLite (WAL, synchronous=FULL), {writers} writers: {rate:.0}/s");
+        }
         s.close().await;
-        if let Some(admin) = &pg {
+        if let Some(admin) = pg.as_ref().filter(|_| secs > 0) {
             let url = fresh_postgres(admin).await;
             let socket = std::env::var("BENCH_POSTGRES_SOCKET").ok().filter(|d| !d.is_empty());
             // Over TCP, and (BENCH_POSTGRES_SOCKET) over the Unix socket to the same server and
@@ -376,5 +410,6 @@ fn main() {
             drop_postgres(admin, &url).await;
         }
     });
+    hashing_only();
     proof_sizes();
 }

@@ -301,8 +301,8 @@ fn run() -> anyhow::Result<()> {
                 .map(|o| {
                     let verb = if dry_run { "would expire" } else { "expired" };
                     println!(
-                        "{verb} {} sections in {} records; {} persons erased (nothing left about them)",
-                        o.sections_expired, o.records_touched, o.subjects_erased
+                        "{verb} {} sections in {} records and {} team notes on {} plans; {} persons erased (nothing left about them)",
+                        o.sections_expired, o.records_touched, o.notes_expired, o.plans_touched, o.subjects_erased
                     );
                 })
         }

@@ -1,12 +1,15 @@
 //! Retention: how long each agency keeps each category of case record
-//! (`policies/retention.toml`), and `tsunagi retention apply`, which deletes what has expired —
+//! (`policies/retention.toml`), and `tsunagi retention`, which deletes what has expired —
 //! always after the log entry that says so.
 //!
 //! A rule names an agency (or `*`) and a category (or `*`) and a number of years counted from
 //! the day the record was written; the most specific rule wins (agency and category, then
 //! agency, then category, then the default). Expired sections are deleted record by record,
 //! each after a `record-sections-expired` entry naming the record, the person's pseudonym, the
-//! categories and the rule. A person whose last section expires is then erased as
+//! categories and the rule. A team's shared notes (case_notes) age the same way under the rule
+//! for their author agency and category, plan by plan, each after a `case-notes-expired` entry.
+//! A person with no section and no note left, and no support plan still running, is then
+//! erased as
 //! [`crate::services::subjects::erase`] does (their data key destroyed; `subject-erased`, ground
 //! `retention-expiry`). The log itself is never shortened: it is the evidence of what happened.
 
@@ -18,7 +21,7 @@ use time::OffsetDateTime;
 
 use crate::audit::AuditLog;
 use crate::crypto::Pseudonymizer;
-use crate::domain::{AgencyId, Category, RecordId, SubjectId};
+use crate::domain::{AgencyId, Category, PlanId, RecordId, SubjectId};
 use crate::principal::Principal;
 use crate::store::Store;
 
@@ -110,16 +113,31 @@ type RecordKey = (RecordId, SubjectId, AgencyId);
 /// An expired section: its id, category and the retention (years) that ran out.
 type ExpiredSection = (String, Category, u32);
 
+/// An expired team note: its id, author agency, category and the retention (years) that ran out.
+type ExpiredNote = (String, AgencyId, Category, u32);
+
 /// What a run did (or, dry, would do).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outcome {
     pub sections_expired: u64,
     pub records_touched: u64,
+    /// Team notes deleted, and the plans whose timelines they were on.
+    pub notes_expired: u64,
+    pub plans_touched: u64,
     pub subjects_erased: u64,
 }
 
-/// Deletes every section whose retention has run out at `now` (after its log entry), then
-/// erases the persons left with no section at all. `dry_run` only counts.
+/// When something written at `written_ms` and kept `years` years expires.
+fn expiry_ms(written_ms: i64, years: u32) -> Result<i64, crate::store::StoreError> {
+    let written = crate::store::from_ms(written_ms)?;
+    let until = written
+        .replace_year(written.year().saturating_add(i32::try_from(years).unwrap_or(i32::MAX)))
+        .unwrap_or(written + time::Duration::days(366 * i64::from(years)));
+    Ok(crate::store::to_ms(until))
+}
+
+/// Deletes every section and team note whose retention has run out at `now` (each after its log
+/// entry), then erases the persons left with nothing at all. `dry_run` only counts.
 pub async fn apply(
     store: &Store,
     audit: &AuditLog,
@@ -135,11 +153,7 @@ pub async fn apply(
         let Some(years) = rules.years_for(&s.owner, s.category) else {
             continue;
         };
-        let written = crate::store::from_ms(s.record_created_at_ms)?;
-        let until = written
-            .replace_year(written.year().saturating_add(i32::try_from(years).unwrap_or(i32::MAX)))
-            .unwrap_or(written + time::Duration::days(366 * i64::from(years)));
-        if crate::store::to_ms(until) <= now_ms {
+        if expiry_ms(s.record_created_at_ms, years)? <= now_ms {
             expired
                 .entry((s.record, s.subject, s.owner))
                 .or_default()
@@ -170,8 +184,51 @@ pub async fn apply(
         let ids: Vec<String> = sections.into_iter().map(|(id, _, _)| id).collect();
         store.delete_sections(record, &ids, &logged).await?;
     }
+    // Team notes: their author agency's rule for the note's category.
+    let mut expired_notes: BTreeMap<(PlanId, SubjectId), Vec<ExpiredNote>> = BTreeMap::new();
+    for n in store.note_ages().await? {
+        let Some(years) = rules.years_for(&n.author, n.category) else {
+            continue;
+        };
+        if expiry_ms(n.created_at_ms, years)? <= now_ms {
+            expired_notes
+                .entry((n.plan, n.subject))
+                .or_default()
+                .push((n.note, n.author, n.category, years));
+        }
+    }
+    for ((plan, subject), notes) in expired_notes {
+        outcome.plans_touched += 1;
+        outcome.notes_expired += notes.len() as u64;
+        subjects.insert(subject);
+        if dry_run {
+            continue;
+        }
+        let authors: BTreeSet<&str> = notes.iter().map(|(_, a, _, _)| a.as_str()).collect();
+        let categories: BTreeSet<&str> = notes.iter().map(|(_, _, c, _)| c.as_str()).collect();
+        let years: BTreeSet<u32> = notes.iter().map(|(_, _, _, y)| *y).collect();
+        let logged = audit
+            .record_event(
+                actor,
+                "case-notes-expired",
+                now,
+                Some(pseudonyms.pseudonym("subject", &subject.to_string())),
+                plan.to_string(),
+                serde_json::json!({
+                    "notes": notes.len(), "authors": authors, "categories": categories, "retention_years": years
+                }),
+            )
+            .await?;
+        let ids: Vec<String> = notes.into_iter().map(|(id, _, _, _)| id).collect();
+        store.delete_notes(plan, &ids, &logged).await?;
+    }
     for subject in subjects {
-        if dry_run || store.sections_left(subject).await? > 0 || store.subject_erased(subject).await? {
+        if dry_run
+            || store.sections_left(subject).await? > 0
+            || store.notes_left(subject).await? > 0
+            || store.active_plans(subject).await? > 0
+            || store.subject_erased(subject).await?
+        {
             continue;
         }
         let logged = audit

@@ -103,7 +103,7 @@ pub fn progress_line(done: u64, total: u64) -> String {
     )
 }
 
-/// `tsunagi retention apply`: the configured retention rules applied now, as the hub itself
+/// `tsunagi retention`: the configured retention rules applied now, as the hub itself
 /// (the `system` role at the first ward-wide oversight agency) in the log.
 pub async fn apply_retention(config: &Config, dry_run: bool) -> anyhow::Result<crate::retention::Outcome> {
     let rules = crate::retention::RetentionRules::load_dir(&config.policy_dir)?;

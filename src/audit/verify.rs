@@ -12,15 +12,18 @@
 //! - every stored subtree root (the proof cache) matches the entries.
 //!
 //! Replay stops at the first entry that does not match and reports its index and what differs.
-//! Rows are read in large pages by one task while another hashes, so the replay runs at close to
-//! SHA-256 speed.
+//! On SQLite, workers (one per core) read stretches of the database file directly
+//! ([`DirectReader`]: no copy of an entry between SQLite and the hash) and hash them while this
+//! thread builds the tree in order; through the pool (PostgreSQL), pages are fetched and hashed
+//! by two tasks.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::ControlFlow;
 
 use super::checkpoint::{NoteVerifier, open_checkpoint};
 use super::merkle::{self, Hash};
 use super::tiles::TileTree;
-use crate::store::{ScanPage, Store, StoreError};
+use crate::store::{DirectReader, ScanPage, Store, StoreError};
 
 /// What to verify against.
 #[derive(Debug, Clone)]
@@ -31,7 +34,8 @@ pub struct VerifyOptions {
     pub origin: String,
     /// Signed checkpoints kept by the auditor from earlier runs; the log must still contain them.
     pub saved_checkpoints: Vec<String>,
-    /// Rows per database read.
+    /// Entries per read: a page through the pool; on SQLite, the stretch of the file one
+    /// worker reads and hashes at a time.
     pub page: u32,
 }
 
@@ -139,13 +143,72 @@ impl VerifyReport {
     }
 }
 
-/// Pages fetched in parallel.
-const READERS: u64 = 2;
+/// Most workers reading and hashing stretches of the log at once.
+const MAX_WORKERS: usize = 4;
 
 /// A root the tree must have at some size, and where it comes from.
 struct Target {
     root: Hash,
     source: String,
+}
+
+/// A stretch of the log, read and hashed: the leaf hashes of entries
+/// `first..first + leaves.len()`, each already compared with its stored leaf hash, then the first
+/// entry-level problem of the stretch, if there is one (the replay stops there).
+#[derive(Debug, Default)]
+struct Chunk {
+    first: u64,
+    leaves: Vec<Hash>,
+    problem: Option<Problem>,
+}
+
+impl Chunk {
+    fn new(first: u64, len: u64) -> Self {
+        Chunk {
+            first,
+            leaves: Vec::with_capacity(usize::try_from(len).unwrap_or(0)),
+            problem: None,
+        }
+    }
+
+    /// Takes the next row; `Break` once a problem is found.
+    fn row(&mut self, index: u64, stored: &[u8], entry: &[u8]) -> ControlFlow<()> {
+        let expected = self.first + self.leaves.len() as u64;
+        if index != expected {
+            self.problem = Some(Problem::EntryMissing { index: expected });
+            return ControlFlow::Break(());
+        }
+        let computed = merkle::leaf_hash(entry);
+        if stored != computed {
+            self.problem = Some(Problem::LeafHashMismatch {
+                index,
+                stored: hex::encode(stored),
+                computed: hex::encode(computed),
+            });
+            return ControlFlow::Break(());
+        }
+        self.leaves.push(computed);
+        ControlFlow::Continue(())
+    }
+
+    /// After the last row: an entry the stretch should hold but does not is missing.
+    fn finish(mut self, to: u64) -> Self {
+        let next = self.first + self.leaves.len() as u64;
+        if self.problem.is_none() && next < to {
+            self.problem = Some(Problem::EntryMissing { index: next });
+        }
+        self
+    }
+
+    fn from_page(first: u64, to: u64, page: &ScanPage) -> Self {
+        let mut chunk = Chunk::new(first, to.saturating_sub(first));
+        for row in &page.rows {
+            if chunk.row(row.index, &row.leaf_hash, page.entry(row)).is_break() {
+                break;
+            }
+        }
+        chunk.finish(to)
+    }
 }
 
 /// Replays the log and checks it; see the module documentation.
@@ -198,62 +261,34 @@ pub async fn verify_log(store: &Store, opts: &VerifyOptions) -> Result<VerifyRep
         subtrees.extend(at.into_iter().map(|(i, h)| ((level, i), h)));
     }
 
+    let end = store.audit_end().await?;
     let mut replay = Replay {
         tree: TileTree::new(),
-        targets: &targets,
-        subtrees: &subtrees,
+        targets,
+        subtrees,
         checked_subtrees: 0,
         last_good: 0,
         problems: Vec::new(),
         stop: false,
     };
-    // Readers fetch alternate pages in parallel; pages are replayed strictly in order.
-    let end = store.audit_end().await?;
     let page = u64::from(opts.page.max(1));
-    let pages = end.div_ceil(page);
-    let mut channels = Vec::new();
-    let mut readers = Vec::new();
-    for first in 0..READERS.min(pages.max(1)) {
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<ScanPage, StoreError>>(2);
-        let store = store.clone();
-        readers.push(tokio::spawn(async move {
-            let mut j = first;
-            while j < pages {
-                let from = j * page;
-                let got = store.scan_audit(from, end.min(from + page)).await;
-                if tx.send(got).await.is_err() {
-                    return;
-                }
-                j += READERS;
-            }
-        }));
-        channels.push(rx);
-    }
-    for j in 0..pages {
-        let Some(rx) = channels.get_mut((j % READERS) as usize) else {
-            break;
-        };
-        let Some(got) = rx.recv().await else {
-            break;
-        };
-        replay.page(&got?);
-        let upto = end.min((j + 1) * page);
-        if !replay.stop && replay.tree.size() < upto {
-            replay.problems.push(Problem::EntryMissing {
-                index: replay.tree.size(),
-            });
-            replay.stop = true;
+    replay = match store.direct_reader() {
+        Some(Ok(first)) => {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || replay_direct(&store, first, end, page, replay))
+                .await
+                .map_err(|e| StoreError::File(format!("the replay stopped: {e}")))??
         }
-        if replay.stop {
-            break;
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "cannot read the database file directly; replaying through the pool");
+            replay_pages(store, end, page, replay).await?
         }
-    }
-    for r in readers {
-        r.abort();
-    }
+        None => replay_pages(store, end, page, replay).await?,
+    };
+
     let end = replay.tree.size();
     if !replay.stop
-        && let Some((size, t)) = targets.range(end + 1..).next()
+        && let Some((size, t)) = replay.targets.range(end + 1..).next()
         && let Some(t) = t.first()
     {
         replay.problems.push(Problem::Truncated {
@@ -272,10 +307,114 @@ pub async fn verify_log(store: &Store, opts: &VerifyOptions) -> Result<VerifyRep
     })
 }
 
-struct Replay<'a> {
+/// SQLite: workers (one per core, each with its own [`DirectReader`]) read and hash alternate
+/// stretches of the file; this thread builds the tree from them strictly in order.
+fn replay_direct(
+    store: &Store,
+    first: DirectReader,
+    end: u64,
+    chunk: u64,
+    mut replay: Replay,
+) -> Result<Replay, StoreError> {
+    let chunks = end.div_ceil(chunk);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .clamp(1, MAX_WORKERS)
+        .min(usize::try_from(chunks.max(1)).unwrap_or(1));
+    std::thread::scope(|scope| -> Result<(), StoreError> {
+        let mut channels = Vec::with_capacity(workers);
+        let mut first = Some(first);
+        for w in 0..workers {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Chunk, StoreError>>(2);
+            channels.push(rx);
+            let reader = first.take();
+            scope.spawn(move || {
+                let mut reader = match reader.map_or_else(|| store.direct_reader().transpose(), |r| Ok(Some(r))) {
+                    Ok(Some(r)) => r,
+                    Ok(None) => return,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                };
+                let mut k = w as u64;
+                while k < chunks {
+                    let (from, to) = (k * chunk, end.min((k + 1) * chunk));
+                    let mut stretch = Chunk::new(from, to - from);
+                    let got = reader
+                        .visit_audit(from, to, |index, stored, entry| stretch.row(index, stored, entry))
+                        .map(|()| stretch.finish(to));
+                    // The replay hangs up when it stops early.
+                    if tx.send(got).is_err() {
+                        return;
+                    }
+                    k += workers as u64;
+                }
+            });
+        }
+        for k in 0..chunks {
+            let Some(rx) = channels.get((k % workers as u64) as usize) else {
+                break;
+            };
+            let chunk = rx
+                .recv()
+                .map_err(|_| StoreError::File("a log reader stopped".into()))??;
+            replay.chunk(chunk);
+            if replay.stop {
+                break;
+            }
+        }
+        Ok(())
+        // Dropping the receivers here ends the workers at their next stretch.
+    })?;
+    Ok(replay)
+}
+
+/// Through the pool (PostgreSQL, or a SQLite store without a file): readers fetch alternate
+/// pages in parallel and hash them; pages are replayed strictly in order.
+async fn replay_pages(store: &Store, end: u64, page: u64, mut replay: Replay) -> Result<Replay, StoreError> {
+    const READERS: u64 = 2;
+    let pages = end.div_ceil(page);
+    let mut channels = Vec::new();
+    let mut readers = Vec::new();
+    for first in 0..READERS.min(pages.max(1)) {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Chunk, StoreError>>(2);
+        let store = store.clone();
+        readers.push(tokio::spawn(async move {
+            let mut j = first;
+            while j < pages {
+                let (from, to) = (j * page, end.min((j + 1) * page));
+                let got = store.scan_audit(from, to).await.map(|p| Chunk::from_page(from, to, &p));
+                if tx.send(got).await.is_err() {
+                    return;
+                }
+                j += READERS;
+            }
+        }));
+        channels.push(rx);
+    }
+    for j in 0..pages {
+        let Some(rx) = channels.get_mut((j % READERS) as usize) else {
+            break;
+        };
+        let Some(got) = rx.recv().await else {
+            break;
+        };
+        replay.chunk(got?);
+        if replay.stop {
+            break;
+        }
+    }
+    for r in readers {
+        r.abort();
+    }
+    Ok(replay)
+}
+
+struct Replay {
     tree: TileTree,
-    targets: &'a BTreeMap<u64, Vec<Target>>,
-    subtrees: &'a HashMap<(u32, u64), Vec<u8>>,
+    targets: BTreeMap<u64, Vec<Target>>,
+    subtrees: HashMap<(u32, u64), Vec<u8>>,
     checked_subtrees: u64,
     /// The largest checkpoint size whose root matched.
     last_good: u64,
@@ -283,27 +422,13 @@ struct Replay<'a> {
     stop: bool,
 }
 
-impl Replay<'_> {
-    fn page(&mut self, page: &ScanPage) {
-        for row in &page.rows {
-            let index = self.tree.size();
-            if row.index != index {
-                self.problems.push(Problem::EntryMissing { index });
-                self.stop = true;
-                return;
-            }
-            let computed = merkle::leaf_hash(page.entry(row));
-            if row.leaf_hash != computed {
-                self.problems.push(Problem::LeafHashMismatch {
-                    index,
-                    stored: hex::encode(&row.leaf_hash),
-                    computed: hex::encode(computed),
-                });
-                self.stop = true;
-                return;
-            }
-            let (subtrees, problems, checked) = (self.subtrees, &mut self.problems, &mut self.checked_subtrees);
-            self.tree.push(computed, |full| {
+impl Replay {
+    /// Adds a stretch's leaves to the tree, checking subtree roots and checkpoint roots on the
+    /// way, then the stretch's own problem.
+    fn chunk(&mut self, chunk: Chunk) {
+        for leaf in chunk.leaves {
+            let (subtrees, problems, checked) = (&self.subtrees, &mut self.problems, &mut self.checked_subtrees);
+            self.tree.push(leaf, |full| {
                 let key = (full.level + 1, full.index);
                 if let Some(stored) = subtrees.get(&key) {
                     *checked += 1;
@@ -331,6 +456,10 @@ impl Replay<'_> {
                 }
                 self.last_good = self.tree.size();
             }
+        }
+        if let Some(p) = chunk.problem {
+            self.problems.push(p);
+            self.stop = true;
         }
     }
 }

@@ -234,3 +234,77 @@ impl Store {
         Ok(out)
     }
 }
+
+/// A note's owner and age (no content), for retention: its author agency keeps it under the
+/// rule for its category.
+#[derive(Debug, Clone)]
+pub struct NoteAge {
+    pub note: String,
+    pub plan: PlanId,
+    pub subject: SubjectId,
+    pub author: AgencyId,
+    pub category: Category,
+    pub created_at_ms: i64,
+}
+
+impl Store {
+    /// Every team note with its author agency, category and age, for retention.
+    pub async fn note_ages(&self) -> Result<Vec<NoteAge>, StoreError> {
+        let rows: Vec<(String, String, String, String, String, i64)> = sqlx::query_as(
+            "SELECT id, plan_id, subject_id, author_agency, category, created_at_ms FROM case_notes \
+             ORDER BY plan_id, created_at_ms, id",
+        )
+        .fetch_all(&mut *self.conn().await?)
+        .await?;
+        rows.into_iter()
+            .map(|(note, plan, subject, author, category, at)| {
+                let bad = |what: &str| StoreError::Corrupt(format!("invalid stored note {what}"));
+                Ok(NoteAge {
+                    note,
+                    plan: PlanId::parse(&plan).map_err(|_| bad("plan id"))?,
+                    subject: SubjectId::parse(&subject).map_err(|_| bad("subject id"))?,
+                    author: AgencyId::parse(&author).map_err(|_| bad("agency id"))?,
+                    category: Category::parse(&category).map_err(|_| bad("category"))?,
+                    created_at_ms: at,
+                })
+            })
+            .collect()
+    }
+
+    /// Deletes these notes of `plan` (their retention ended), after the entry `logged`.
+    pub async fn delete_notes(&self, plan: PlanId, notes: &[String], _logged: &Logged) -> Result<u64, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let mut n = 0;
+        for id in notes {
+            n += sqlx::query("DELETE FROM case_notes WHERE id = $1 AND plan_id = $2")
+                .bind(id.clone())
+                .bind(plan.to_string())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// How many team notes remain about `subject`.
+    pub async fn notes_left(&self, subject: SubjectId) -> Result<u64, StoreError> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM case_notes WHERE subject_id = $1")
+            .bind(subject.to_string())
+            .fetch_one(&mut *self.conn().await?)
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+impl Store {
+    /// How many support plans about `subject` have not ended (retention keeps such a person).
+    pub async fn active_plans(&self, subject: SubjectId) -> Result<u64, StoreError> {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM support_plans WHERE subject_id = $1 AND state = 'active'")
+                .bind(subject.to_string())
+                .fetch_one(&mut *self.conn().await?)
+                .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}

@@ -6,6 +6,7 @@
 //! subject's data key before it is written and opened only with an audit-issued release.
 
 mod audit_alerts;
+mod audit_direct;
 mod audit_rows;
 mod audit_scan;
 mod audit_search;
@@ -26,12 +27,13 @@ mod subjects;
 mod witnesses;
 
 pub use audit_alerts::AlertRow;
+pub use audit_direct::DirectReader;
 pub use audit_rows::{AuditRow, NewAuditRow};
 pub use audit_scan::{ScanPage, ScanRow};
 pub use audit_search::{AuditFilter, FoundEntry};
 pub use audit_tree::{LogInconsistency, RoundGuard, StoredCheckpoint};
 pub use bases::{EmergencyGrant, LegalReport, Notification, OutboxRow};
-pub use case_notes::{NewCaseNote, NoteMeta, OpenedNote, SealedNotes};
+pub use case_notes::{NewCaseNote, NoteAge, NoteMeta, OpenedNote, SealedNotes};
 pub use console_oidc::PendingOidcLogin;
 pub use console_sessions::ConsoleSessionRow;
 pub use figures::Tally;
@@ -80,6 +82,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported database url (use sqlite:// or postgres://)")]
     UnsupportedUrl,
+    /// Reading the SQLite file directly ([`DirectReader`]) failed.
+    #[error("database file error: {0}")]
+    File(String),
     #[error("conflict: {0}")]
     Conflict(&'static str),
     #[error("not found: {0}")]
@@ -143,6 +148,8 @@ pub struct Store {
     kek: Arc<KekRing>,
     /// SQLite: the database file's directory (its free space is watched).
     data_dir: Option<std::path::PathBuf>,
+    /// SQLite on a file: the file (read directly by [`DirectReader`]).
+    sqlite_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Store {
@@ -224,12 +231,17 @@ impl Store {
             .connect_with(options)
             .await?;
         let data_dir = (engine == Engine::Sqlite).then(|| sqlite_dir(&url));
+        let sqlite_file = match engine {
+            Engine::Sqlite => audit_direct::sqlite_file(&url),
+            Engine::Postgres => None,
+        };
         Ok(Self {
             pool,
             lent: Arc::new(conn::Lent::new(lent as usize)),
             engine,
             kek,
             data_dir,
+            sqlite_file,
         })
     }
 

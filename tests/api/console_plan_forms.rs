@@ -55,8 +55,27 @@ async fn the_coordinator_creates_a_plan_and_agrees_a_new_version_from_the_consol
         assert_eq!(s, 201, "{c}");
         let consent = c["id"].as_str().unwrap().to_owned();
 
+        // The person's page at the coordination desk offers the form with the person filled in.
+        let (s, l) = app
+            .caller("yamada", "welfare-coordination", "caseworker")
+            .post(
+                &format!("/v1/subjects/{}/links", st.subject),
+                &json!({"local_id": "WC-0001"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{l}");
         let mut cb = Browser::new(&app, "welfare-coordination");
         cb.login("yamada", "caseworker").await;
+        let person = cb.get(&format!("/console/persons/{}", st.subject)).await;
+        assert_eq!(person.status, 200, "{}", person.body);
+        assert!(
+            person.body.contains(&format!(
+                "href=\"/console/plans/new?subject={}\" id=\"person-new-plan\"",
+                st.subject
+            )),
+            "{}",
+            person.body
+        );
         let list = cb.get("/console/plans").await;
         assert!(list.body.contains("href=\"/console/plans/new\""), "{}", list.body);
         assert!(list.body.contains("新しい支援プラン"));
@@ -186,6 +205,20 @@ async fn the_coordinator_creates_a_plan_and_agrees_a_new_version_from_the_consol
         jb.login("tanaka", "caseworker").await;
         let list = jb.get("/console/plans").await;
         assert!(!list.body.contains("href=\"/console/plans/new\""));
+        let (s, l) = st
+            .jobota
+            .post(
+                &format!("/v1/subjects/{}/links", st.subject),
+                &json!({"local_id": "JOB-0001"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{l}");
+        let person = jb.get(&format!("/console/persons/{}", st.subject)).await;
+        assert_eq!(person.status, 200, "{}", person.body);
+        assert!(
+            !person.body.contains("person-new-plan"),
+            "only plan authors get the link"
+        );
         assert!(!list.body.contains("/versions/new"));
         let refused = jb.get("/console/plans/new").await;
         assert_eq!(refused.status, 403);

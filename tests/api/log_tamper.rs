@@ -33,6 +33,12 @@ async fn an_altered_entry_or_leaf_hash_is_reported_at_its_exact_index() {
     for engine in engines() {
         for (index, what) in [(0u64, "entry"), (17, "leaf"), (N as u64 - 1, "entry"), (23, "leaf")] {
             let (app, _, mut conn) = attacked_log(engine, N).await;
+            // SQLite's replay reads the file itself (store::DirectReader); PostgreSQL's, pages.
+            assert_eq!(
+                app.state.store.direct_reader().map(|r| r.is_ok()),
+                (engine == Engine::Sqlite).then_some(true),
+                "{engine:?}"
+            );
             if what == "entry" {
                 let forged = String::from_utf8(entry_at(&app, index).await)
                     .unwrap()

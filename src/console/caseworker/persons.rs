@@ -243,6 +243,8 @@ struct PersonPage {
     asked: Vec<AskedLine>,
     notices: Vec<NoticeLine>,
     may_record_consent: bool,
+    /// The ward's coordinator may start a support plan for the person from here.
+    may_create_plan: bool,
     /// A revocation that was not accepted: the consent's id and why.
     revoke_error: Option<(String, FormError)>,
 }
@@ -377,6 +379,8 @@ pub async fn render_person(
         asked,
         notices: notice_lines(&t, notices),
         may_record_consent,
+        may_create_plan: crate::policy::access::may_author_plans(&state.policy.current(), &state.bases.team, who)
+            .is_ok(),
         revoke_error,
     };
     views::page_with_status(&page, status)
