@@ -562,8 +562,23 @@ pub async fn coordination(state: &AppState, who: &Principal) -> Result<Vec<Overd
 }
 
 /// Logs and sends the notice of each newly overdue round (to the coordinator and the agency
-/// whose round it is), once. Returns how many were told. Run by the background task.
+/// whose round it is), once. Returns how many were told. Run by the background task; on several
+/// instances of one deployment, by one at a time (the others find the job taken and skip this
+/// interval), so each notice has one log entry.
 pub async fn notify_overdue(state: &AppState) -> Result<usize> {
+    let Some(job) = state
+        .store
+        .begin_exclusive(crate::store::Exclusive::OverdueCheck)
+        .await?
+    else {
+        return Ok(0);
+    };
+    let told = notify_overdue_held(state).await;
+    job.release().await?;
+    told
+}
+
+async fn notify_overdue_held(state: &AppState) -> Result<usize> {
     let now = state.clock.now();
     let team_rules = &state.bases.team;
     let mut told = 0;

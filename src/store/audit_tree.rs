@@ -35,6 +35,26 @@ pub struct LogInconsistency {
 /// Advisory-lock key of the checkpoint round ("tsunagi" in ASCII).
 const ROUND_LOCK_KEY: i64 = 0x0074_7375_6e61_6769;
 
+/// A job that one hub instance at a time runs, on a deployment of several instances on one
+/// PostgreSQL: each has its own advisory-lock key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exclusive {
+    /// Signing a checkpoint.
+    CheckpointRound,
+    /// Looking for overdue monitoring rounds and telling the coordinator (one entry per notice).
+    OverdueCheck,
+}
+
+impl Exclusive {
+    fn key(self) -> i64 {
+        match self {
+            Exclusive::CheckpointRound => ROUND_LOCK_KEY,
+            // "overdue" in ASCII.
+            Exclusive::OverdueCheck => 0x006f_7665_7264_7565,
+        }
+    }
+}
+
 pub(crate) fn to_i64(v: u64) -> Result<i64, StoreError> {
     i64::try_from(v).map_err(|_| StoreError::Corrupt(format!("log position {v} out of range")))
 }
@@ -60,7 +80,8 @@ fn checkpoint_of(r: CheckpointRow) -> Result<StoredCheckpoint, StoreError> {
     })
 }
 
-/// Held while one instance makes a checkpoint. On PostgreSQL it is a transaction holding
+/// Held while one instance makes a checkpoint (or runs another [`Exclusive`] job). On
+/// PostgreSQL it is a transaction holding
 /// `pg_try_advisory_xact_lock`, released on commit, rollback or a dropped connection, so a
 /// crashed instance never keeps it. On SQLite (one process per database file) there is nothing
 /// to hold: the caller serialises rounds within the process.
@@ -112,10 +133,17 @@ impl RoundGuard {
 impl Store {
     /// Starts a checkpoint round, or `None` when another instance is in one.
     pub async fn begin_checkpoint_round(&self) -> Result<Option<RoundGuard>, StoreError> {
+        self.begin_exclusive(Exclusive::CheckpointRound).await
+    }
+
+    /// Starts `job` for this instance alone, or `None` when another instance is running it
+    /// (PostgreSQL; on SQLite, one process per file, it always starts). Held until the guard is
+    /// released or dropped.
+    pub async fn begin_exclusive(&self, job: Exclusive) -> Result<Option<RoundGuard>, StoreError> {
         let mut tx = self.pool().begin().await?;
         if self.engine() == Engine::Postgres {
             let (got,): (i32,) = sqlx::query_as("SELECT CASE WHEN pg_try_advisory_xact_lock($1) THEN 1 ELSE 0 END")
-                .bind(ROUND_LOCK_KEY)
+                .bind(job.key())
                 .fetch_one(&mut *tx)
                 .await?;
             if got != 1 {

@@ -31,7 +31,7 @@ pub use audit_direct::DirectReader;
 pub use audit_rows::{AuditRow, NewAuditRow};
 pub use audit_scan::{ScanPage, ScanRow};
 pub use audit_search::{AuditFilter, FoundEntry};
-pub use audit_tree::{LogInconsistency, RoundGuard, StoredCheckpoint};
+pub use audit_tree::{Exclusive, LogInconsistency, RoundGuard, StoredCheckpoint};
 pub use bases::{EmergencyGrant, LegalReport, Notification, OutboxRow};
 pub use case_notes::{NewCaseNote, NoteAge, NoteMeta, OpenedNote, SealedNotes};
 pub use console_oidc::PendingOidcLogin;

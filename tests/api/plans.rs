@@ -34,6 +34,24 @@ async fn team_consent(owner: &Caller, subject: &str, recipients: &[&str], now: t
     c["id"].as_str().unwrap().to_owned()
 }
 
+/// A plan the coordinator makes on a consent naming `recipients`, with a role for JOBOTA; its id.
+async fn jobota_plan(coord: &Caller, st: &Story, recipients: &[&str], now: time::OffsetDateTime) -> String {
+    let consent = team_consent(&st.owner, &st.subject, recipients, now).await;
+    let (s, made) = coord
+        .post(
+            "/v1/plans",
+            &plan_body(
+                &st.subject,
+                json!({"kind": "consent", "consent_ids": [consent]}),
+                &["jobota"],
+                now,
+            ),
+        )
+        .await;
+    assert_eq!(s, 201, "{made}");
+    made["plan_id"].as_str().unwrap().to_owned()
+}
+
 fn plan_body(subject: &str, basis: Value, roles: &[&str], now: time::OffsetDateTime) -> Value {
     json!({
         "subject_id": subject,
@@ -328,20 +346,7 @@ async fn overdue_rounds_reach_the_coordinators_list_and_one_notice_and_late_reco
         let app = spawn_app_with_clock(engine, clock.clone()).await;
         let st = story(&app).await;
         let coord = app.caller("yamada", "welfare-coordination", "caseworker");
-        let consent = team_consent(&st.owner, &st.subject, &["jobota", "regional-support-centre"], start).await;
-        let (s, made) = coord
-            .post(
-                "/v1/plans",
-                &plan_body(
-                    &st.subject,
-                    json!({"kind": "consent", "consent_ids": [consent]}),
-                    &["jobota"],
-                    start,
-                ),
-            )
-            .await;
-        assert_eq!(s, 201, "{made}");
-        let plan = made["plan_id"].as_str().unwrap().to_owned();
+        let plan = jobota_plan(&coord, &st, &["jobota", "regional-support-centre"], start).await;
         assert_eq!(
             code(&st.jobota.get("/v1/plans/coordination").await),
             (403, Some("not_coordinator"))
@@ -530,5 +535,55 @@ async fn nothing_about_an_erased_person_is_opened_recorded_or_logged() {
         );
         assert_eq!(app.audit_size().await, before, "no release and no change is logged");
         app.stop().await;
+    }
+}
+
+/// Two instances of one deployment on one PostgreSQL (docs/rules.md#R-T7): while one runs the
+/// overdue check the other skips it and logs nothing, and run on both at once each overdue
+/// round is logged and told once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_two_instances_each_overdue_round_is_logged_and_told_once() {
+    for engine in engines().into_iter().filter(|e| *e == Engine::Postgres) {
+        let start = time::OffsetDateTime::now_utc();
+        let clock = Arc::new(FixedClock::new(start));
+        let a = spawn_app_with_clock(engine, clock.clone()).await;
+        let b = spawn_configured(engine, Some(a.database_url.clone()), clock.clone(), |_| {}).await;
+        let st = story(&a).await;
+        let coord = a.caller("yamada", "welfare-coordination", "caseworker");
+        jobota_plan(&coord, &st, &["jobota"], start).await;
+        clock.set(start + time::Duration::days(45));
+
+        let size = a.audit_size().await;
+        let held = a
+            .state
+            .store
+            .begin_exclusive(tsunagi::store::Exclusive::OverdueCheck)
+            .await
+            .unwrap()
+            .expect("the job is free");
+        assert_eq!(tsunagi::services::plans::notify_overdue(&b.state).await.unwrap(), 0);
+        assert_eq!(a.audit_size().await, size, "the other instance skipped the job");
+        held.release().await.unwrap();
+
+        let (x, y) = tokio::join!(
+            tsunagi::services::plans::notify_overdue(&a.state),
+            tsunagi::services::plans::notify_overdue(&b.state)
+        );
+        assert_eq!(x.unwrap() + y.unwrap(), 1, "one notice");
+        let n = a.audit_size().await;
+        let rows = a
+            .state
+            .store
+            .audit_entries(size, u32::try_from(n - size).unwrap())
+            .await
+            .unwrap();
+        let overdue = rows
+            .iter()
+            .map(|r| serde_json::from_slice::<Value>(&r.entry).unwrap())
+            .filter(|e| e["event"] == "plan-monitoring-overdue")
+            .count();
+        assert_eq!(overdue, 1, "one entry for the one notice");
+        b.stop().await;
+        a.stop().await;
     }
 }
