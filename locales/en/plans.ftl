@@ -69,6 +69,7 @@ code-plan_not_found = No such plan.
 code-not_support_meeting = A plan's session must be a support meeting's.
 
 ## Creating a plan and agreeing a new version (forms)
+plan-new-for-person = Plan for this person
 plan-new-link = New support plan
 plan-new-version-link = Agree a new version
 plan-form-title = New support plan

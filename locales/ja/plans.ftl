@@ -69,6 +69,7 @@ code-plan_not_found = そのプランはありません。
 code-not_support_meeting = プランの開催回は支援会議のものでなければなりません。
 
 ## 支援プランの作成・新しい版の合意（フォーム）
+plan-new-for-person = この人の支援プランを作る
 plan-new-link = 新しい支援プラン
 plan-new-version-link = 新しい版を合意する
 plan-form-title = 新しい支援プラン

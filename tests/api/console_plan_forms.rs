@@ -255,6 +255,13 @@ async fn a_secretariat_bases_a_plan_on_its_own_support_meeting_session_from_the_
             .await;
         assert_eq!(s, 201, "{session}");
         let session = session["id"].as_str().unwrap().to_owned();
+        let (s, item) = sec
+            .post(
+                &format!("/v1/sessions/{session}/agenda"),
+                &json!({"subject_id": st.subject}),
+            )
+            .await;
+        assert_eq!(s, 201, "{item}");
 
         let mut b = Browser::new(&app, "welfare-coordination");
         b.login("kato", "meeting-secretariat").await;
@@ -265,8 +272,19 @@ async fn a_secretariat_bases_a_plan_on_its_own_support_meeting_session_from_the_
             "{}",
             page.body
         );
-        let form = b.get(&format!("/console/plans/new?session={session}")).await;
+        // Each person on the agenda has a link to a plan for them, on this session.
+        let for_person = format!("/console/plans/new?session={session}&amp;subject={}", st.subject);
+        assert!(page.body.contains(&format!("href=\"{for_person}\"")), "{}", page.body);
+        assert!(page.body.contains("この人の支援プランを作る"));
+        let form = b
+            .get(&format!("/console/plans/new?session={session}&subject={}", st.subject))
+            .await;
         assert_eq!(form.status, 200, "{}", form.body);
+        assert!(
+            form.body.contains(&format!("value=\"{}\"", st.subject)),
+            "the person is filled in: {}",
+            form.body
+        );
         assert!(
             form.body.contains(&format!("<option value=\"{session}\"")),
             "{}",

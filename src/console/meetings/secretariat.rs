@@ -389,6 +389,8 @@ pub struct ItemLine {
     pub what: String,
     pub target: String,
     pub removed: String,
+    /// A person (not a household): a support meeting's page offers a plan for them.
+    pub person: bool,
 }
 
 pub struct RequestLine {
@@ -479,6 +481,7 @@ async fn session_page(
                 what,
                 target,
                 removed: i.removed_at.map(jst).unwrap_or_default(),
+                person: i.subject_id.is_some(),
             }
         })
         .collect();
