@@ -17,6 +17,19 @@ pub struct Requester {
     pub client_cert: String,
 }
 
+impl Requester {
+    /// The authenticated caller, as every entry names it.
+    pub fn of(who: &crate::principal::Principal) -> Self {
+        Requester {
+            user: who.user.to_string(),
+            roles: who.roles.clone(),
+            agency: who.agency.to_string(),
+            organ: who.organ.to_string(),
+            client_cert: who.cert_fingerprint.clone(),
+        }
+    }
+}
+
 /// A category that was not disclosed, and why (its reason serialises to the stable code).
 pub use crate::domain::decision::Withheld;
 

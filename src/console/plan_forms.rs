@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 use super::error::ConsoleError;
 use super::i18n::Tr;
+use super::plans::{FormBody, field};
 use super::session::ConsoleUser;
 use super::views::{self, Chrome};
 use crate::http::ApiError;
@@ -88,16 +89,6 @@ struct FormPage {
     roles: Vec<RoleRow>,
     dues: Vec<DueRow>,
     error: Option<(String, String)>,
-}
-
-/// A form post's fields.
-type FormBody = web::Form<Vec<(String, String)>>;
-
-fn field(form: &FormBody, name: &str) -> String {
-    form.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default()
 }
 
 fn values(form: &FormBody) -> Values {

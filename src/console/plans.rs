@@ -313,10 +313,11 @@ async fn plan_page(
     views::page(&page)
 }
 
-/// A form post's fields.
-type FormBody = web::Form<Vec<(String, String)>>;
+/// A form post's fields (the plan pages' and the plan forms').
+pub(super) type FormBody = web::Form<Vec<(String, String)>>;
 
-fn field(form: &FormBody, name: &str) -> String {
+/// The value of field `name` (empty if absent).
+pub(super) fn field(form: &FormBody, name: &str) -> String {
     form.iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.clone())

@@ -375,13 +375,7 @@ pub async fn disclose_with(
     let entry = DisclosureEntry {
         request_id: uuid::Uuid::new_v4(),
         at: rfc3339_ms(now),
-        requester: Requester {
-            user: who.user.to_string(),
-            roles: who.roles.clone(),
-            agency: who.agency.to_string(),
-            organ: who.organ.to_string(),
-            client_cert: who.cert_fingerprint.clone(),
-        },
+        requester: Requester::of(who),
         owner_agency: req.owner.to_string(),
         subject: state.pseudonyms.pseudonym("subject", &req.subject.to_string()),
         household: g

@@ -155,7 +155,7 @@ async fn log_refusal(state: &AppState, who: &Principal, plan: &PlanHead, code: &
     let entry = DisclosureEntry {
         request_id: uuid::Uuid::new_v4(),
         at: rfc3339(now),
-        requester: requester(who),
+        requester: Requester::of(who),
         owner_agency: plan.created_by_agency.to_string(),
         subject: subject_pseudonym(state, plan.subject),
         household: None,
@@ -190,16 +190,6 @@ async fn log_refusal(state: &AppState, who: &Principal, plan: &PlanHead, code: &
     }
 }
 
-fn requester(who: &Principal) -> Requester {
-    Requester {
-        user: who.user.to_string(),
-        roles: who.roles.clone(),
-        agency: who.agency.to_string(),
-        organ: who.organ.to_string(),
-        client_cert: who.cert_fingerprint.clone(),
-    }
-}
-
 /// Writes the one disclosure entry for a read of team content by `member` (category
 /// `case-notes`, on the basis that let them on the team, listing `items`) and returns the
 /// release that opens exactly those items. `purpose` says what was read (`support-plan`, …).
@@ -229,7 +219,7 @@ pub async fn record_read_detailed(
     let entry = DisclosureEntry {
         request_id: uuid::Uuid::new_v4(),
         at: rfc3339(now),
-        requester: requester(who),
+        requester: Requester::of(who),
         // The team's content is held by the hub for the team; the agency that made the plan
         // stands as its owner.
         owner_agency: plan.created_by_agency.to_string(),

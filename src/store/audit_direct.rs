@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::{Engine, Store, StoreError};
+use super::{Store, StoreError};
 
 /// How much of the file the reader maps into memory (SQLite caps it at its compile-time
 /// maximum, just under 2 GiB, and reads the rest with `pread`).
@@ -81,15 +81,11 @@ impl DirectReader {
 }
 
 impl Store {
-    /// The database file, when this is a SQLite store on a file (not `:memory:`).
-    pub fn sqlite_file(&self) -> Option<&Path> {
-        self.sqlite_file.as_deref()
-    }
-
-    /// A [`DirectReader`] on this store's file; `None` on PostgreSQL or without a file.
+    /// A [`DirectReader`] on this store's file; `None` on PostgreSQL or without a file
+    /// (`sqlite_file` is set only for SQLite on a file).
     pub fn direct_reader(&self) -> Option<Result<DirectReader, StoreError>> {
         let path = self.sqlite_file.as_deref()?;
-        (self.engine == Engine::Sqlite && path.is_file()).then(|| DirectReader::open(path))
+        path.is_file().then(|| DirectReader::open(path))
     }
 }
 

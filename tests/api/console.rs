@@ -8,15 +8,9 @@ use super::console_support::Browser;
 use super::helpers::{Engine, TestApp, engines, spawn_app, spawn_app_with, spawn_app_with_clock};
 
 async fn entries_of(app: &TestApp, event: &str) -> Vec<serde_json::Value> {
-    let n = app.audit_size().await;
-    let rows = app
-        .state
-        .store
-        .audit_entries(0, u32::try_from(n).unwrap())
+    app.entries_since(0)
         .await
-        .unwrap();
-    rows.iter()
-        .map(|r| serde_json::from_slice::<serde_json::Value>(&r.entry).unwrap())
+        .into_iter()
         .filter(|e| e["event"] == event)
         .collect()
 }

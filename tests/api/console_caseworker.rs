@@ -10,15 +10,9 @@ use super::console_support::{Browser, Page};
 use super::helpers::{TestApp, engines, spawn_app, story};
 
 async fn entries_of(app: &TestApp, kind: &str) -> Vec<Value> {
-    let n = app.audit_size().await;
-    let rows = app
-        .state
-        .store
-        .audit_entries(0, u32::try_from(n).unwrap())
+    app.entries_since(0)
         .await
-        .unwrap();
-    rows.iter()
-        .map(|r| serde_json::from_slice::<Value>(&r.entry).unwrap())
+        .into_iter()
         .filter(|e| e["kind"] == kind || e["event"] == kind)
         .collect()
 }

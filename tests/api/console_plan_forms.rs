@@ -7,10 +7,10 @@
 //! link and a logged 403; a secretariat bases a plan on its own support-meeting session. Every
 //! page in Japanese and English.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::console_support::Browser;
-use super::helpers::{TestApp, engines, spawn_app, story};
+use super::helpers::{engines, spawn_app, story};
 
 fn at(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap()
@@ -20,19 +20,6 @@ fn at(t: time::OffsetDateTime) -> String {
 fn date_in(days: i64) -> String {
     let t = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9)) + time::Duration::days(days);
     t.date().to_string()
-}
-
-async fn events(app: &TestApp) -> Vec<Value> {
-    let n = app.audit_size().await;
-    let rows = app
-        .state
-        .store
-        .audit_entries(0, u32::try_from(n).unwrap())
-        .await
-        .unwrap();
-    rows.iter()
-        .map(|r| serde_json::from_slice::<Value>(&r.entry).unwrap())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,7 +116,7 @@ async fn the_coordinator_creates_a_plan_and_agrees_a_new_version_from_the_consol
         assert_eq!(made.status, 303, "{}", made.body);
         let list = cb.follow(made).await;
         assert!(list.body.contains("支援プランを作成しました"), "{}", list.body);
-        assert!(events(&app).await.iter().any(|e| e["event"] == "plan-created"));
+        assert!(app.entries_since(0).await.iter().any(|e| e["event"] == "plan-created"));
         let (s, plans) = st.jobota.get("/v1/plans").await;
         assert_eq!(s, 200, "{plans}");
         let plan_id = plans["plans"][0]["id"].as_str().unwrap().to_owned();
@@ -224,7 +211,7 @@ async fn the_coordinator_creates_a_plan_and_agrees_a_new_version_from_the_consol
         assert_eq!(refused.status, 403);
         assert!(refused.body.contains("not_coordinator"), "{}", refused.body);
         assert!(
-            events(&app)
+            app.entries_since(0)
                 .await
                 .iter()
                 .any(|e| e["event"] == "console-forbidden" && e["detail"]["code"] == "not_coordinator")
@@ -323,7 +310,8 @@ async fn a_secretariat_bases_a_plan_on_its_own_support_meeting_session_from_the_
         );
         let back = b.follow(made).await;
         assert!(back.body.contains("支援プランを作成しました"), "{}", back.body);
-        let e = events(&app)
+        let e = app
+            .entries_since(0)
             .await
             .into_iter()
             .rev()

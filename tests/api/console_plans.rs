@@ -4,26 +4,13 @@
 //! (`not_on_team`); the coordinator sees the overdue list and ends the plan, after which the
 //! team gets `plan_ended`. Every page in Japanese and English.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::console_support::Browser;
-use super::helpers::{TestApp, engines, spawn_app, story};
+use super::helpers::{engines, spawn_app, story};
 
 fn at(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap()
-}
-
-async fn entries(app: &TestApp) -> Vec<Value> {
-    let n = app.audit_size().await;
-    let rows = app
-        .state
-        .store
-        .audit_entries(0, u32::try_from(n).unwrap())
-        .await
-        .unwrap();
-    rows.iter()
-        .map(|r| serde_json::from_slice::<Value>(&r.entry).unwrap())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,7 +88,7 @@ async fn a_team_member_reads_and_monitors_a_plan_and_the_coordinator_ends_it_fro
             "the round is recorded: no form"
         );
         assert!(
-            entries(&app)
+            app.entries_since(0)
                 .await
                 .iter()
                 .any(|e| e["event"] == "plan-monitoring-recorded")
@@ -128,7 +115,7 @@ async fn a_team_member_reads_and_monitors_a_plan_and_the_coordinator_ends_it_fro
         assert_eq!(refused.status, 403);
         assert!(refused.body.contains("not_on_team"), "{}", refused.body);
         assert!(
-            entries(&app)
+            app.entries_since(0)
                 .await
                 .iter()
                 .any(|e| e["event"] == "console-forbidden" && e["detail"]["code"] == "not_on_team")

@@ -4,28 +4,19 @@
 //! flip, explain, history, diff and rollback — each through the same services (and log
 //! entries) as `/v1/policy` — and the refusal page for anyone else.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::console_support::Browser;
 use super::helpers::{TestApp, disclosure_body, engines, spawn_app, spawn_app_with, story};
 
 const EMPLOYMENT: &str = "p, caseworker, *, disclose:consent, employment, allow";
 
-async fn events(app: &TestApp) -> Vec<Value> {
-    let n = app.audit_size().await;
-    let rows = app
-        .state
-        .store
-        .audit_entries(0, u32::try_from(n).unwrap())
-        .await
-        .unwrap();
-    rows.iter()
-        .map(|r| serde_json::from_slice::<Value>(&r.entry).unwrap())
-        .collect()
-}
-
 async fn count(app: &TestApp, event: &str) -> usize {
-    events(app).await.iter().filter(|e| e["event"] == event).count()
+    app.entries_since(0)
+        .await
+        .iter()
+        .filter(|e| e["event"] == event)
+        .count()
 }
 
 async fn admin(app: &TestApp, user: &str) -> Browser {

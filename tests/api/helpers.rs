@@ -211,6 +211,18 @@ impl TestApp {
         self.state.store.audit_size().await.unwrap()
     }
 
+    /// Every audit entry from index `from` on, parsed.
+    pub async fn entries_since(&self, from: u64) -> Vec<Value> {
+        let n = self.audit_size().await;
+        let rows = self
+            .state
+            .store
+            .audit_entries(from, u32::try_from(n.saturating_sub(from)).unwrap())
+            .await
+            .unwrap();
+        rows.iter().map(|r| serde_json::from_slice(&r.entry).unwrap()).collect()
+    }
+
     /// The last audit entry, parsed.
     pub async fn last_entry(&self) -> Value {
         let n = self.audit_size().await;

@@ -570,16 +570,10 @@ async fn on_two_instances_each_overdue_round_is_logged_and_told_once() {
             tsunagi::services::plans::notify_overdue(&b.state)
         );
         assert_eq!(x.unwrap() + y.unwrap(), 1, "one notice");
-        let n = a.audit_size().await;
-        let rows = a
-            .state
-            .store
-            .audit_entries(size, u32::try_from(n - size).unwrap())
+        let overdue = a
+            .entries_since(size)
             .await
-            .unwrap();
-        let overdue = rows
             .iter()
-            .map(|r| serde_json::from_slice::<Value>(&r.entry).unwrap())
             .filter(|e| e["event"] == "plan-monitoring-overdue")
             .count();
         assert_eq!(overdue, 1, "one entry for the one notice");

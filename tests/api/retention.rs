@@ -101,13 +101,7 @@ async fn expired_sections_go_after_their_entry_and_a_person_with_nothing_left_is
                 ..Default::default()
             }
         );
-        let n = app.audit_size().await;
-        let rows = st
-            .store
-            .audit_entries(size, u32::try_from(n - size).unwrap())
-            .await
-            .unwrap();
-        let events: Vec<serde_json::Value> = rows.iter().map(|r| serde_json::from_slice(&r.entry).unwrap()).collect();
+        let events = app.entries_since(size).await;
         assert_eq!(events[0]["event"], "record-sections-expired", "{events:?}");
         assert_eq!(events[0]["reference"], rec["id"], "{events:?}");
         assert_eq!(events[1]["event"], "subject-erased", "{events:?}");
